@@ -1,0 +1,1674 @@
+/*
+ * The configuration file: YAML read with libyaml's document API, turned into
+ * a struct conf by one table of keys per section, then checked as a whole by
+ * conf_validate(). Every problem becomes one "file:line: message"; parsing
+ * goes on after an error so that `pxed check` shows all of them at once.
+ *
+ * An entry whose identifying key is missing or bad (a host without a valid
+ * mac, a subnet without a valid subnet) is reported and then dropped, so it
+ * does not cause a cascade of confusing follow-up errors.
+ */
+#include "conf/config.h"
+
+#include "core/log.h"
+#include "core/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+/* Past this many messages the rest is noise: one typo may repeat per host. */
+#define CONF_MAX_ERRORS 100
+/* CONF_MAX_HOSTS hosts take a few MiB of YAML; a bigger file is a mistake. */
+#define CONF_MAX_FILE_SIZE (64u << 20)
+/*
+ * Lease times: below a minute clients renew (at half the lease, RFC 2131
+ * 4.4.5) so often that it floods the server; dnsmasq refuses under 2 min.
+ */
+#define CONF_LEASE_MIN_S 60u
+#define CONF_LEASE_MAX_S (365u * 86400u)
+/*
+ * libyaml's scanner slows down quadratically with flow nesting depth (every
+ * level keeps a possible simple key that is rechecked per token), so deeper
+ * nesting than any configuration needs is refused before the document is
+ * built.
+ */
+#define CONF_MAX_DEPTH 64
+/* Longest value echoed back in a message. */
+#define ECHO "%.80s"
+
+/* ---------------------------------------------------------------------- */
+/* Memory and error messages                                              */
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (p == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (d == NULL)
+		fatal("out of memory");
+	return d;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		fatal("out of memory");
+	return s;
+}
+
+static void errors_push(struct conf_errors *errs, char *msg)
+{
+	errs->msgs = xrealloc(errs->msgs, (errs->n + 1) * sizeof(*errs->msgs));
+	errs->msgs[errs->n++] = msg;
+}
+
+static char *error_line(const char *file, int line, const char *msg)
+{
+	if (file == NULL)
+		return xstrdup(msg);
+	if (line > 0)
+		return xasprintf("%s:%d: %s", file, line, msg);
+	return xasprintf("%s: %s", file, msg);
+}
+
+static void conf_errors_vadd(struct conf_errors *errs, const char *file, int line, const char *fmt,
+			     va_list ap) __attribute__((format(printf, 4, 0)));
+static void conf_errors_vadd(struct conf_errors *errs, const char *file, int line, const char *fmt,
+			     va_list ap)
+{
+	char *msg;
+
+	if (errs->n > CONF_MAX_ERRORS)
+		return;
+	if (errs->n == CONF_MAX_ERRORS) {
+		msg = xasprintf("too many errors; only the first %d are shown", CONF_MAX_ERRORS);
+		errors_push(errs, error_line(file, 0, msg));
+		free(msg);
+		return;
+	}
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatal("out of memory");
+	errors_push(errs, error_line(file, line, msg));
+	free(msg);
+}
+
+void conf_errors_add(struct conf_errors *errs, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conf_errors_vadd(errs, file, line, fmt, ap);
+	va_end(ap);
+}
+
+void conf_errors_free(struct conf_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Snapshot life cycle                                                    */
+
+struct conf *conf_new_defaults(void)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		fatal("out of memory");
+	c->dhcp_mode = CONF_DHCP_SERVER;
+	c->lease_time_s = 3600;
+	c->tftp_port = 69;
+	c->http_port = 80;
+	c->state_dir = xstrdup("/var/lib/pxed");
+	c->nbp_dir_ipxe = xstrdup("/usr/lib/ipxe");
+	c->nbp_dir_pxelinux = xstrdup("/usr/lib/PXELINUX");
+	c->nbp_dir_syslinux = xstrdup("/usr/lib/syslinux/modules/bios");
+	return c;
+}
+
+static void profile_clear_initrds(struct conf_profile *pr)
+{
+	for (size_t i = 0; i < pr->n_initrds; i++)
+		free(pr->initrds[i]);
+	pr->n_initrds = 0;
+}
+
+static void profile_clear(struct conf_profile *pr)
+{
+	free(pr->name);
+	free(pr->kernel);
+	profile_clear_initrds(pr);
+	free(pr->cmdline);
+	memset(pr, 0, sizeof(*pr));
+}
+
+static void host_clear(struct conf_host *h)
+{
+	free(h->name);
+	free(h->profile);
+	free(h->cmdline);
+	memset(h, 0, sizeof(*h));
+}
+
+void conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	for (size_t i = 0; i < c->n_interfaces; i++)
+		free(c->interfaces[i]);
+	free(c->tftp_root);
+	free(c->http_root);
+	free(c->state_dir);
+	free(c->nbp_dir_ipxe);
+	free(c->nbp_dir_pxelinux);
+	free(c->nbp_dir_syslinux);
+	for (size_t i = 0; i < c->n_subnets; i++)
+		free(c->subnets[i].domain);
+	for (size_t i = 0; i < c->n_profiles; i++)
+		profile_clear(&c->profiles[i]);
+	for (size_t i = 0; i < c->n_hosts; i++)
+		host_clear(&c->hosts[i]);
+	free(c->hosts);
+	free(c->default_profile);
+	free(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Lookups                                                                */
+
+static int host_cmp_mac(const void *a, const void *b)
+{
+	const struct conf_host *x = a, *y = b;
+	int r = memcmp(x->mac, y->mac, sizeof(x->mac));
+
+	if (r != 0)
+		return r;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+void conf_sort_hosts(struct conf *c)
+{
+	if (c->n_hosts > 1)
+		qsort(c->hosts, c->n_hosts, sizeof(*c->hosts), host_cmp_mac);
+}
+
+static int host_key_cmp(const void *key, const void *elem)
+{
+	const struct conf_host *h = elem;
+	return memcmp(key, h->mac, sizeof(h->mac));
+}
+
+const struct conf_host *conf_find_host(const struct conf *c, const uint8_t mac[6])
+{
+	if (c->n_hosts == 0)
+		return NULL;
+	return bsearch(mac, c->hosts, c->n_hosts, sizeof(*c->hosts), host_key_cmp);
+}
+
+const struct conf_profile *conf_find_profile(const struct conf *c, const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->n_profiles; i++)
+		if (c->profiles[i].name != NULL && strcmp(c->profiles[i].name, name) == 0)
+			return &c->profiles[i];
+	return NULL;
+}
+
+static bool subnet_contains(const struct conf_subnet *s, uint32_t ip)
+{
+	uint32_t mask = prefix_mask(s->prefix_len);
+	return (ip & mask) == (s->network & mask);
+}
+
+const struct conf_subnet *conf_find_subnet(const struct conf *c, uint32_t ip)
+{
+	for (size_t i = 0; i < c->n_subnets; i++)
+		if (subnet_contains(&c->subnets[i], ip))
+			return &c->subnets[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Value syntax shared by the parser and the validator                    */
+
+/* The kernel's dev_valid_name(): what `ip link` accepts. */
+static bool ifname_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= IFNAMSIZ || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (const char *q = s; *q != '\0'; q++)
+		if (*q == '/' || *q == ':' || isspace((unsigned char)*q))
+			return false;
+	return true;
+}
+
+/* RFC 1123 host and domain names: labels of letters, digits and '-'. */
+static bool hostname_valid(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (const char *q = s; *q != '\0'; q++) {
+		if (*q == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (!isalnum((unsigned char)*q) && *q != '-') {
+			return false;
+		} else if (++label > 63) {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+/* Profile names become path components (files/<profile>/...) and URL parts. */
+static bool profile_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 64 || s[0] == '.')
+		return false;
+	for (const char *q = s; *q != '\0'; q++)
+		if (!isalnum((unsigned char)*q) && *q != '.' && *q != '_' && *q != '-')
+			return false;
+	return true;
+}
+
+static const char *const dhcp_mode_names[] = {
+    [CONF_DHCP_SERVER] = "server",
+    [CONF_DHCP_PROXY] = "proxy",
+    [CONF_DHCP_OFF] = "off",
+};
+
+/* "3600", "90s", "30m", "12h", "1d": 0, -EINVAL (syntax) or -ERANGE. */
+static int parse_duration(const char *s, uint32_t *out)
+{
+	static const struct {
+		char unit;
+		uint32_t secs;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	size_t len = strlen(s);
+	uint64_t mult = 1, v;
+	char *num = xstrdup(s);
+	int rc;
+
+	for (size_t i = 0; len > 0 && i < PXED_ARRAY_LEN(units); i++) {
+		if (s[len - 1] == units[i].unit) {
+			mult = units[i].secs;
+			num[len - 1] = '\0';
+		}
+	}
+	rc = parse_u64(num, 0, UINT64_MAX / 86400, &v);
+	free(num);
+	if (rc < 0)
+		return rc;
+	v *= mult;
+	if (v < CONF_LEASE_MIN_S || v > CONF_LEASE_MAX_S)
+		return -ERANGE;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: node helpers                                               */
+
+struct parser {
+	const char *file; /* for messages */
+	yaml_document_t *doc;
+	struct conf *c;
+	struct conf_errors *errs;
+	size_t n_errors;  /* counted even past CONF_MAX_ERRORS */
+	char *base_dir;	  /* absolute directory of the file */
+	size_t hosts_cap; /* allocated length of c->hosts */
+	int listen_line;  /* where tftp.listen or http.listen was given */
+	const char *listen_what;
+};
+
+static void perr(struct parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void perr(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->n_errors++;
+	va_start(ap, fmt);
+	conf_errors_vadd(p->errs, p->file, line, fmt, ap);
+	va_end(ap);
+}
+
+static yaml_node_t *node_at(struct parser *p, int id)
+{
+	return yaml_document_get_node(p->doc, id);
+}
+
+static int node_line(const yaml_node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a single value";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+/* `key:` with no value, `~` or `null`: YAML's null. */
+static bool node_is_null(const yaml_node_t *n)
+{
+	const char *v;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)n->data.scalar.value;
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0;
+}
+
+static bool expect_type(struct parser *p, const char *what, yaml_node_t *n, yaml_node_type_t type,
+			const char *hint)
+{
+	static const char *const names[] = {
+	    [YAML_SCALAR_NODE] = "a single value",
+	    [YAML_SEQUENCE_NODE] = "a list",
+	    [YAML_MAPPING_NODE] = "a mapping",
+	};
+
+	if (n->type == type)
+		return true;
+	perr(p, node_line(n), "%s must be %s%s, not %s", what, names[type], hint, node_kind(n));
+	return false;
+}
+
+/*
+ * The text of a single value, or NULL after an error. Control characters
+ * are refused everywhere: values end up in logs, iPXE scripts and
+ * pxelinux files, where a newline would inject a command.
+ */
+static const char *scalar_value(struct parser *p, const char *what, yaml_node_t *n)
+{
+	const char *v;
+	size_t len;
+
+	if (!expect_type(p, what, n, YAML_SCALAR_NODE, ""))
+		return NULL;
+	v = (const char *)n->data.scalar.value;
+	len = n->data.scalar.length;
+	if (node_is_null(n) || len == 0) {
+		perr(p, node_line(n), "%s has no value", what);
+		return NULL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+			perr(p, node_line(n), "%s contains a control character", what);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/*
+ * The items of a list, or of a single value taken as a one-item list. At
+ * most max are returned; one more is an error at its own line.
+ */
+static size_t list_items(struct parser *p, const char *what, yaml_node_t *n, yaml_node_t **items,
+			 size_t max)
+{
+	yaml_node_item_t *it;
+	size_t count = 0;
+
+	if (node_is_null(n))
+		return 0;
+	if (n->type == YAML_SCALAR_NODE) {
+		items[0] = n;
+		return 1;
+	}
+	if (!expect_type(p, what, n, YAML_SEQUENCE_NODE, " or a single value"))
+		return 0;
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(p, *it);
+		if (count == max) {
+			perr(p, node_line(item), "%s: too many entries (at most %zu)", what, max);
+			break;
+		}
+		items[count++] = item;
+	}
+	return count;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: walking a mapping through a table of keys                  */
+
+/* Stores one value at dst (a field of the object being filled). */
+typedef void set_fn(struct parser *p, const char *what, yaml_node_t *val, void *dst);
+
+struct key_spec {
+	const char *name;
+	set_fn *set;
+	size_t off;    /* offset of dst in the object */
+	bool required; /* the entry is dropped without a valid one */
+};
+
+#define KEYS_MAX 16
+
+static const struct key_spec *find_key(struct parser *p, const char *section,
+				       const struct key_spec *keys, size_t n_keys, yaml_node_t *k)
+{
+	char esc[80];
+	const char *name;
+
+	if (k->type != YAML_SCALAR_NODE) {
+		perr(p, node_line(k), "a key %s%s is %s, not a name", section ? "in " : "at ",
+		     section ? section : "top level", node_kind(k));
+		return NULL;
+	}
+	name = (const char *)k->data.scalar.value;
+	for (size_t i = 0; i < n_keys && strlen(name) == k->data.scalar.length; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	log_escape(esc, sizeof(esc), name, k->data.scalar.length);
+	perr(p, node_line(k), "unknown key '%s' %s%s", esc, section ? "in " : "at ",
+	     section ? section : "top level");
+	return NULL;
+}
+
+/*
+ * Applies every key of map to obj. Reports unknown, duplicate and missing
+ * keys. lines (optional, n_keys long) receives where each key was given.
+ * Returns whether every required key was given and valid.
+ */
+static bool walk_mapping(struct parser *p, yaml_node_t *map, const char *section,
+			 const struct key_spec *keys, size_t n_keys, void *obj, int *lines)
+{
+	int first[KEYS_MAX] = {0};
+	bool bad[KEYS_MAX] = {false}, ok = true;
+	yaml_node_pair_t *pair;
+	char what[96];
+
+	if (n_keys > KEYS_MAX)
+		fatal("config: a key table is longer than KEYS_MAX");
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(p, pair->key), *v = node_at(p, pair->value);
+		const struct key_spec *spec = find_key(p, section, keys, n_keys, k);
+		size_t i, before = p->n_errors;
+
+		if (spec == NULL)
+			continue;
+		i = (size_t)(spec - keys);
+		if (first[i] != 0) {
+			perr(p, node_line(k), "duplicate key '%s' %s%s (first at line %d)",
+			     spec->name, section ? "in " : "at ", section ? section : "top level",
+			     first[i]);
+			continue;
+		}
+		first[i] = node_line(k);
+		snprintf(what, sizeof(what), "%s%s%s", section ? section : "", section ? "." : "",
+			 spec->name);
+		spec->set(p, what, v, (char *)obj + spec->off);
+		bad[i] = p->n_errors != before;
+	}
+	for (size_t i = 0; i < n_keys; i++) {
+		if (keys[i].required && first[i] == 0)
+			perr(p, node_line(map), "%s entry is missing '%s'", section, keys[i].name);
+		if (keys[i].required && (first[i] == 0 || bad[i]))
+			ok = false;
+		if (lines != NULL)
+			lines[i] = first[i];
+	}
+	return ok;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: single values                                              */
+
+static void replace_str(char **dst, char *s)
+{
+	free(*dst);
+	*dst = s;
+}
+
+/* Relative paths are taken from the directory the config file is in. */
+static char *resolve_path(const char *base, const char *s)
+{
+	while (s[0] == '.' && s[1] == '/')
+		s += 2;
+	if (s[0] == '/')
+		return xstrdup(s);
+	if (s[0] == '\0' || strcmp(s, ".") == 0)
+		return xstrdup(base);
+	return xasprintf("%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", s);
+}
+
+static void set_path(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s != NULL)
+		replace_str(dst, resolve_path(p->base_dir, s));
+}
+
+static void set_string(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s != NULL)
+		replace_str(dst, xstrdup(s));
+}
+
+static void set_hostname(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	if (!hostname_valid(s)) {
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a valid name (letters, digits and '-', in labels "
+		     "separated by '.')",
+		     what, s);
+		return;
+	}
+	replace_str(dst, xstrdup(s));
+}
+
+static void set_cmdline(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	if (strlen(s) >= CONF_MAX_CMDLINE) {
+		perr(p, node_line(val), "%s is %zu bytes long (at most %d)", what, strlen(s),
+		     CONF_MAX_CMDLINE - 1);
+		return;
+	}
+	replace_str(dst, xstrdup(s));
+}
+
+static void set_ip(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s != NULL && ip4_parse(s, dst) < 0)
+		perr(p, node_line(val), "%s: '" ECHO "' is not an IPv4 address", what, s);
+}
+
+static void set_port(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+	uint64_t v;
+	int rc;
+
+	if (s == NULL)
+		return;
+	rc = parse_u64(s, 1, 65535, &v);
+	if (rc == -ERANGE)
+		perr(p, node_line(val), "%s: '" ECHO "' is out of range (1-65535)", what, s);
+	else if (rc < 0)
+		perr(p, node_line(val), "%s: '" ECHO "' is not a number", what, s);
+	else
+		*(uint16_t *)dst = (uint16_t)v;
+}
+
+static void set_duration(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+	int rc;
+
+	if (s == NULL)
+		return;
+	rc = parse_duration(s, dst);
+	if (rc == -ERANGE)
+		perr(p, node_line(val), "%s: '" ECHO "' is out of range (60s to 365d)", what, s);
+	else if (rc < 0)
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a duration (seconds, or a number with s, m, h or d)",
+		     what, s);
+}
+
+static void set_mac(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+	uint8_t mac[6];
+
+	if (s == NULL)
+		return;
+	if (mac_parse(s, mac) < 0) {
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a MAC address (like 52:54:00:aa:00:01)", what, s);
+		return;
+	}
+	/* Bit 0 of the first octet marks group addresses; no NIC has one. */
+	if ((mac[0] & 1) != 0 || memcmp(mac, "\0\0\0\0\0\0", 6) == 0) {
+		perr(p, node_line(val), "%s: %s is not the address of a network card", what, s);
+		return;
+	}
+	memcpy(dst, mac, 6);
+}
+
+static void set_dhcp_mode(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	p->c->lines.dhcp_mode = node_line(val);
+	for (size_t i = 0; i < PXED_ARRAY_LEN(dhcp_mode_names); i++) {
+		if (strcmp(s, dhcp_mode_names[i]) == 0) {
+			*(enum conf_dhcp_mode *)dst = (enum conf_dhcp_mode)i;
+			return;
+		}
+	}
+	perr(p, node_line(val), "%s: '" ECHO "' is not one of server, proxy, off", what, s);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: top-level settings                                         */
+
+static void set_interfaces(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf *c = dst;
+	yaml_node_t *items[CONF_MAX_INTERFACES];
+	size_t n = list_items(p, what, val, items, CONF_MAX_INTERFACES);
+
+	c->lines.interfaces = node_line(val);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = scalar_value(p, what, items[i]);
+		bool dup = false;
+
+		if (s == NULL)
+			continue;
+		if (!ifname_valid(s)) {
+			perr(p, node_line(items[i]), "%s: '" ECHO "' is not an interface name",
+			     what, s);
+			continue;
+		}
+		for (size_t j = 0; j < c->n_interfaces; j++)
+			dup = dup || strcmp(c->interfaces[j], s) == 0;
+		if (dup) {
+			perr(p, node_line(items[i]), "%s: '%s' is listed twice", what, s);
+			continue;
+		}
+		c->interfaces[c->n_interfaces++] = xstrdup(s);
+	}
+}
+
+static void set_default_profile(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	p->c->lines.default_profile = node_line(val);
+	set_string(p, what, val, dst);
+}
+
+static void set_tftp_root(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	p->c->lines.tftp_root = node_line(val);
+	set_path(p, what, val, dst);
+}
+
+static void set_http_root(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	p->c->lines.http_root = node_line(val);
+	set_path(p, what, val, dst);
+}
+
+/* TFTP and HTTP share one bind address; it may be given in either section. */
+static void set_listen(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint32_t ip;
+	size_t before = p->n_errors;
+
+	set_ip(p, what, val, &ip);
+	if (p->n_errors != before)
+		return;
+	if (p->listen_line != 0 && ip != *(uint32_t *)dst) {
+		perr(p, node_line(val),
+		     "%s differs from %s (line %d); TFTP and HTTP share one listen address", what,
+		     p->listen_what, p->listen_line);
+		return;
+	}
+	*(uint32_t *)dst = ip;
+	p->listen_line = node_line(val);
+	p->listen_what = strncmp(what, "tftp", 4) == 0 ? "tftp.listen" : "http.listen";
+}
+
+static const struct key_spec dhcp_keys[] = {
+    {"mode", set_dhcp_mode, offsetof(struct conf, dhcp_mode), false},
+    {"lease_time", set_duration, offsetof(struct conf, lease_time_s), false},
+};
+
+static const struct key_spec tftp_keys[] = {
+    {"root", set_tftp_root, offsetof(struct conf, tftp_root), false},
+    {"port", set_port, offsetof(struct conf, tftp_port), false},
+    {"listen", set_listen, offsetof(struct conf, listen_address), false},
+};
+
+static const struct key_spec http_keys[] = {
+    {"root", set_http_root, offsetof(struct conf, http_root), false},
+    {"port", set_port, offsetof(struct conf, http_port), false},
+    {"listen", set_listen, offsetof(struct conf, listen_address), false},
+};
+
+static const struct key_spec nbp_dir_keys[] = {
+    {"ipxe", set_path, offsetof(struct conf, nbp_dir_ipxe), false},
+    {"pxelinux", set_path, offsetof(struct conf, nbp_dir_pxelinux), false},
+    {"syslinux", set_path, offsetof(struct conf, nbp_dir_syslinux), false},
+};
+
+/* A section is a mapping of its own keys; an empty one (`tftp:`) is allowed. */
+static void walk_section(struct parser *p, const char *what, yaml_node_t *val,
+			 const struct key_spec *keys, size_t n_keys, void *obj)
+{
+	if (node_is_null(val) || !expect_type(p, what, val, YAML_MAPPING_NODE, " (key: value)"))
+		return;
+	walk_mapping(p, val, what, keys, n_keys, obj, NULL);
+}
+
+static void set_dhcp(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	walk_section(p, what, val, dhcp_keys, PXED_ARRAY_LEN(dhcp_keys), dst);
+}
+
+static void set_tftp(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	walk_section(p, what, val, tftp_keys, PXED_ARRAY_LEN(tftp_keys), dst);
+}
+
+static void set_http(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	walk_section(p, what, val, http_keys, PXED_ARRAY_LEN(http_keys), dst);
+}
+
+static void set_nbp_dirs(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	walk_section(p, what, val, nbp_dir_keys, PXED_ARRAY_LEN(nbp_dir_keys), dst);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: subnets                                                    */
+
+static void set_cidr(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_subnet *sn = dst;
+	const char *s = scalar_value(p, what, val), *slash;
+	char addr[16], net[16];
+	uint32_t ip;
+	uint64_t len;
+	int rc;
+
+	if (s == NULL)
+		return;
+	slash = strchr(s, '/');
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(addr))
+		goto syntax;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (ip4_parse(addr, &ip) < 0)
+		goto syntax;
+	rc = parse_u64(slash + 1, 1, 32, &len);
+	if (rc == -ERANGE) {
+		perr(p, node_line(val), "%s: prefix length in '" ECHO "' is out of range (1-32)",
+		     what, s);
+		return;
+	}
+	if (rc < 0)
+		goto syntax;
+	if ((ip & ~prefix_mask((int)len)) != 0) {
+		perr(p, node_line(val), "%s: '%s' has host bits set (did you mean %s/%d?)", what, s,
+		     ip4_format(net, ip & prefix_mask((int)len)), (int)len);
+		return;
+	}
+	sn->network = ip;
+	sn->prefix_len = (int)len;
+	return;
+syntax:
+	perr(p, node_line(val), "%s: '" ECHO "' is not a subnet (like 10.77.0.0/24)", what, s);
+}
+
+/* One end of a range, spaces around it allowed: "10.0.0.1 - 10.0.0.9". */
+static int parse_range_end(const char *s, size_t len, uint32_t *ip)
+{
+	char buf[16];
+
+	while (len > 0 && s[0] == ' ')
+		s++, len--;
+	while (len > 0 && s[len - 1] == ' ')
+		len--;
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return ip4_parse(buf, ip);
+}
+
+static void set_pool(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_subnet *sn = dst;
+	const char *s = scalar_value(p, what, val), *dash;
+	uint32_t first, last;
+
+	if (s == NULL)
+		return;
+	dash = strchr(s, '-');
+	if (dash == NULL || parse_range_end(s, (size_t)(dash - s), &first) < 0 ||
+	    parse_range_end(dash + 1, strlen(dash + 1), &last) < 0) {
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not an address range (like 10.77.0.100-10.77.0.199)", what,
+		     s);
+		return;
+	}
+	sn->pool_first = first;
+	sn->pool_last = last;
+}
+
+static void set_dns(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_subnet *sn = dst;
+	yaml_node_t *items[CONF_MAX_DNS];
+	size_t n = list_items(p, what, val, items, CONF_MAX_DNS);
+
+	sn->n_dns = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t before = p->n_errors;
+		set_ip(p, what, items[i], &sn->dns[sn->n_dns]);
+		if (p->n_errors == before)
+			sn->n_dns++;
+	}
+}
+
+static const struct key_spec subnet_keys[] = {
+    {"subnet", set_cidr, 0, true},
+    {"pool", set_pool, 0, false},
+    {"router", set_ip, offsetof(struct conf_subnet, router), false},
+    {"dns", set_dns, 0, false},
+    {"domain", set_hostname, offsetof(struct conf_subnet, domain), false},
+    {"lease_time", set_duration, offsetof(struct conf_subnet, lease_time_s), false},
+};
+
+static void set_subnets(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf *c = dst;
+	yaml_node_item_t *it;
+
+	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
+		return;
+	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(p, *it);
+		struct conf_subnet *sn;
+
+		if (c->n_subnets == CONF_MAX_SUBNETS) {
+			perr(p, node_line(item), "too many subnets (at most %d)", CONF_MAX_SUBNETS);
+			return;
+		}
+		if (!expect_type(p, "each entry of subnets", item, YAML_MAPPING_NODE,
+				 " (subnet: ..., pool: ...)"))
+			continue;
+		sn = &c->subnets[c->n_subnets];
+		memset(sn, 0, sizeof(*sn));
+		sn->line = node_line(item);
+		if (walk_mapping(p, item, "subnet", subnet_keys, PXED_ARRAY_LEN(subnet_keys), sn,
+				 NULL)) {
+			c->n_subnets++;
+		} else {
+			free(sn->domain);
+			memset(sn, 0, sizeof(*sn));
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: profiles                                                   */
+
+static void set_initrds(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_profile *pr = dst;
+	yaml_node_t *items[CONF_MAX_INITRDS];
+	size_t n = list_items(p, what, val, items, CONF_MAX_INITRDS);
+
+	profile_clear_initrds(pr);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = scalar_value(p, what, items[i]);
+		if (s != NULL)
+			pr->initrds[pr->n_initrds++] = resolve_path(p->base_dir, s);
+	}
+}
+
+static void set_initrd(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_profile *pr = dst;
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	profile_clear_initrds(pr);
+	pr->initrds[pr->n_initrds++] = resolve_path(p->base_dir, s);
+}
+
+enum { PROFILE_KERNEL, PROFILE_INITRD, PROFILE_INITRDS, PROFILE_CMDLINE };
+
+static const struct key_spec profile_keys[] = {
+    [PROFILE_KERNEL] = {"kernel", set_path, offsetof(struct conf_profile, kernel), false},
+    [PROFILE_INITRD] = {"initrd", set_initrd, 0, false},
+    [PROFILE_INITRDS] = {"initrds", set_initrds, 0, false},
+    [PROFILE_CMDLINE] = {"cmdline", set_cmdline, offsetof(struct conf_profile, cmdline), false},
+};
+
+/*
+ * A profile is kept even when its keys are wrong, so that hosts naming it
+ * are not reported as well; conf_validate() reports a missing kernel.
+ */
+static void parse_profile(struct parser *p, yaml_node_t *k, yaml_node_t *v)
+{
+	struct conf *c = p->c;
+	struct conf_profile *pr = &c->profiles[c->n_profiles];
+	const char *name = scalar_value(p, "a profile name", k);
+	int lines[PXED_ARRAY_LEN(profile_keys)];
+	char what[96];
+
+	if (name == NULL)
+		return;
+	if (!profile_name_valid(name)) {
+		perr(p, node_line(k),
+		     "profile name '" ECHO "' may only have letters, digits, '.', '_' and '-' "
+		     "(at most 64, not starting with '.')",
+		     name);
+		return;
+	}
+	memset(pr, 0, sizeof(*pr));
+	pr->name = xstrdup(name);
+	pr->line = node_line(k);
+	c->n_profiles++;
+	snprintf(what, sizeof(what), "profile '%s'", name);
+	if (node_is_null(v) ||
+	    !expect_type(p, what, v, YAML_MAPPING_NODE, " (kernel: ..., initrd: ...)"))
+		return;
+	walk_mapping(p, v, "profile", profile_keys, PXED_ARRAY_LEN(profile_keys), pr, lines);
+	if (lines[PROFILE_INITRD] != 0 && lines[PROFILE_INITRDS] != 0)
+		perr(p,
+		     lines[PROFILE_INITRD] > lines[PROFILE_INITRDS] ? lines[PROFILE_INITRD]
+								    : lines[PROFILE_INITRDS],
+		     "profile '%s': give either 'initrd' or 'initrds', not both", name);
+}
+
+static void set_profiles(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf *c = dst;
+	yaml_node_pair_t *pair;
+
+	if (node_is_null(val) ||
+	    !expect_type(p, what, val, YAML_MAPPING_NODE, " (name: {kernel: ...})"))
+		return;
+	for (pair = val->data.mapping.pairs.start; pair < val->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(p, pair->key);
+
+		if (c->n_profiles == CONF_MAX_PROFILES) {
+			perr(p, node_line(k), "too many profiles (at most %d)", CONF_MAX_PROFILES);
+			return;
+		}
+		parse_profile(p, k, node_at(p, pair->value));
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: hosts                                                      */
+
+static const struct key_spec host_keys[] = {
+    {"mac", set_mac, offsetof(struct conf_host, mac), true},
+    {"name", set_hostname, offsetof(struct conf_host, name), false},
+    {"address", set_ip, offsetof(struct conf_host, address), false},
+    {"profile", set_string, offsetof(struct conf_host, profile), false},
+    {"cmdline", set_cmdline, offsetof(struct conf_host, cmdline), false},
+};
+
+static void hosts_append(struct parser *p, const struct conf_host *h)
+{
+	struct conf *c = p->c;
+
+	if (c->n_hosts == p->hosts_cap) {
+		p->hosts_cap = p->hosts_cap == 0 ? 64 : p->hosts_cap * 2;
+		c->hosts = xrealloc(c->hosts, p->hosts_cap * sizeof(*c->hosts));
+	}
+	c->hosts[c->n_hosts++] = *h;
+}
+
+static void set_hosts(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf *c = dst;
+	yaml_node_item_t *it;
+
+	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
+		return;
+	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(p, *it);
+		struct conf_host h = {.line = node_line(item)};
+
+		if (c->n_hosts == CONF_MAX_HOSTS) {
+			perr(p, node_line(item), "too many hosts (at most %d)", CONF_MAX_HOSTS);
+			return;
+		}
+		if (!expect_type(p, "each entry of hosts", item, YAML_MAPPING_NODE,
+				 " (mac: ..., profile: ...)"))
+			continue;
+		if (walk_mapping(p, item, "host", host_keys, PXED_ARRAY_LEN(host_keys), &h, NULL))
+			hosts_append(p, &h);
+		else
+			host_clear(&h);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: the file                                                   */
+
+static const struct key_spec top_keys[] = {
+    {"interfaces", set_interfaces, 0, false},
+    {"dhcp", set_dhcp, 0, false},
+    {"server_address", set_ip, offsetof(struct conf, server_address), false},
+    {"state_dir", set_path, offsetof(struct conf, state_dir), false},
+    {"tftp", set_tftp, 0, false},
+    {"http", set_http, 0, false},
+    {"nbp_dirs", set_nbp_dirs, 0, false},
+    {"subnets", set_subnets, 0, false},
+    {"profiles", set_profiles, 0, false},
+    {"default_profile", set_default_profile, offsetof(struct conf, default_profile), false},
+    {"hosts", set_hosts, 0, false},
+};
+
+/* Returns false if the file is not a configuration at all (not a mapping). */
+static bool parse_root(struct parser *p)
+{
+	yaml_node_t *root = yaml_document_get_root_node(p->doc);
+
+	/* An empty file (or only comments) leaves every default in place. */
+	if (root == NULL || node_is_null(root))
+		return true;
+	if (root->type != YAML_MAPPING_NODE) {
+		perr(p, node_line(root),
+		     "the top level must be a mapping of settings (key: value), not %s",
+		     node_kind(root));
+		return false;
+	}
+	walk_mapping(p, root, NULL, top_keys, PXED_ARRAY_LEN(top_keys), p->c, NULL);
+	return true;
+}
+
+/* Reader errors come with a byte offset only: count the lines before it. */
+static int line_at_offset(const char *buf, size_t len, size_t off)
+{
+	int line = 1;
+
+	for (size_t i = 0; i < off && i < len; i++)
+		line += buf[i] == '\n';
+	return line;
+}
+
+static void report_yaml_error(struct parser *p, const yaml_parser_t *yp, const char *buf,
+			      size_t len)
+{
+	const char *problem = yp->problem ? yp->problem : "unknown problem";
+
+	switch (yp->error) {
+	case YAML_READER_ERROR:
+		perr(p, line_at_offset(buf, len, yp->problem_offset), "not valid YAML text: %s",
+		     problem);
+		break;
+	case YAML_SCANNER_ERROR:
+	case YAML_PARSER_ERROR:
+	case YAML_COMPOSER_ERROR:
+		if (yp->context != NULL)
+			perr(p, (int)yp->problem_mark.line + 1,
+			     "YAML syntax error: %s (%s at line %d)", problem, yp->context,
+			     (int)yp->context_mark.line + 1);
+		else
+			perr(p, (int)yp->problem_mark.line + 1, "YAML syntax error: %s", problem);
+		break;
+	default:
+		perr(p, 0, "cannot parse the YAML: %s", problem);
+		break;
+	}
+}
+
+/* A first pass over the events: syntax errors and CONF_MAX_DEPTH. */
+static int check_syntax(struct parser *p, const char *buf, size_t len)
+{
+	yaml_parser_t yp;
+	yaml_event_t ev;
+	yaml_event_type_t type;
+	int depth = 0, rc = 0;
+
+	if (!yaml_parser_initialize(&yp))
+		fatal("out of memory");
+	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
+	do {
+		if (!yaml_parser_parse(&yp, &ev)) {
+			report_yaml_error(p, &yp, buf, len);
+			rc = -EINVAL;
+			break;
+		}
+		type = ev.type;
+		if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT)
+			depth++;
+		else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT)
+			depth--;
+		if (depth > CONF_MAX_DEPTH) {
+			perr(p, (int)ev.start_mark.line + 1, "nested more than %d levels deep",
+			     CONF_MAX_DEPTH);
+			rc = -EINVAL;
+		}
+		yaml_event_delete(&ev);
+	} while (rc == 0 && type != YAML_STREAM_END_EVENT);
+	yaml_parser_delete(&yp);
+	return rc;
+}
+
+/*
+ * Loads the first document of the file into doc: 0 (the caller deletes doc)
+ * or -EINVAL. Errors are reported, including a second document.
+ */
+static int load_document(struct parser *p, const char *buf, size_t len, yaml_document_t *doc)
+{
+	yaml_parser_t yp;
+	yaml_document_t extra;
+
+	if (check_syntax(p, buf, len) < 0)
+		return -EINVAL;
+	if (!yaml_parser_initialize(&yp))
+		fatal("out of memory");
+	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&yp, doc)) {
+		report_yaml_error(p, &yp, buf, len);
+		yaml_parser_delete(&yp);
+		return -EINVAL;
+	}
+	/* A document without a root node marks the end of the stream. */
+	if (yaml_document_get_root_node(doc) != NULL) {
+		if (!yaml_parser_load(&yp, &extra)) {
+			report_yaml_error(p, &yp, buf, len);
+		} else {
+			if (yaml_document_get_root_node(&extra) != NULL)
+				perr(p, (int)extra.start_mark.line + 1,
+				     "a second YAML document starts here; only one is allowed");
+			yaml_document_delete(&extra);
+		}
+	}
+	yaml_parser_delete(&yp);
+	return 0;
+}
+
+static int read_whole_file(const char *path, char **out, size_t *out_len, struct conf_errors *errs)
+{
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0) {
+		rc = -errno;
+		conf_errors_add(errs, path, 0, "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		conf_errors_add(errs, path, 0, "cannot stat: %s", strerror(-rc));
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		conf_errors_add(errs, path, 0, "not a regular file");
+	} else if (st.st_size > CONF_MAX_FILE_SIZE) {
+		rc = -EFBIG;
+		conf_errors_add(errs, path, 0, "file is too large (at most %u MiB)",
+				CONF_MAX_FILE_SIZE >> 20);
+	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	buf = xrealloc(NULL, (size_t)st.st_size + 1);
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r < 0 ? -errno : 0;
+			break;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	if (rc < 0) {
+		conf_errors_add(errs, path, 0, "cannot read: %s", strerror(-rc));
+		free(buf);
+		return rc;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* The absolute directory of path, against which relative paths are taken. */
+static char *config_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *cwd, *abs;
+
+	if (slash == path)
+		return xstrdup("/");
+	dir = slash ? strndup(path, (size_t)(slash - path)) : xstrdup(".");
+	if (dir == NULL)
+		fatal("out of memory");
+	if (dir[0] == '/')
+		return dir;
+	cwd = getcwd(NULL, 0);
+	if (cwd == NULL) /* relative paths then stay relative to the working directory */
+		return dir;
+	abs = resolve_path(cwd, dir);
+	free(cwd);
+	free(dir);
+	return abs;
+}
+
+int conf_load(const char *path, struct conf **out, struct conf_errors *errs)
+{
+	struct parser p = {.file = path, .errs = errs};
+	yaml_document_t doc;
+	size_t len = 0;
+	char *buf = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = read_whole_file(path, &buf, &len, errs);
+	if (rc < 0)
+		return rc;
+	p.c = conf_new_defaults();
+	p.c->path = xstrdup(path);
+	p.base_dir = config_dir(path);
+	p.doc = &doc;
+	rc = load_document(&p, buf, len, &doc);
+	if (rc == 0) {
+		if (!parse_root(&p))
+			rc = -EINVAL;
+		yaml_document_delete(&doc);
+	}
+	free(buf);
+	free(p.base_dir);
+	conf_sort_hosts(p.c);
+	/* Without a parsed document the snapshot is all defaults: nothing to check. */
+	if (rc == 0 && conf_validate(p.c, errs) < 0)
+		rc = -EINVAL;
+	if (rc < 0 || p.n_errors > 0) {
+		conf_free(p.c);
+		return -EINVAL;
+	}
+	*out = p.c;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Validation: cross-references and whole-config rules                   */
+
+struct checker {
+	const struct conf *c;
+	struct conf_errors *errs;
+	size_t n_errors;
+};
+
+static void verr(struct checker *v, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void verr(struct checker *v, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	v->n_errors++;
+	va_start(ap, fmt);
+	conf_errors_vadd(v->errs, v->c->path, line, fmt, ap);
+	va_end(ap);
+}
+
+static void check_interfaces(struct checker *v)
+{
+	const struct conf *c = v->c;
+	int line = c->lines.interfaces ? c->lines.interfaces : c->lines.dhcp_mode;
+
+	if (c->dhcp_mode != CONF_DHCP_OFF && c->n_interfaces == 0)
+		verr(v, line,
+		     "dhcp mode '%s' needs at least one interface to listen on "
+		     "(set 'interfaces', or 'dhcp: {mode: off}')",
+		     dhcp_mode_names[c->dhcp_mode]);
+	if (c->n_interfaces > CONF_MAX_INTERFACES) {
+		verr(v, line, "too many interfaces (at most %d)", CONF_MAX_INTERFACES);
+		return;
+	}
+	for (size_t i = 0; i < c->n_interfaces; i++) {
+		if (!ifname_valid(c->interfaces[i]))
+			verr(v, line, "'%s' is not an interface name", c->interfaces[i]);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->interfaces[i], c->interfaces[j]) == 0)
+				verr(v, line, "interface '%s' is listed twice", c->interfaces[i]);
+	}
+}
+
+static void check_dir(struct checker *v, int line, const char *what, const char *path)
+{
+	struct stat st;
+
+	if (path == NULL)
+		return;
+	if (path[0] != '/')
+		verr(v, line, "%s '%s' must be an absolute path", what, path);
+	else if (stat(path, &st) < 0)
+		verr(v, line, "%s %s: %s", what, path, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		verr(v, line, "%s %s is not a directory", what, path);
+}
+
+static void check_globals(struct checker *v)
+{
+	const struct conf *c = v->c;
+	const char *dirs[] = {c->state_dir, c->nbp_dir_ipxe, c->nbp_dir_pxelinux,
+			      c->nbp_dir_syslinux};
+	const char *names[] = {"state_dir", "nbp_dirs.ipxe", "nbp_dirs.pxelinux",
+			       "nbp_dirs.syslinux"};
+
+	check_interfaces(v);
+	if (c->lease_time_s < CONF_LEASE_MIN_S || c->lease_time_s > CONF_LEASE_MAX_S)
+		verr(v, 0, "dhcp.lease_time %us is out of range (60s to 365d)", c->lease_time_s);
+	if (c->tftp_port == 0 || c->http_port == 0)
+		verr(v, 0, "tftp.port and http.port must not be 0");
+	for (size_t i = 0; i < PXED_ARRAY_LEN(dirs); i++) {
+		if (dirs[i] == NULL || dirs[i][0] == '\0')
+			verr(v, 0, "%s is not set", names[i]);
+	}
+	check_dir(v, c->lines.tftp_root, "tftp.root", c->tftp_root);
+	check_dir(v, c->lines.http_root, "http.root", c->http_root);
+	if (c->default_profile != NULL && conf_find_profile(c, c->default_profile) == NULL)
+		verr(v, c->lines.default_profile, "default_profile '%s' is not a defined profile",
+		     c->default_profile);
+	if (c->n_hosts > CONF_MAX_HOSTS)
+		verr(v, 0, "too many hosts (at most %d)", CONF_MAX_HOSTS);
+}
+
+static uint32_t subnet_broadcast(const struct conf_subnet *s)
+{
+	return s->network | ~prefix_mask(s->prefix_len);
+}
+
+/*
+ * The network and broadcast addresses cannot be given to a machine (RFC 919);
+ * /31 and /32 have neither (RFC 3021).
+ */
+static bool subnet_is_reserved(const struct conf_subnet *s, uint32_t ip)
+{
+	return s->prefix_len <= 30 && (ip == s->network || ip == subnet_broadcast(s));
+}
+
+static bool pool_contains(const struct conf_subnet *s, uint32_t ip)
+{
+	return (s->pool_first || s->pool_last) && ip >= s->pool_first && ip <= s->pool_last;
+}
+
+static void check_pool(struct checker *v, const struct conf_subnet *s, const char *net)
+{
+	char a[16], b[16];
+
+	if (s->pool_first == 0 && s->pool_last == 0)
+		return;
+	ip4_format(a, s->pool_first);
+	ip4_format(b, s->pool_last);
+	if (s->pool_first > s->pool_last)
+		verr(v, s->line, "pool %s-%s: the first address is after the last", a, b);
+	else if (!subnet_contains(s, s->pool_first) || !subnet_contains(s, s->pool_last))
+		verr(v, s->line, "pool %s-%s is not inside subnet %s/%d", a, b, net, s->prefix_len);
+	else if (subnet_is_reserved(s, s->pool_first) || subnet_is_reserved(s, s->pool_last))
+		verr(v, s->line, "pool %s-%s includes the network or broadcast address of %s/%d", a,
+		     b, net, s->prefix_len);
+}
+
+static void check_subnet(struct checker *v, const struct conf_subnet *s)
+{
+	const struct conf *c = v->c;
+	char net[16], a[16];
+
+	ip4_format(net, s->network);
+	if (s->prefix_len < 1 || s->prefix_len > 32) {
+		verr(v, s->line, "subnet %s/%d: prefix length out of range (1-32)", net,
+		     s->prefix_len);
+		return;
+	}
+	if ((s->network & ~prefix_mask(s->prefix_len)) != 0)
+		verr(v, s->line, "subnet %s/%d has host bits set", net, s->prefix_len);
+	check_pool(v, s, net);
+	if (s->router != 0 && !subnet_contains(s, s->router))
+		verr(v, s->line, "router %s is not inside subnet %s/%d", ip4_format(a, s->router),
+		     net, s->prefix_len);
+	else if (s->router != 0 && pool_contains(s, s->router))
+		verr(v, s->line, "router %s is inside the pool, which would lease it out",
+		     ip4_format(a, s->router));
+	if (c->server_address != 0 && pool_contains(s, c->server_address))
+		verr(v, s->line, "server_address %s is inside the pool, which would lease it out",
+		     ip4_format(a, c->server_address));
+	if (s->n_dns > CONF_MAX_DNS)
+		verr(v, s->line, "too many dns servers (at most %d)", CONF_MAX_DNS);
+	if (s->lease_time_s != 0 &&
+	    (s->lease_time_s < CONF_LEASE_MIN_S || s->lease_time_s > CONF_LEASE_MAX_S))
+		verr(v, s->line, "lease_time %us is out of range (60s to 365d)", s->lease_time_s);
+}
+
+static void check_subnets(struct checker *v)
+{
+	const struct conf *c = v->c;
+	char a[16], b[16];
+
+	for (size_t i = 0; i < c->n_subnets; i++) {
+		const struct conf_subnet *s = &c->subnets[i];
+
+		check_subnet(v, s);
+		for (size_t j = 0; j < i; j++) {
+			const struct conf_subnet *o = &c->subnets[j];
+			int len = s->prefix_len < o->prefix_len ? s->prefix_len : o->prefix_len;
+			if (((s->network ^ o->network) & prefix_mask(len)) == 0)
+				verr(v, s->line, "subnet %s/%d overlaps subnet %s/%d (line %d)",
+				     ip4_format(a, s->network), s->prefix_len,
+				     ip4_format(b, o->network), o->prefix_len, o->line);
+		}
+	}
+}
+
+static void check_file(struct checker *v, const struct conf_profile *pr, const char *role,
+		       const char *path)
+{
+	struct stat st;
+
+	if (path[0] != '/')
+		verr(v, pr->line, "profile '%s': %s path '%s' must be absolute", pr->name, role,
+		     path);
+	else if (stat(path, &st) < 0)
+		verr(v, pr->line, "profile '%s': %s %s: %s", pr->name, role, path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		verr(v, pr->line, "profile '%s': %s %s is not a regular file", pr->name, role,
+		     path);
+}
+
+static void check_profile(struct checker *v, size_t idx)
+{
+	const struct conf_profile *pr = &v->c->profiles[idx];
+
+	if (pr->name == NULL || !profile_name_valid(pr->name)) {
+		verr(v, pr->line, "profile name '%s' is not valid", pr->name ? pr->name : "");
+		return;
+	}
+	for (size_t j = 0; j < idx; j++) {
+		const struct conf_profile *o = &v->c->profiles[j];
+		if (o->name != NULL && strcmp(o->name, pr->name) == 0) {
+			verr(v, pr->line, "duplicate profile '%s' (first at line %d)", pr->name,
+			     o->line);
+			break;
+		}
+	}
+	if (pr->kernel == NULL)
+		verr(v, pr->line, "profile '%s' has no kernel", pr->name);
+	else
+		check_file(v, pr, "kernel", pr->kernel);
+	if (pr->n_initrds > CONF_MAX_INITRDS) {
+		verr(v, pr->line, "profile '%s': too many initrds (at most %d)", pr->name,
+		     CONF_MAX_INITRDS);
+		return;
+	}
+	for (size_t i = 0; i < pr->n_initrds; i++)
+		check_file(v, pr, "initrd", pr->initrds[i]);
+	if (pr->cmdline != NULL && strlen(pr->cmdline) >= CONF_MAX_CMDLINE)
+		verr(v, pr->line, "profile '%s': cmdline is longer than %d bytes", pr->name,
+		     CONF_MAX_CMDLINE - 1);
+}
+
+/* A host by its name if it has one, else by its MAC. */
+static const char *host_label(const struct conf_host *h, char buf[18])
+{
+	return h->name != NULL ? h->name : mac_format(buf, h->mac);
+}
+
+static void check_host_address(struct checker *v, const struct conf_host *h)
+{
+	const struct conf_subnet *s = conf_find_subnet(v->c, h->address);
+	char lb[18], a[16], net[16];
+
+	ip4_format(a, h->address);
+	if (s == NULL)
+		verr(v, h->line, "host %s: address %s is not inside any subnet", host_label(h, lb),
+		     a);
+	else if (subnet_is_reserved(s, h->address))
+		verr(v, h->line, "host %s: address %s is the network or broadcast address of %s/%d",
+		     host_label(h, lb), a, ip4_format(net, s->network), s->prefix_len);
+	else if (h->address == s->router)
+		verr(v, h->line, "host %s: address %s is the subnet's router", host_label(h, lb),
+		     a);
+	else if (h->address == v->c->server_address)
+		verr(v, h->line, "host %s: address %s is pxed's own server_address",
+		     host_label(h, lb), a);
+}
+
+static void check_host(struct checker *v, const struct conf_host *h)
+{
+	const char *pname = h->profile ? h->profile : v->c->default_profile;
+	const struct conf_profile *pr = conf_find_profile(v->c, pname);
+	size_t len;
+	char lb[18];
+
+	if (h->profile != NULL && pr == NULL)
+		verr(v, h->line, "host %s: profile '%s' is not defined", host_label(h, lb),
+		     h->profile);
+	if (h->address != 0)
+		check_host_address(v, h);
+	if (h->cmdline == NULL)
+		return;
+	/* The host's words are appended to the profile's, with one space. */
+	len = strlen(h->cmdline);
+	if (pr != NULL && pr->cmdline != NULL)
+		len += strlen(pr->cmdline) + 1;
+	if (len >= CONF_MAX_CMDLINE)
+		verr(v, h->line,
+		     "host %s: cmdline with that of profile '%s' is %zu bytes long "
+		     "(at most %d)",
+		     host_label(h, lb), pr ? pr->name : "(none)", len, CONF_MAX_CMDLINE - 1);
+}
+
+static int host_ptr_cmp_mac(const void *a, const void *b)
+{
+	return host_cmp_mac(*(const struct conf_host *const *)a,
+			    *(const struct conf_host *const *)b);
+}
+
+static int host_ptr_cmp_address(const void *a, const void *b)
+{
+	const struct conf_host *x = *(const struct conf_host *const *)a;
+	const struct conf_host *y = *(const struct conf_host *const *)b;
+
+	if (x->address != y->address)
+		return x->address < y->address ? -1 : 1;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Sorts pointers to the hosts so that duplicates are neighbours; O(n log n). */
+static void check_host_duplicates(struct checker *v)
+{
+	const struct conf *c = v->c;
+	const struct conf_host **by = xrealloc(NULL, c->n_hosts * sizeof(*by) + 1);
+	char lb[18], a[16];
+
+	for (size_t i = 0; i < c->n_hosts; i++)
+		by[i] = &c->hosts[i];
+	qsort(by, c->n_hosts, sizeof(*by), host_ptr_cmp_mac);
+	for (size_t i = 1; i < c->n_hosts; i++)
+		if (memcmp(by[i]->mac, by[i - 1]->mac, 6) == 0)
+			verr(v, by[i]->line, "duplicate host MAC %s (first at line %d)",
+			     mac_format(lb, by[i]->mac), by[i - 1]->line);
+	qsort(by, c->n_hosts, sizeof(*by), host_ptr_cmp_address);
+	for (size_t i = 1; i < c->n_hosts; i++)
+		if (by[i]->address != 0 && by[i]->address == by[i - 1]->address)
+			verr(v, by[i]->line,
+			     "address %s is reserved for two hosts (first at line %d)",
+			     ip4_format(a, by[i]->address), by[i - 1]->line);
+	free(by);
+}
+
+static void check_hosts(struct checker *v)
+{
+	const struct conf *c = v->c;
+
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		check_host(v, &c->hosts[i]);
+		if (i > 0 && memcmp(c->hosts[i - 1].mac, c->hosts[i].mac, 6) > 0) {
+			verr(v, 0, "internal error: hosts are not sorted (call conf_sort_hosts)");
+			break;
+		}
+	}
+	check_host_duplicates(v);
+}
+
+int conf_validate(const struct conf *c, struct conf_errors *errs)
+{
+	struct checker v = {.c = c, .errs = errs};
+
+	check_globals(&v);
+	check_subnets(&v);
+	for (size_t i = 0; i < c->n_profiles; i++)
+		check_profile(&v, i);
+	check_hosts(&v);
+	return v.n_errors > 0 ? -EINVAL : 0;
+}

@@ -1,0 +1,1188 @@
+/*
+ * The configuration loader: the example file, every kind of error with its
+ * exact "file:line: message", YAML syntax errors, and hostile input.
+ *
+ * Every test writes its YAML to a file (mkstemp) inside one temporary
+ * directory that also holds boot/vmlinuz and friends, so relative kernel
+ * paths in the YAML resolve to files that exist.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "conf/config.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The temporary directory of this run (set up once by the group setup). */
+static char tmpdir[] = "/tmp/test_conf.XXXXXX";
+
+static void make_file(const char *dir, const char *rel, const char *content)
+{
+	char path[2 * PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+static void make_dir(const char *dir, const char *rel)
+{
+	char path[2 * PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void remove_tree(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int group_setup(void **state)
+{
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	make_dir(tmpdir, "boot");
+	make_dir(tmpdir, "tftp");
+	make_file(tmpdir, "boot/vmlinuz", "kernel");
+	make_file(tmpdir, "boot/initrd.img", "initrd");
+	make_file(tmpdir, "boot/extra.img", "initrd");
+	make_file(tmpdir, "afile", "x");
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	remove_tree(tmpdir);
+	return 0;
+}
+
+/* Writes data to a new file in dir; path receives its name. */
+static void write_bytes(const char *dir, const void *data, size_t len, char path[PATH_MAX])
+{
+	int fd;
+
+	snprintf(path, PATH_MAX, "%s/confXXXXXX", dir);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static int load_yaml(const char *yaml, char path[PATH_MAX], struct conf **c,
+		     struct conf_errors *errs)
+{
+	write_bytes(tmpdir, yaml, strlen(yaml), path);
+	return conf_load(path, c, errs);
+}
+
+/* Expected messages name the config file '@' and the temporary directory '$'. */
+static char *expand(const char *want, const char *path)
+{
+	static char out[3 * PATH_MAX];
+	size_t n = 0;
+
+	for (const char *q = want; *q != '\0' && n + PATH_MAX < sizeof(out); q++) {
+		const char *sub = *q == '@' ? path : *q == '$' ? tmpdir : NULL;
+		if (sub != NULL) {
+			memcpy(out + n, sub, strlen(sub));
+			n += strlen(sub);
+		} else {
+			out[n++] = *q;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static void print_errors(const struct conf_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		print_message("  got: %s\n", errs->msgs[i]);
+}
+
+struct err_case {
+	const char *name;
+	const char *yaml;
+	const char *want[6]; /* every message, in order */
+};
+
+static bool errors_match(const struct err_case *t, const struct conf_errors *errs, const char *path)
+{
+	size_t n_want = 0;
+
+	while (n_want < PXED_ARRAY_LEN(t->want) && t->want[n_want] != NULL)
+		n_want++;
+	if (errs->n != n_want)
+		return false;
+	for (size_t j = 0; j < n_want; j++)
+		if (strcmp(errs->msgs[j], expand(t->want[j], path)) != 0)
+			return false;
+	return true;
+}
+
+static void run_err_cases(const struct err_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct conf_errors errs = {0};
+		struct conf *c = NULL;
+		char path[PATH_MAX];
+		int rc = load_yaml(cases[i].yaml, path, &c, &errs);
+		bool ok = rc == -EINVAL && c == NULL && errors_match(&cases[i], &errs, path);
+
+		if (!ok) {
+			print_message("case '%s' (rc %d), want:\n", cases[i].name, rc);
+			for (size_t j = 0; j < PXED_ARRAY_LEN(cases[i].want); j++)
+				if (cases[i].want[j] != NULL)
+					print_message("  want: %s\n",
+						      expand(cases[i].want[j], path));
+			print_errors(&errs);
+		}
+		assert_true(ok);
+		conf_errors_free(&errs);
+		unlink(path);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+
+static const struct err_case parse_cases[] = {
+    {"unknown top-level key",
+     "interfaces: [br0]\n"
+     "bogus: 1\n",
+     {"@:2: unknown key 'bogus' at top level"}},
+    {"unknown key in subnet",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    foo: 1\n",
+     {"@:4: unknown key 'foo' in subnet"}},
+    {"unknown key in profile",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: boot/vmlinuz\n"
+     "    append: quiet\n",
+     {"@:5: unknown key 'append' in profile"}},
+    {"unknown key in nbp_dirs",
+     "interfaces: [br0]\n"
+     "nbp_dirs:\n"
+     "  grub: /usr/lib/grub\n",
+     {"@:3: unknown key 'grub' in nbp_dirs"}},
+    {"duplicate key",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  port: 69\n"
+     "  port: 70\n",
+     {"@:4: duplicate key 'port' in tftp (first at line 3)"}},
+    {"duplicate top-level key",
+     "interfaces: [br0]\n"
+     "interfaces: [br1]\n",
+     {"@:2: duplicate key 'interfaces' at top level (first at line 1)"}},
+    {"key that is not a name",
+     "interfaces: [br0]\n"
+     "[a, b]: 1\n",
+     {"@:2: a key at top level is a list, not a name"}},
+    {"list for a number",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  port: [69]\n",
+     {"@:3: tftp.port must be a single value, not a list"}},
+    {"not a number",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  port: 6x9\n",
+     {"@:3: tftp.port: '6x9' is not a number"}},
+    {"negative number",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  port: -1\n",
+     {"@:3: tftp.port: '-1' is not a number"}},
+    {"port out of range",
+     "interfaces: [br0]\n"
+     "http:\n"
+     "  port: 70000\n",
+     {"@:3: http.port: '70000' is out of range (1-65535)"}},
+    {"port zero",
+     "interfaces: [br0]\n"
+     "http:\n"
+     "  port: 0\n",
+     {"@:3: http.port: '0' is out of range (1-65535)"}},
+    {"section not a mapping",
+     "interfaces: [br0]\n"
+     "tftp: 69\n",
+     {"@:2: tftp must be a mapping (key: value), not a single value"}},
+    {"bad dhcp mode",
+     "interfaces: [br0]\n"
+     "dhcp:\n"
+     "  mode: relay\n",
+     {"@:3: dhcp.mode: 'relay' is not one of server, proxy, off"}},
+    {"bad duration",
+     "interfaces: [br0]\n"
+     "dhcp:\n"
+     "  lease_time: 1w\n",
+     {"@:3: dhcp.lease_time: '1w' is not a duration (seconds, or a number with s, m, h or "
+      "d)"}},
+    {"duration too short",
+     "interfaces: [br0]\n"
+     "dhcp:\n"
+     "  lease_time: 59s\n",
+     {"@:3: dhcp.lease_time: '59s' is out of range (60s to 365d)"}},
+    {"duration too long",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    lease_time: 366d\n",
+     {"@:4: subnet.lease_time: '366d' is out of range (60s to 365d)"}},
+    {"bad address",
+     "interfaces: [br0]\n"
+     "server_address: 10.0.0.256\n",
+     {"@:2: server_address: '10.0.0.256' is not an IPv4 address"}},
+    {"subnet without prefix",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0\n",
+     {"@:3: subnet.subnet: '10.0.0.0' is not a subnet (like 10.77.0.0/24)"}},
+    {"subnet with host bits",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.5/24\n",
+     {"@:3: subnet.subnet: '10.0.0.5/24' has host bits set (did you mean 10.0.0.0/24?)"}},
+    {"prefix out of range",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/33\n",
+     {"@:3: subnet.subnet: prefix length in '10.0.0.0/33' is out of range (1-32)"}},
+    {"subnet entry without subnet",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - pool: 10.0.0.10-10.0.0.20\n",
+     {"@:3: subnet entry is missing 'subnet'"}},
+    {"bad pool",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    pool: 10.0.0.10\n",
+     {"@:4: subnet.pool: '10.0.0.10' is not an address range (like "
+      "10.77.0.100-10.77.0.199)"}},
+    {"too many dns servers",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    dns:\n"
+     "      - 10.0.0.1\n"
+     "      - 10.0.0.2\n"
+     "      - 10.0.0.3\n"
+     "      - 10.0.0.4\n"
+     "      - 10.0.0.5\n",
+     {"@:9: subnet.dns: too many entries (at most 4)"}},
+    {"bad dns server",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    dns: [10.0.0.1, dns.example]\n",
+     {"@:4: subnet.dns: 'dns.example' is not an IPv4 address"}},
+    {"bad domain",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    domain: lab_example\n",
+     {"@:4: subnet.domain: 'lab_example' is not a valid name (letters, digits and '-', in "
+      "labels separated by '.')"}},
+    {"subnets not a list",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  subnet: 10.0.0.0/24\n",
+     {"@:3: subnets must be a list, not a mapping"}},
+    {"host without mac",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - name: node1\n",
+     {"@:3: host entry is missing 'mac'"}},
+    {"bad mac",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - mac: 52:54:00:aa:00\n",
+     {"@:3: host.mac: '52:54:00:aa:00' is not a MAC address (like 52:54:00:aa:00:01)"}},
+    {"multicast mac",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - mac: 01:00:5e:00:00:01\n",
+     {"@:3: host.mac: 01:00:5e:00:00:01 is not the address of a network card"}},
+    {"host entry not a mapping",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - 52:54:00:aa:00:01\n",
+     {"@:3: each entry of hosts must be a mapping (mac: ..., profile: ...), not a single "
+      "value"}},
+    {"bad host name",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - mac: 52:54:00:aa:00:01\n"
+     "    name: node 1\n",
+     {"@:4: host.name: 'node 1' is not a valid name (letters, digits and '-', in labels "
+      "separated by '.')"}},
+    {"bad interface name",
+     "interfaces: [br0, 'a b']\n",
+     {"@:1: interfaces: 'a b' is not an interface name"}},
+    {"interface twice", "interfaces: [br0, br0]\n", {"@:1: interfaces: 'br0' is listed twice"}},
+    {"too many interfaces",
+     "interfaces: [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, b0, b1, "
+     "b2, b3, b4, b5, b6]\n",
+     {"@:1: interfaces: too many entries (at most 16)"}},
+    {"initrd and initrds",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: boot/vmlinuz\n"
+     "    initrd: boot/initrd.img\n"
+     "    initrds: [boot/initrd.img]\n",
+     {"@:6: profile 'p': give either 'initrd' or 'initrds', not both"}},
+    {"too many initrds",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: boot/vmlinuz\n"
+     "    initrds:\n"
+     "      - boot/initrd.img\n"
+     "      - boot/initrd.img\n"
+     "      - boot/initrd.img\n"
+     "      - boot/initrd.img\n"
+     "      - boot/initrd.img\n"
+     "      - boot/initrd.img\n"
+     "      - boot/initrd.img\n"
+     "      - boot/initrd.img\n"
+     "      - boot/initrd.img\n",
+     {"@:14: profile.initrds: too many entries (at most 8)"}},
+    {"bad profile name",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  ../x:\n"
+     "    kernel: boot/vmlinuz\n",
+     {"@:3: profile name '../x' may only have letters, digits, '.', '_' and '-' (at most "
+      "64, not starting with '.')"}},
+    {"profile not a mapping",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p: boot/vmlinuz\n",
+     {"@:3: profile 'p' must be a mapping (kernel: ..., initrd: ...), not a single value",
+      "@:3: profile 'p' has no kernel"}},
+    {"kernel without value",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel:\n",
+     {"@:4: profile.kernel has no value", "@:3: profile 'p' has no kernel"}},
+    {"NUL byte in a value",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    domain: \"lab\\0x\"\n",
+     {"@:4: subnet.domain contains a control character"}},
+    {"newline in a cmdline",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: boot/vmlinuz\n"
+     "    cmdline: \"quiet\\n:boot evil\"\n",
+     {"@:5: profile.cmdline contains a control character"}},
+    {"listen addresses differ",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  listen: 10.0.0.1\n"
+     "http:\n"
+     "  listen: 10.0.0.2\n",
+     {"@:5: http.listen differs from tftp.listen (line 3); TFTP and HTTP share one listen "
+      "address"}},
+    {"top level is a list",
+     "- interfaces\n"
+     "- br0\n",
+     {"@:1: the top level must be a mapping of settings (key: value), not a list"}},
+    {"top level is a value",
+     "\n"
+     "hello\n",
+     {"@:2: the top level must be a mapping of settings (key: value), not a single value"}},
+    {"second document",
+     "interfaces: [br0]\n"
+     "---\n"
+     "interfaces: [br1]\n",
+     {"@:2: a second YAML document starts here; only one is allowed"}},
+};
+
+static void test_parse_errors(void **state)
+{
+	run_err_cases(parse_cases, PXED_ARRAY_LEN(parse_cases));
+}
+
+static const struct err_case validation_cases[] = {
+    {"host with unknown profile",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - mac: 52:54:00:aa:00:01\n"
+     "    profile: nope\n",
+     {"@:3: host 52:54:00:aa:00:01: profile 'nope' is not defined"}},
+    {"unknown default_profile",
+     "interfaces: [br0]\n"
+     "default_profile: nope\n",
+     {"@:2: default_profile 'nope' is not a defined profile"}},
+    {"pool backwards",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    pool: 10.0.0.20-10.0.0.10\n",
+     {"@:3: pool 10.0.0.20-10.0.0.10: the first address is after the last"}},
+    {"pool outside the subnet",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    pool: 10.0.0.200 - 10.0.1.20\n",
+     {"@:3: pool 10.0.0.200-10.0.1.20 is not inside subnet 10.0.0.0/24"}},
+    {"pool with broadcast",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    pool: 10.0.0.10-10.0.0.255\n",
+     {"@:3: pool 10.0.0.10-10.0.0.255 includes the network or broadcast address of "
+      "10.0.0.0/24"}},
+    {"router outside",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    router: 10.0.1.1\n",
+     {"@:3: router 10.0.1.1 is not inside subnet 10.0.0.0/24"}},
+    {"router in pool",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    pool: 10.0.0.1-10.0.0.99\n"
+     "    router: 10.0.0.1\n",
+     {"@:3: router 10.0.0.1 is inside the pool, which would lease it out"}},
+    {"overlapping subnets",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "  - subnet: 10.0.0.0/16\n",
+     {"@:4: subnet 10.0.0.0/16 overlaps subnet 10.0.0.0/24 (line 3)"}},
+    {"address outside every subnet",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "hosts:\n"
+     "  - mac: 52:54:00:aa:00:01\n"
+     "    name: node1\n"
+     "    address: 10.0.1.5\n",
+     {"@:5: host node1: address 10.0.1.5 is not inside any subnet"}},
+    {"address is the network",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "hosts:\n"
+     "  - mac: 52:54:00:aa:00:01\n"
+     "    address: 10.0.0.0\n",
+     {"@:5: host 52:54:00:aa:00:01: address 10.0.0.0 is the network or broadcast address "
+      "of 10.0.0.0/24"}},
+    {"address used twice",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "hosts:\n"
+     "  - mac: 52:54:00:aa:00:02\n"
+     "    address: 10.0.0.5\n"
+     "  - mac: 52:54:00:aa:00:01\n"
+     "    address: 10.0.0.5\n",
+     {"@:7: address 10.0.0.5 is reserved for two hosts (first at line 5)"}},
+    {"duplicate mac",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - mac: 52:54:00:AA:00:01\n"
+     "  - mac: 52:54:00:aa:00:02\n"
+     "  - mac: 52-54-00-aa-00-01\n",
+     {"@:5: duplicate host MAC 52:54:00:aa:00:01 (first at line 3)"}},
+    {"duplicate profile",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: boot/vmlinuz\n"
+     "  p:\n"
+     "    kernel: boot/vmlinuz\n",
+     {"@:5: duplicate profile 'p' (first at line 3)"}},
+    {"missing kernel file",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: boot/missing\n",
+     {"@:3: profile 'p': kernel $/boot/missing: No such file or directory"}},
+    {"kernel is a directory",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: ./boot\n",
+     {"@:3: profile 'p': kernel $/boot is not a regular file"}},
+    {"missing initrd file",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: boot/vmlinuz\n"
+     "    initrds: [boot/initrd.img, /nonexistent/initrd]\n",
+     {"@:3: profile 'p': initrd /nonexistent/initrd: No such file or directory"}},
+    {"profile without kernel",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p:\n"
+     "    cmdline: quiet\n",
+     {"@:3: profile 'p' has no kernel"}},
+    {"no interfaces",
+     "interfaces: []\n",
+     {"@:1: dhcp mode 'server' needs at least one interface to listen on (set "
+      "'interfaces', or 'dhcp: {mode: off}')"}},
+    {"proxy without interfaces",
+     "dhcp:\n"
+     "  mode: proxy\n",
+     {"@:2: dhcp mode 'proxy' needs at least one interface to listen on (set "
+      "'interfaces', or 'dhcp: {mode: off}')"}},
+    {"tftp root is a file",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  root: afile\n",
+     {"@:3: tftp.root $/afile is not a directory"}},
+    {"http root missing",
+     "interfaces: [br0]\n"
+     "http:\n"
+     "  root: /nonexistent/http\n",
+     {"@:3: http.root /nonexistent/http: No such file or directory"}},
+};
+
+static void test_validation_errors(void **state)
+{
+	run_err_cases(validation_cases, PXED_ARRAY_LEN(validation_cases));
+}
+
+/* Errors of both stages in one file, all reported: parse first, then checks. */
+static void test_many_errors(void **state)
+{
+	static const struct err_case c[] = {
+	    {"many errors",
+	     "interfaces: [br0]\n"
+	     "tftp:\n"
+	     "  port: 99999\n"
+	     "  colour: blue\n"
+	     "profiles:\n"
+	     "  p:\n"
+	     "    kernel: boot/missing\n"
+	     "hosts:\n"
+	     "  - mac: 52:54:00:aa:00:01\n"
+	     "    profile: q\n"
+	     "  - mac: nonsense\n",
+	     {"@:3: tftp.port: '99999' is out of range (1-65535)",
+	      "@:4: unknown key 'colour' in tftp",
+	      "@:11: host.mac: 'nonsense' is not a MAC "
+	      "address (like 52:54:00:aa:00:01)",
+	      "@:6: profile 'p': kernel $/boot/missing: No such file or directory",
+	      "@:9: host 52:54:00:aa:00:01: profile 'q' is not defined"}},
+	};
+	run_err_cases(c, 1);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static struct conf *load_ok(const char *yaml)
+{
+	struct conf_errors errs = {0};
+	struct conf *c = NULL;
+	char path[PATH_MAX];
+	int rc = load_yaml(yaml, path, &c, &errs);
+
+	if (errs.n != 0)
+		print_errors(&errs);
+	assert_int_equal(rc, 0);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(c);
+	assert_string_equal(c->path, path);
+	conf_errors_free(&errs);
+	unlink(path);
+	return c;
+}
+
+static void test_defaults(void **state)
+{
+	struct conf *c = conf_new_defaults();
+
+	assert_int_equal(c->lease_time_s, 3600);
+	assert_int_equal(c->tftp_port, 69);
+	assert_int_equal(c->http_port, 80);
+	assert_string_equal(c->state_dir, "/var/lib/pxed");
+	assert_string_equal(c->nbp_dir_ipxe, "/usr/lib/ipxe");
+	assert_string_equal(c->nbp_dir_pxelinux, "/usr/lib/PXELINUX");
+	assert_string_equal(c->nbp_dir_syslinux, "/usr/lib/syslinux/modules/bios");
+	assert_int_equal(c->dhcp_mode, CONF_DHCP_SERVER);
+	assert_null(c->path);
+	assert_null(c->tftp_root);
+	assert_null(c->default_profile);
+	assert_int_equal(c->n_hosts + c->n_profiles + c->n_subnets + c->n_interfaces, 0);
+	conf_free(c);
+
+	/* A minimal file keeps every default. */
+	c = load_ok("interfaces: br0\n");
+	assert_int_equal(c->n_interfaces, 1);
+	assert_string_equal(c->interfaces[0], "br0");
+	assert_int_equal(c->lease_time_s, 3600);
+	assert_string_equal(c->state_dir, "/var/lib/pxed");
+	conf_free(c);
+}
+
+/* The configuration from the design notes, with every field checked. */
+static void test_full_config(void **state)
+{
+	struct conf *c = load_ok("interfaces: [br0, eth1]\n"
+				 "dhcp:\n"
+				 "  mode: proxy\n"
+				 "  lease_time: 2h\n"
+				 "server_address: 10.77.0.1\n"
+				 "state_dir: state\n"
+				 "tftp:\n"
+				 "  root: tftp\n"
+				 "  port: 6969\n"
+				 "http:\n"
+				 "  root: /\n"
+				 "  port: 8080\n"
+				 "  listen: 10.77.0.1\n"
+				 "nbp_dirs:\n"
+				 "  ipxe: /opt/ipxe\n"
+				 "subnets:\n"
+				 "  - subnet: 10.77.0.0/24\n"
+				 "    pool: 10.77.0.100-10.77.0.199\n"
+				 "    router: 10.77.0.1\n"
+				 "    dns: [10.77.0.1, 10.77.0.2]\n"
+				 "    domain: lab.example\n"
+				 "    lease_time: 30m\n"
+				 "profiles:\n"
+				 "  debian:\n"
+				 "    kernel: boot/vmlinuz\n"
+				 "    initrds: [boot/initrd.img, ./boot/extra.img]\n"
+				 "    cmdline: console=ttyS0 quiet\n"
+				 "  single:\n"
+				 "    kernel: boot/vmlinuz\n"
+				 "    initrd: boot/initrd.img\n"
+				 "default_profile: debian\n"
+				 "hosts:\n"
+				 "  - mac: 52:54:00:aa:00:01\n"
+				 "    name: node1\n"
+				 "    address: 10.77.0.50\n"
+				 "    profile: debian\n"
+				 "    cmdline: role=web\n");
+	char want[PATH_MAX];
+
+	assert_int_equal(c->n_interfaces, 2);
+	assert_string_equal(c->interfaces[1], "eth1");
+	assert_int_equal(c->dhcp_mode, CONF_DHCP_PROXY);
+	assert_int_equal(c->lease_time_s, 7200);
+	assert_int_equal(c->server_address, 0x0a4d0001);
+	snprintf(want, sizeof(want), "%s/state", tmpdir);
+	assert_string_equal(c->state_dir, want);
+	snprintf(want, sizeof(want), "%s/tftp", tmpdir);
+	assert_string_equal(c->tftp_root, want);
+	assert_int_equal(c->tftp_port, 6969);
+	assert_string_equal(c->http_root, "/");
+	assert_int_equal(c->http_port, 8080);
+	assert_int_equal(c->listen_address, 0x0a4d0001);
+	assert_string_equal(c->nbp_dir_ipxe, "/opt/ipxe");
+	assert_string_equal(c->nbp_dir_pxelinux, "/usr/lib/PXELINUX");
+
+	assert_int_equal(c->n_subnets, 1);
+	assert_int_equal(c->subnets[0].network, 0x0a4d0000);
+	assert_int_equal(c->subnets[0].prefix_len, 24);
+	assert_int_equal(c->subnets[0].pool_first, 0x0a4d0064);
+	assert_int_equal(c->subnets[0].pool_last, 0x0a4d00c7);
+	assert_int_equal(c->subnets[0].router, 0x0a4d0001);
+	assert_int_equal(c->subnets[0].n_dns, 2);
+	assert_int_equal(c->subnets[0].dns[1], 0x0a4d0002);
+	assert_string_equal(c->subnets[0].domain, "lab.example");
+	assert_int_equal(c->subnets[0].lease_time_s, 1800);
+	assert_int_equal(c->subnets[0].line, 17);
+
+	assert_int_equal(c->n_profiles, 2);
+	assert_string_equal(c->profiles[0].name, "debian");
+	assert_int_equal(c->profiles[0].line, 24);
+	snprintf(want, sizeof(want), "%s/boot/vmlinuz", tmpdir);
+	assert_string_equal(c->profiles[0].kernel, want);
+	assert_int_equal(c->profiles[0].n_initrds, 2);
+	snprintf(want, sizeof(want), "%s/boot/extra.img", tmpdir);
+	assert_string_equal(c->profiles[0].initrds[1], want);
+	assert_string_equal(c->profiles[0].cmdline, "console=ttyS0 quiet");
+	assert_int_equal(c->profiles[1].n_initrds, 1);
+	assert_null(c->profiles[1].cmdline);
+	assert_string_equal(c->default_profile, "debian");
+
+	assert_int_equal(c->n_hosts, 1);
+	assert_memory_equal(c->hosts[0].mac, "\x52\x54\x00\xaa\x00\x01", 6);
+	assert_string_equal(c->hosts[0].name, "node1");
+	assert_int_equal(c->hosts[0].address, 0x0a4d0032);
+	assert_string_equal(c->hosts[0].profile, "debian");
+	assert_string_equal(c->hosts[0].cmdline, "role=web");
+	assert_int_equal(c->hosts[0].line, 33);
+	conf_free(c);
+}
+
+static void test_lease_time_units(void **state)
+{
+	static const struct {
+		const char *text;
+		uint32_t secs;
+	} ok[] = {{"3600", 3600},  {"60", 60},	   {"90s", 90},		 {"30m", 1800},
+		  {"1h", 3600},	   {"12h", 43200}, {"2d", 172800},	 {"365d", 31536000},
+		  {"'45m'", 2700}, {"0090", 90},   {"525600m", 31536000}};
+	static const char *const bad[] = {"0",	 "59",	"1w", "1.5h", "h",
+					  "1 h", "-1h", "1H", "366d", "99999999999999999999999",
+					  "1hm", "\"\""};
+	char yaml[128], path[PATH_MAX];
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(ok); i++) {
+		struct conf *c;
+		snprintf(yaml, sizeof(yaml), "interfaces: [br0]\ndhcp:\n  lease_time: %s\n",
+			 ok[i].text);
+		print_message("lease_time: %s\n", ok[i].text);
+		c = load_ok(yaml);
+		assert_int_equal(c->lease_time_s, ok[i].secs);
+		conf_free(c);
+	}
+	for (size_t i = 0; i < PXED_ARRAY_LEN(bad); i++) {
+		struct conf_errors errs = {0};
+		struct conf *c;
+		snprintf(yaml, sizeof(yaml), "interfaces: [br0]\ndhcp:\n  lease_time: %s\n",
+			 bad[i]);
+		print_message("lease_time: %s\n", bad[i]);
+		assert_int_equal(load_yaml(yaml, path, &c, &errs), -EINVAL);
+		assert_int_equal(errs.n, 1);
+		assert_non_null(strstr(errs.msgs[0], ":3: dhcp.lease_time"));
+		conf_errors_free(&errs);
+		unlink(path);
+	}
+}
+
+/* The shorthand forms: one value for a list, empty sections, mode off. */
+static void test_shorthands(void **state)
+{
+	struct conf *c = load_ok("dhcp: {mode: off}\n"
+				 "tftp:\n"
+				 "http: ~\n"
+				 "subnets:\n"
+				 "  - subnet: 192.168.1.0/24\n"
+				 "    dns: 192.168.1.1\n"
+				 "profiles:\n"
+				 "  p: {kernel: boot/vmlinuz, initrds: boot/initrd.img}\n"
+				 "hosts:\n"
+				 "# every host is commented out\n");
+
+	assert_int_equal(c->dhcp_mode, CONF_DHCP_OFF);
+	assert_int_equal(c->n_interfaces, 0);
+	assert_int_equal(c->subnets[0].n_dns, 1);
+	assert_int_equal(c->profiles[0].n_initrds, 1);
+	assert_int_equal(c->subnets[0].pool_first, 0);
+	assert_int_equal(c->n_hosts, 0);
+	conf_free(c);
+}
+
+static void test_lookups(void **state)
+{
+	struct conf *c = load_ok("interfaces: [br0]\n"
+				 "subnets:\n"
+				 "  - subnet: 10.0.0.0/24\n"
+				 "  - subnet: 10.1.0.0/16\n"
+				 "profiles:\n"
+				 "  a: {kernel: boot/vmlinuz}\n"
+				 "  b: {kernel: boot/vmlinuz}\n"
+				 "hosts:\n"
+				 "  - {mac: 52:54:00:00:00:09, name: h9}\n"
+				 "  - {mac: 02:00:00:00:00:01, name: h1}\n"
+				 "  - {mac: 52:54:00:00:00:03, name: h3, profile: b}\n"
+				 "  - {mac: aa:bb:cc:dd:ee:f0, name: hf}\n");
+	const uint8_t m3[6] = {0x52, 0x54, 0, 0, 0, 3},
+		      mf[6] = {0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xf0};
+	const uint8_t m1[6] = {2, 0, 0, 0, 0, 1}, none[6] = {0x52, 0x54, 0, 0, 0, 4};
+	uint32_t ip;
+
+	assert_string_equal(conf_find_host(c, m3)->name, "h3");
+	assert_string_equal(conf_find_host(c, m3)->profile, "b");
+	assert_int_equal(conf_find_host(c, m3)->line, 11);
+	assert_string_equal(conf_find_host(c, mf)->name, "hf");
+	assert_string_equal(conf_find_host(c, m1)->name, "h1");
+	assert_null(conf_find_host(c, none));
+
+	assert_string_equal(conf_find_profile(c, "b")->name, "b");
+	assert_null(conf_find_profile(c, "c"));
+	assert_null(conf_find_profile(c, NULL));
+
+	ip4_parse("10.0.0.77", &ip);
+	assert_int_equal(conf_find_subnet(c, ip)->prefix_len, 24);
+	ip4_parse("10.1.200.1", &ip);
+	assert_int_equal(conf_find_subnet(c, ip)->prefix_len, 16);
+	ip4_parse("10.2.0.1", &ip);
+	assert_null(conf_find_subnet(c, ip));
+	conf_free(c);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[4096];
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+}
+
+/*
+ * examples/pxed.yaml names its kernels relative to itself (boot/...): it is
+ * copied beside files of those names, as an operator would install it.
+ */
+static void test_example(void **state)
+{
+	static const char *const files[] = {"boot/debian/vmlinuz", "boot/debian/initrd.img",
+					    "boot/rescue/vmlinuz", "boot/rescue/initrd.img",
+					    "boot/rescue/firmware.cpio"};
+	const char *src = getenv("PXED_SRCDIR");
+	char from[PATH_MAX], to[PATH_MAX + 16], dir[PATH_MAX];
+	struct conf_errors errs = {0};
+	struct conf *c;
+
+	snprintf(dir, sizeof(dir), "%s/example", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	make_dir(dir, "boot");
+	make_dir(dir, "boot/debian");
+	make_dir(dir, "boot/rescue");
+	for (size_t i = 0; i < PXED_ARRAY_LEN(files); i++)
+		make_file(dir, files[i], "x");
+	snprintf(from, sizeof(from), "%s/examples/pxed.yaml", src ? src : ".");
+	snprintf(to, sizeof(to), "%s/pxed.yaml", dir);
+	copy_file(from, to);
+
+	if (conf_load(to, &c, &errs) != 0)
+		print_errors(&errs);
+	assert_int_equal(errs.n, 0);
+	assert_non_null(c);
+	assert_true(c->n_subnets >= 1);
+	assert_true(c->n_profiles >= 1);
+	assert_true(c->n_hosts >= 1);
+	assert_non_null(c->default_profile);
+	assert_non_null(conf_find_profile(c, c->default_profile));
+	conf_free(c);
+	remove_tree(dir);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void expect_one_error(const char *yaml, size_t len, const char *prefix)
+{
+	struct conf_errors errs = {0};
+	char path[PATH_MAX], *want;
+	struct conf *c;
+
+	write_bytes(tmpdir, yaml, len, path);
+	assert_int_equal(conf_load(path, &c, &errs), -EINVAL);
+	if (errs.n != 1)
+		print_errors(&errs);
+	assert_int_equal(errs.n, 1);
+	want = expand(prefix, path);
+	assert_memory_equal(errs.msgs[0], want, strlen(want));
+	conf_errors_free(&errs);
+	unlink(path);
+}
+
+/* libyaml's wording may change between versions; the line may not. */
+static void test_yaml_syntax_errors(void **state)
+{
+	static const struct {
+		const char *yaml, *prefix;
+	} cases[] = {
+	    {"interfaces: [br0\n"
+	     "dhcp:\n"
+	     "  mode: off\n",
+	     "@:2: YAML syntax error: "},
+	    {"interfaces: [br0]\n"
+	     "tftp:\n"
+	     "  port: 69\n"
+	     " root: /srv\n",
+	     "@:4: YAML syntax error: "},
+	    {"interfaces: [br0]\n"
+	     "tftp:\n"
+	     "\tport: 69\n",
+	     "@:3: YAML syntax error: "},
+	    {"interfaces: [br0]\n"
+	     "profiles:\n"
+	     "  p: *undefined\n",
+	     "@:3: YAML syntax error: "},
+	    {"interfaces: [br0]\n"
+	     "dhcp:\n"
+	     "  mode: \"server\n",
+	     "@:4: YAML syntax error: "},
+	    {"interfaces: [br0]\n"
+	     "# caf\xe9 is not UTF-8\n",
+	     "@:2: not valid YAML text: "},
+	};
+
+	char deep[300];
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(cases); i++)
+		expect_one_error(cases[i].yaml, strlen(cases[i].yaml), cases[i].prefix);
+	/* Deep nesting is refused before libyaml's scanner slows to a crawl. */
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	memcpy(deep + 200, "\n", 2);
+	expect_one_error(deep, 201, "@:1: nested more than 64 levels deep");
+}
+
+static void test_empty_file(void **state)
+{
+	static const char msg[] = "@: dhcp mode 'server' needs at least one interface to listen "
+				  "on (set 'interfaces', or 'dhcp: {mode: off}')";
+	struct conf *c;
+
+	/* Empty means every default, and the default mode needs an interface. */
+	expect_one_error("", 0, msg);
+	expect_one_error("# nothing here\n\n", 16, msg);
+	expect_one_error("---\n", 4, msg);
+	c = load_ok("dhcp: {mode: off}\n");
+	conf_free(c);
+}
+
+static void test_unreadable(void **state)
+{
+	struct conf_errors errs = {0};
+	struct conf *c = (struct conf *)1;
+
+	assert_int_equal(conf_load("/nonexistent/pxed.yaml", &c, &errs), -ENOENT);
+	assert_null(c);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.msgs[0],
+			    "/nonexistent/pxed.yaml: cannot open: No such file or directory");
+	conf_errors_free(&errs);
+	assert_int_equal(conf_load(tmpdir, &c, &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_non_null(strstr(errs.msgs[0], ": not a regular file"));
+	conf_errors_free(&errs);
+}
+
+/* Hostile input: none of it may crash or leak; all of it is an error. */
+static void load_garbage(const char *data, size_t len)
+{
+	struct conf_errors errs = {0};
+	char path[PATH_MAX];
+	struct conf *c;
+
+	write_bytes(tmpdir, data, len, path);
+	assert_int_equal(conf_load(path, &c, &errs), -EINVAL);
+	assert_true(errs.n >= 1);
+	assert_true(errs.n <= 101);
+	conf_errors_free(&errs);
+	unlink(path);
+}
+
+static void test_garbage(void **state)
+{
+	const size_t len = 1u << 20;
+	char *buf = malloc(len);
+	unsigned seed = 12345;
+
+	assert_non_null(buf);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(rand_r(&seed) & 0xff);
+	load_garbage(buf, len);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(' ' + rand_r(&seed) % 95);
+	load_garbage(buf, len);
+	for (size_t i = 0; i < len; i++) /* the deepest nesting that fits */
+		buf[i] = i < len / 2 ? '[' : ']';
+	load_garbage(buf, len);
+	for (size_t i = 0; i < len; i++) /* many unknown keys: the error cap */
+		buf[i] = "k0: 1\n"[i % 6];
+	for (size_t i = 0; i + 6 <= len; i += 6)
+		buf[i + 1] = (char)('a' + (i / 6) % 26);
+	load_garbage(buf, len - len % 6);
+	free(buf);
+}
+
+static void test_error_cap(void **state)
+{
+	struct conf_errors errs = {0};
+	char *yaml = malloc(200 * 16), path[PATH_MAX];
+	size_t n = 0;
+	struct conf *c;
+
+	assert_non_null(yaml);
+	for (int i = 0; i < 200; i++)
+		n += (size_t)sprintf(yaml + n, "key%d: 1\n", i);
+	assert_int_equal(load_yaml(yaml, path, &c, &errs), -EINVAL);
+	assert_int_equal(errs.n, 101);
+	assert_string_equal(errs.msgs[99], expand("@:100: unknown key 'key99' at top level", path));
+	assert_string_equal(errs.msgs[100],
+			    expand("@: too many errors; only the first 100 are shown", path));
+	conf_errors_free(&errs);
+	unlink(path);
+	free(yaml);
+}
+
+/* The limits are errors at the first entry past them, never a truncation. */
+static void test_limits(void **state)
+{
+	size_t cap = 70000 * 48, n = 0;
+	char *yaml = malloc(cap), path[PATH_MAX];
+	struct conf_errors errs = {0};
+	struct conf *c;
+
+	assert_non_null(yaml);
+	n += (size_t)sprintf(yaml + n, "interfaces: [br0]\nsubnets:\n");
+	for (int i = 0; i <= 64; i++) /* lines 3..67 */
+		n += (size_t)sprintf(yaml + n, "  - subnet: 10.%d.0.0/16\n", i);
+	n += (size_t)sprintf(yaml + n, "profiles:\n");
+	for (int i = 0; i <= 256; i++) /* lines 69..325 */
+		n += (size_t)sprintf(yaml + n, "  p%d: {kernel: boot/vmlinuz}\n", i);
+	n += (size_t)sprintf(yaml + n, "hosts:\n");
+	for (int i = 0; i <= 65536; i++) /* lines 327.. */
+		n += (size_t)sprintf(yaml + n, "  - mac: 02:00:00:%02x:%02x:%02x\n", i >> 16,
+				     (i >> 8) & 255, i & 255);
+	assert_true(n < cap);
+	assert_int_equal(load_yaml(yaml, path, &c, &errs), -EINVAL);
+	if (errs.n != 3)
+		print_errors(&errs);
+	assert_int_equal(errs.n, 3);
+	assert_string_equal(errs.msgs[0], expand("@:67: too many subnets (at most 64)", path));
+	assert_string_equal(errs.msgs[1], expand("@:325: too many profiles (at most 256)", path));
+	assert_string_equal(errs.msgs[2], expand("@:65863: too many hosts (at most 65536)", path));
+	conf_errors_free(&errs);
+	unlink(path);
+	free(yaml);
+}
+
+static void test_cmdline_length(void **state)
+{
+	char *yaml = malloc(8192), path[PATH_MAX];
+	struct conf_errors errs = {0};
+	struct conf *c;
+	int n;
+
+	assert_non_null(yaml);
+	/* 2047 bytes alone are fine, but not once the host's are appended. */
+	n = sprintf(yaml,
+		    "interfaces: [br0]\nprofiles:\n  p:\n    kernel: boot/vmlinuz\n"
+		    "    cmdline: %02047d\n"
+		    "hosts:\n  - mac: 52:54:00:aa:00:01\n    profile: p\n    cmdline: x\n"
+		    "  - mac: 52:54:00:aa:00:02\n    cmdline: %02048d\n",
+		    0, 0);
+	assert_true(n < 8192);
+	assert_int_equal(load_yaml(yaml, path, &c, &errs), -EINVAL);
+	if (errs.n != 2)
+		print_errors(&errs);
+	assert_int_equal(errs.n, 2);
+	assert_string_equal(errs.msgs[0],
+			    expand("@:11: host.cmdline is 2048 bytes long (at most 2047)", path));
+	assert_string_equal(errs.msgs[1], expand("@:7: host 52:54:00:aa:00:01: cmdline with "
+						 "that of profile 'p' is 2049 bytes long (at "
+						 "most 2047)",
+						 path));
+	conf_errors_free(&errs);
+	unlink(path);
+	free(yaml);
+}
+
+/* A configuration built by hand (from `pxed boot` flags) has no file. */
+static void test_validate_without_file(void **state)
+{
+	struct conf *c = conf_new_defaults();
+	struct conf_errors errs = {0};
+	struct conf_host *h;
+
+	c->dhcp_mode = CONF_DHCP_OFF;
+	c->profiles[0].name = strdup("p");
+	c->profiles[0].kernel = strdup("boot/vmlinuz");
+	c->n_profiles = 1;
+	c->hosts = h = calloc(2, sizeof(*h));
+	c->n_hosts = 2;
+	memcpy(h[0].mac, "\x52\x54\x00\x00\x00\x02", 6);
+	memcpy(h[1].mac, "\x52\x54\x00\x00\x00\x01", 6);
+	h[1].profile = strdup("p");
+	assert_int_equal(conf_validate(c, &errs), -EINVAL);
+	if (errs.n != 2)
+		print_errors(&errs);
+	assert_int_equal(errs.n, 2);
+	assert_string_equal(errs.msgs[0],
+			    "profile 'p': kernel path 'boot/vmlinuz' must be absolute");
+	assert_string_equal(errs.msgs[1],
+			    "internal error: hosts are not sorted (call conf_sort_hosts)");
+	conf_errors_free(&errs);
+
+	free(c->profiles[0].kernel);
+	if (asprintf(&c->profiles[0].kernel, "%s/boot/vmlinuz", tmpdir) < 0)
+		fail();
+	conf_sort_hosts(c);
+	assert_int_equal(conf_validate(c, &errs), 0);
+	assert_int_equal(errs.n, 0);
+	assert_string_equal(conf_find_host(c, (const uint8_t *)"\x52\x54\x00\x00\x00\x01")->profile,
+			    "p");
+	conf_free(c);
+}
+
+static void test_errors_add(void **state)
+{
+	struct conf_errors errs = {0};
+
+	conf_errors_add(&errs, "f.yaml", 7, "bad %s", "thing");
+	conf_errors_add(&errs, "f.yaml", 0, "whole file");
+	conf_errors_add(&errs, NULL, 3, "no file %d", 1);
+	assert_int_equal(errs.n, 3);
+	assert_string_equal(errs.msgs[0], "f.yaml:7: bad thing");
+	assert_string_equal(errs.msgs[1], "f.yaml: whole file");
+	assert_string_equal(errs.msgs[2], "no file 1");
+	conf_errors_free(&errs);
+	assert_int_equal(errs.n, 0);
+	assert_null(errs.msgs);
+	conf_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_full_config),
+	    cmocka_unit_test(test_example),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_validation_errors),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_lease_time_units),
+	    cmocka_unit_test(test_shorthands),
+	    cmocka_unit_test(test_lookups),
+	    cmocka_unit_test(test_yaml_syntax_errors),
+	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_unreadable),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_error_cap),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_cmdline_length),
+	    cmocka_unit_test(test_validate_without_file),
+	    cmocka_unit_test(test_errors_add),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
