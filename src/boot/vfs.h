@@ -1,0 +1,62 @@
+/*
+ * The virtual file tree that TFTP and HTTP both serve. A request path maps to
+ * one of:
+ *   - a file rendered for the requesting machine (an iPXE script),
+ *   - a profile's kernel or initrd  (files/<profile>/kernel, files/<profile>/initrd<N>),
+ *   - a built-in network bootstrap program from Debian's packages
+ *     (undionly.kpxe, snponly.efi, ipxe.efi, pxelinux.0, ldlinux.c32),
+ *   - a real file beneath the configured root,
+ * and nothing else. Paths are normalised first: backslashes become slashes,
+ * and "..", empty components and NULs are refused, so nothing escapes.
+ */
+#ifndef PXED_BOOT_VFS_H
+#define PXED_BOOT_VFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct conf;
+
+enum vfs_kind {
+	VFS_FILE,     /* fd is open, size is set */
+	VFS_RENDERED, /* data/size hold a generated file the caller must free() */
+};
+
+struct vfs_file {
+	enum vfs_kind kind;
+	int fd;	    /* VFS_FILE: open read-only; the caller closes it */
+	char *data; /* VFS_RENDERED: heap buffer; the caller frees it */
+	uint64_t size;
+	int64_t mtime;	  /* seconds since the epoch; 0 for rendered files */
+	const char *what; /* for the timeline: "nbp", "kernel", "initrd", "script", "file" */
+};
+
+/* Who is asking: used to render per-machine files. */
+struct vfs_client {
+	const uint8_t *mac; /* may be NULL when unknown */
+	uint32_t ip;	    /* host order */
+	uint32_t server_ip; /* address the client reached us on */
+};
+
+enum vfs_root { VFS_ROOT_TFTP, VFS_ROOT_HTTP };
+
+/*
+ * Opens path for reading on behalf of client. Returns 0 and fills *out, or
+ * -ENOENT (no such file), -EACCES (refused: traversal, not a regular file,
+ * outside the root), -EINVAL (malformed path).
+ */
+int vfs_open(const struct conf *c, enum vfs_root root, const char *path,
+	     const struct vfs_client *client, struct vfs_file *out);
+
+/* Releases what vfs_open gave (closes the fd or frees the data). */
+void vfs_file_close(struct vfs_file *f);
+
+/*
+ * Normalises a peer-supplied path in place: backslashes to '/', leading '/'
+ * removed, trailing 0xFF/NUL padding trimmed by the caller's length.
+ * Returns 0, or -EACCES for "..", -EINVAL for empty or control characters.
+ */
+int vfs_normalise(char *path);
+
+#endif
