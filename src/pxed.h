@@ -1,0 +1,29 @@
+/*
+ * The daemon object: the only long-lived mutable state. It is created in
+ * main.c and passed explicitly to every module; nothing else is global.
+ */
+#ifndef PXED_PXED_H
+#define PXED_PXED_H
+
+#include "obs/metrics.h"
+
+struct event_base;
+struct conf;
+struct store;
+struct obs;
+struct dhcp_server;
+struct tftp_server;
+struct http_server;
+
+struct pxed {
+	struct event_base *base;
+	const struct conf *conf; /* immutable snapshot */
+	struct store *store;
+	struct obs *obs;
+	struct metrics metrics;
+	struct dhcp_server *dhcp;
+	struct tftp_server *tftp;
+	struct http_server *http;
+};
+
+#endif

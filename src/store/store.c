@@ -1,0 +1,315 @@
+#include "store/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+/*
+ * Schema version 1. Leases are keyed by address; a MAC holds at most one
+ * lease (the unique index) so a client never owns two addresses.
+ */
+static const char store_schema[] =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS leases ("
+    "  ip INTEGER PRIMARY KEY, mac BLOB NOT NULL, expires INTEGER NOT NULL,"
+    "  hostname TEXT NOT NULL DEFAULT '');"
+    "CREATE UNIQUE INDEX IF NOT EXISTS leases_mac ON leases(mac);"
+    "CREATE TABLE IF NOT EXISTS events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, ts_us INTEGER NOT NULL, mac BLOB,"
+    "  ip INTEGER NOT NULL, proto TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  detail TEXT NOT NULL, bytes INTEGER NOT NULL, duration_us INTEGER NOT NULL,"
+    "  ok INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS events_mac ON events(mac, id);"
+    "CREATE TABLE IF NOT EXISTS declined (ip INTEGER PRIMARY KEY, until INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
+
+enum store_stmt {
+	ST_LEASE_BY_IP,
+	ST_LEASE_BY_MAC,
+	ST_LEASE_PUT,
+	ST_LEASE_DEL_MAC,
+	ST_LEASE_DEL,
+	ST_LEASE_ALL,
+	ST_DECLINE_PUT,
+	ST_DECLINED_UNTIL,
+	ST_EVENT_ADD,
+	ST_EVENTS_MAC,
+	ST_COUNT
+};
+
+static const char *const store_sql[ST_COUNT] = {
+    [ST_LEASE_BY_IP] = "SELECT ip, mac, expires, hostname FROM leases WHERE ip = ?",
+    [ST_LEASE_BY_MAC] = "SELECT ip, mac, expires, hostname FROM leases WHERE mac = ?",
+    [ST_LEASE_PUT] = "INSERT OR REPLACE INTO leases (ip, mac, expires, hostname) "
+		     "VALUES (?, ?, ?, ?)",
+    [ST_LEASE_DEL_MAC] = "DELETE FROM leases WHERE mac = ? AND ip != ?",
+    [ST_LEASE_DEL] = "DELETE FROM leases WHERE ip = ?",
+    [ST_LEASE_ALL] = "SELECT ip, mac, expires, hostname FROM leases ORDER BY ip",
+    [ST_DECLINE_PUT] = "INSERT OR REPLACE INTO declined (ip, until) VALUES (?, ?)",
+    [ST_DECLINED_UNTIL] = "SELECT until FROM declined WHERE ip = ?",
+    [ST_EVENT_ADD] = "INSERT INTO events (ts_us, mac, ip, proto, kind, detail, bytes, "
+		     "duration_us, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_EVENTS_MAC] = "SELECT ts_us, mac, ip, proto, kind, detail, bytes, duration_us, ok "
+		      "FROM (SELECT * FROM events WHERE mac = ? ORDER BY id DESC LIMIT ?) "
+		      "ORDER BY ts_us, id",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+static int store_exec(struct store *s, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_err("store", "%s: %s", sql, err != NULL ? err : "?");
+		sqlite3_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int store_prepare_all(struct store *s)
+{
+	for (int i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v2(s->db, store_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
+			log_err("store", "prepare: %s", sqlite3_errmsg(s->db));
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+int store_open(const char *state_dir, struct store **out)
+{
+	char path[PATH_MAX];
+	struct store *s;
+
+	if (mkdir(state_dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	if (snprintf(path, sizeof(path), "%s/pxed.db", state_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		log_err("store", "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 2000);
+	/*
+	 * WAL with synchronous=FULL: a commit is fsynced before it returns, so a
+	 * lease written before the ACK survives power loss (RFC 2131 §4.3.1).
+	 */
+	if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") < 0 ||
+	    store_exec(s, "PRAGMA quick_check;") < 0 || store_exec(s, store_schema) < 0 ||
+	    store_prepare_all(s) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -EIO;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static void store_row_lease(sqlite3_stmt *q, struct store_lease *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->ip = (uint32_t)sqlite3_column_int64(q, 0);
+	if (sqlite3_column_bytes(q, 1) == 6)
+		memcpy(l->mac, sqlite3_column_blob(q, 1), 6);
+	l->expires = sqlite3_column_int64(q, 2);
+	const unsigned char *h = sqlite3_column_text(q, 3);
+	snprintf(l->hostname, sizeof(l->hostname), "%s", h != NULL ? (const char *)h : "");
+}
+
+/* Runs a prepared lookup that yields at most one lease. */
+static int store_lease_one(struct store *s, sqlite3_stmt *q, struct store_lease *out)
+{
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		store_row_lease(q, out);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
+		if (rc == -EIO)
+			log_err("store", "lease lookup: %s", sqlite3_errmsg(s->db));
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
+int store_lease_by_ip(struct store *s, uint32_t ip, struct store_lease *out)
+{
+	sqlite3_stmt *q = s->st[ST_LEASE_BY_IP];
+	sqlite3_bind_int64(q, 1, ip);
+	return store_lease_one(s, q, out);
+}
+
+int store_lease_by_mac(struct store *s, const uint8_t mac[6], struct store_lease *out)
+{
+	sqlite3_stmt *q = s->st[ST_LEASE_BY_MAC];
+	sqlite3_bind_blob(q, 1, mac, 6, SQLITE_STATIC);
+	return store_lease_one(s, q, out);
+}
+
+static int store_step_done(struct store *s, sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE) {
+		log_err("store", "write: %s", sqlite3_errmsg(s->db));
+		return -EIO;
+	}
+	return 0;
+}
+
+int store_lease_put(struct store *s, const struct store_lease *l)
+{
+	/* One transaction: the client's old address goes as the new one comes. */
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	sqlite3_stmt *q = s->st[ST_LEASE_DEL_MAC];
+	sqlite3_bind_blob(q, 1, l->mac, 6, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, l->ip);
+	int rc = store_step_done(s, q);
+	if (rc == 0) {
+		q = s->st[ST_LEASE_PUT];
+		sqlite3_bind_int64(q, 1, l->ip);
+		sqlite3_bind_blob(q, 2, l->mac, 6, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, l->expires);
+		sqlite3_bind_text(q, 4, l->hostname, -1, SQLITE_STATIC);
+		rc = store_step_done(s, q);
+	}
+	if (rc == 0 && store_exec(s, "COMMIT") == 0)
+		return 0;
+	store_exec(s, "ROLLBACK");
+	return -EIO;
+}
+
+int store_lease_delete(struct store *s, uint32_t ip)
+{
+	sqlite3_stmt *q = s->st[ST_LEASE_DEL];
+	sqlite3_bind_int64(q, 1, ip);
+	return store_step_done(s, q);
+}
+
+int store_lease_each(struct store *s, int (*fn)(const struct store_lease *, void *), void *arg)
+{
+	sqlite3_stmt *q = s->st[ST_LEASE_ALL];
+	struct store_lease l;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		store_row_lease(q, &l);
+		if (fn(&l, arg) != 0)
+			break;
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_lease_decline(struct store *s, uint32_t ip, int64_t until)
+{
+	/* The lease goes and the probation comes in one transaction. */
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	sqlite3_stmt *q = s->st[ST_LEASE_DEL];
+	sqlite3_bind_int64(q, 1, ip);
+	int rc = store_step_done(s, q);
+	if (rc == 0) {
+		q = s->st[ST_DECLINE_PUT];
+		sqlite3_bind_int64(q, 1, ip);
+		sqlite3_bind_int64(q, 2, until);
+		rc = store_step_done(s, q);
+	}
+	if (rc == 0 && store_exec(s, "COMMIT") == 0)
+		return 0;
+	store_exec(s, "ROLLBACK");
+	return -EIO;
+}
+
+int64_t store_declined_until(struct store *s, uint32_t ip)
+{
+	sqlite3_stmt *q = s->st[ST_DECLINED_UNTIL];
+	int64_t until = 0;
+	sqlite3_bind_int64(q, 1, ip);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		until = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return until;
+}
+
+int store_event_add(struct store *s, const struct store_event *ev)
+{
+	sqlite3_stmt *q = s->st[ST_EVENT_ADD];
+	sqlite3_bind_int64(q, 1, ev->ts_us);
+	if (ev->has_mac)
+		sqlite3_bind_blob(q, 2, ev->mac, 6, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 2);
+	sqlite3_bind_int64(q, 3, ev->ip);
+	sqlite3_bind_text(q, 4, ev->proto, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, ev->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, ev->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)ev->bytes);
+	sqlite3_bind_int64(q, 8, (sqlite3_int64)ev->duration_us);
+	sqlite3_bind_int(q, 9, ev->ok);
+	return store_step_done(s, q);
+}
+
+static void store_row_event(sqlite3_stmt *q, struct store_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ts_us = sqlite3_column_int64(q, 0);
+	if (sqlite3_column_bytes(q, 1) == 6) {
+		memcpy(e->mac, sqlite3_column_blob(q, 1), 6);
+		e->has_mac = true;
+	}
+	e->ip = (uint32_t)sqlite3_column_int64(q, 2);
+	snprintf(e->proto, sizeof(e->proto), "%s", (const char *)sqlite3_column_text(q, 3));
+	snprintf(e->kind, sizeof(e->kind), "%s", (const char *)sqlite3_column_text(q, 4));
+	snprintf(e->detail, sizeof(e->detail), "%s", (const char *)sqlite3_column_text(q, 5));
+	e->bytes = (uint64_t)sqlite3_column_int64(q, 6);
+	e->duration_us = (uint64_t)sqlite3_column_int64(q, 7);
+	e->ok = sqlite3_column_int(q, 8) != 0;
+}
+
+int store_event_each(struct store *s, const uint8_t mac[6], size_t limit,
+		     int (*fn)(const struct store_event *, void *), void *arg)
+{
+	sqlite3_stmt *q = s->st[ST_EVENTS_MAC];
+	struct store_event e;
+	int rc;
+	sqlite3_bind_blob(q, 1, mac, 6, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		store_row_event(q, &e);
+		if (fn(&e, arg) != 0)
+			break;
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
