@@ -1,0 +1,137 @@
+/*
+ * One TFTP read transfer as a pure state machine: events in (start, a packet
+ * from the client, a timeout, an abort), packets out through a callback, the
+ * clock passed in (monotonic microseconds). The caller owns the socket, the
+ * file and the timer; tftp_xfer_step() tells it when the timer fires next.
+ *
+ *   INIT --start--> OACK_SENT --ACK 0--> DATA_SENT --ACK last--> DONE
+ *     \--start (no options)-----------/      |
+ *   any --client ERROR / read error / too many timeouts / abort--> FAILED
+ */
+#ifndef PXED_TFTP_XFER_H
+#define PXED_TFTP_XFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tftp/wire.h"
+
+/* Retransmissions of one packet or window before the transfer is given up. */
+#define TFTP_RETRIES_MAX 5
+/* First retransmission timeout when the client did not ask for one. */
+#define TFTP_TIMEOUT_DEFAULT_US 1000000u
+/* Exponential backoff stops growing here (unless the client asked for more). */
+#define TFTP_BACKOFF_CAP_US 8000000u
+/* Largest window we agree to (RFC 7440 lets the server answer less). */
+#define TFTP_WINDOW_MAX 64
+/* Bytes in flight per window; bounds a burst into the socket buffer. */
+#define TFTP_WINDOW_BYTES_MAX (256u * 1024u)
+
+enum tftp_xfer_state {
+	TFTP_XS_INIT,	   /* created, nothing sent */
+	TFTP_XS_OACK_SENT, /* waiting for ACK 0 (RFC 2347) */
+	TFTP_XS_DATA_SENT, /* a window of DATA is out, waiting for an ACK */
+	TFTP_XS_DONE,	   /* the last block was acknowledged */
+	TFTP_XS_FAILED,	   /* ended early: see fail_reason */
+	TFTP_XS_COUNT
+};
+
+enum tftp_xfer_event_kind {
+	TFTP_XEV_START,	  /* send OACK or the first window */
+	TFTP_XEV_PACKET,  /* a decoded packet from the client's TID */
+	TFTP_XEV_TIMEOUT, /* the timer the last step asked for has fired */
+	TFTP_XEV_ABORT,	  /* the server is stopping: send ERROR 0 and fail */
+};
+
+struct tftp_xfer_event {
+	enum tftp_xfer_event_kind kind;
+	const struct tftp_msg *msg; /* TFTP_XEV_PACKET only */
+};
+
+struct tftp_xfer_ops {
+	/* Copies exactly n bytes at offset off into dst; returns n or -errno. */
+	ssize_t (*read)(void *ctx, uint64_t off, void *dst, size_t n);
+	/* Sends one packet to the client; 0 or -errno (a failure is a lost packet). */
+	int (*send)(void *ctx, const void *pkt, size_t len);
+};
+
+/* What was agreed with the client: the outcome of tftp_xfer_negotiate(). */
+struct tftp_xfer_params {
+	uint64_t size; /* bytes in the file */
+	enum tftp_mode mode;
+	uint16_t blksize;
+	uint16_t windowsize;
+	uint8_t timeout_s;     /* 0: the client asked none */
+	struct tftp_opts oack; /* options accepted, echoed in the OACK; none: no OACK */
+};
+
+/* The netascii translator's place in the file: where a block starts. */
+struct tftp_ascii_pos {
+	uint64_t off;	 /* next source byte */
+	uint8_t pending; /* second byte of a CR LF / CR NUL pair that did not fit */
+	bool has_pending;
+};
+
+struct tftp_xfer {
+	enum tftp_xfer_state state;
+	struct tftp_xfer_params p;
+	const struct tftp_xfer_ops *ops;
+	void *ctx;
+	uint8_t *buf; /* one packet; owned by the caller, see tftp_xfer_buf_size() */
+	size_t cap;
+
+	/* Block numbers are 64-bit here; the wire carries the low 16 bits. */
+	uint64_t acked;	      /* highest block the client acknowledged */
+	uint64_t sent_hi;     /* highest block sent so far */
+	uint64_t final_block; /* the short (last) block; 0 while unknown (netascii) */
+	struct tftp_ascii_pos na_start, na_next; /* netascii: block acked+1, and after it */
+
+	unsigned retries;     /* timeouts since the last progress */
+	uint64_t deadline_us; /* when the timer fires; 0 = not armed */
+	uint64_t bytes_sent;  /* file payload bytes, counted once per block */
+	uint64_t packets_sent;
+	uint64_t retransmits;
+
+	const char *fail_reason; /* static text when FAILED */
+	bool error_sent;	 /* we told the client why with an ERROR packet */
+	bool client_error;	 /* FAILED because the client sent ERROR */
+	uint16_t client_err_code;
+	uint8_t client_err_text[TFTP_ERRMSG_MAX]; /* raw peer bytes: escape before logging */
+	size_t client_err_len;
+};
+
+const char *tftp_xfer_state_name(enum tftp_xfer_state s);
+
+/*
+ * Decides what to accept of the options the client asked (RFC 2347: only
+ * accepted options are echoed). max_blksize caps blksize at what fits the
+ * path (at most TFTP_BLKSIZE_MAX). Netascii transfers ignore windowsize and
+ * tsize: the translated size is not known in advance, and lockstep lets a
+ * block be rebuilt from its start. Returns 0 or -EINVAL.
+ */
+int tftp_xfer_negotiate(const struct tftp_opts *asked, enum tftp_mode mode, uint64_t size,
+			uint16_t max_blksize, struct tftp_xfer_params *out);
+
+/* Bytes of packet buffer a transfer with these parameters needs. */
+size_t tftp_xfer_buf_size(const struct tftp_xfer_params *p);
+
+/* buf (cap >= tftp_xfer_buf_size) stays owned by the caller and must outlive x. */
+int tftp_xfer_init(struct tftp_xfer *x, const struct tftp_xfer_params *p,
+		   const struct tftp_xfer_ops *ops, void *ctx, uint8_t *buf, size_t cap);
+
+/*
+ * The one transition function. Returns the new state and sets *timer_us to
+ * the absolute time the caller must deliver TFTP_XEV_TIMEOUT, or 0 when the
+ * transfer has ended (DONE or FAILED) and no timer is needed.
+ */
+enum tftp_xfer_state tftp_xfer_step(struct tftp_xfer *x, const struct tftp_xfer_event *ev,
+				    uint64_t now_us, uint64_t *timer_us);
+
+static inline bool tftp_xfer_ended(const struct tftp_xfer *x)
+{
+	return x->state == TFTP_XS_DONE || x->state == TFTP_XS_FAILED;
+}
+
+#endif
