@@ -1,0 +1,711 @@
+#include "dhcp/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot/policy.h"
+#include "conf/config.h"
+#include "core/log.h"
+#include "core/udp.h"
+#include "core/util.h"
+#include "dhcp/wire.h"
+#include "obs/obs.h"
+#include "pxed.h"
+#include "store/store.h"
+
+#define DHCP_SERVER_PORT 67
+#define DHCP_CLIENT_PORT 68
+#define PXE_BOOT_SERVER_PORT 4011
+#define DHCP_OFFER_SLOTS 1024
+/* An offered address is held for a client this long (RFC 2131 §4.3.1). */
+#define DHCP_OFFER_HOLD_US (60 * 1000000ull)
+/*
+ * How long a declined address stays out of the pool (RFC 2131 §4.3.3 leaves
+ * it to the server): long enough for an operator to find the conflict.
+ */
+#define DHCP_DECLINE_PROBATION_S 3600
+/* Datagrams handled per wake-up before yielding to other sockets. */
+#define DHCP_RX_BATCH 64
+
+struct dhcp_iface {
+	struct dhcp_server *s;
+	char name[IFNAMSIZ];
+	unsigned ifindex;
+	uint32_t ip;
+	int prefix_len;
+	int fd[2]; /* port 67, port 4011 */
+	struct event *ev[2];
+};
+
+struct dhcp_offer {
+	uint8_t mac[6];
+	uint32_t ip;
+	uint64_t expires_us;
+};
+
+struct dhcp_server {
+	struct pxed *d;
+	struct dhcp_iface ifs[CONF_MAX_INTERFACES];
+	size_t n_ifs;
+	struct dhcp_offer offers[DHCP_OFFER_SLOTS];
+};
+
+/* One request being answered. */
+struct dhcp_ctx {
+	struct dhcp_server *s;
+	const struct conf *conf;
+	const struct dhcp_msg *req;
+	const struct dhcp_iface *iface;
+	struct boot_facts facts;
+	struct boot_plan plan;
+	uint32_t server_ip;
+	uint16_t port;
+	uint32_t peer_ip;
+	uint16_t peer_port;
+	char macs[18];
+	uint8_t reply_type; /* set when a reply is built */
+};
+
+static bool dhcp_prefix(const uint8_t *p, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return p != NULL && len >= n && memcmp(p, prefix, n) == 0;
+}
+
+void dhcp_facts(const struct dhcp_msg *m, struct boot_facts *f)
+{
+	size_t len;
+	const uint8_t *p;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(f->mac, m->chaddr, 6);
+	p = dhcp_opt(m, DHCP_OPT_VENDOR_CLASS, &len);
+	f->pxe_client = dhcp_prefix(p, len, "PXEClient");
+	f->http_client = dhcp_prefix(p, len, "HTTPClient");
+	p = dhcp_opt(m, DHCP_OPT_USER_CLASS, &len);
+	/* iPXE sends user class "iPXE" and its feature list in option 175. */
+	f->ipxe = (p != NULL && len == 4 && memcmp(p, "iPXE", 4) == 0) ||
+		  dhcp_opt(m, DHCP_OPT_IPXE, NULL) != NULL;
+	p = dhcp_opt(m, DHCP_OPT_CLIENT_ARCH, &len);
+	if (p != NULL && len >= 2) {
+		f->has_arch = true;
+		f->arch = (uint16_t)(p[0] << 8 | p[1]);
+	}
+}
+
+static bool dhcp_is_boot_client(const struct boot_facts *f)
+{
+	return f->pxe_client || f->http_client || f->ipxe;
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+static struct dhcp_offer *dhcp_offer_find(struct dhcp_server *s, const uint8_t *mac, uint32_t ip,
+					  uint64_t now)
+{
+	for (size_t i = 0; i < DHCP_OFFER_SLOTS; i++) {
+		struct dhcp_offer *o = &s->offers[i];
+		if (o->expires_us <= now)
+			continue;
+		if ((mac != NULL && memcmp(o->mac, mac, 6) == 0) || (mac == NULL && o->ip == ip))
+			return o;
+	}
+	return NULL;
+}
+
+static void dhcp_offer_hold(struct dhcp_server *s, const uint8_t mac[6], uint32_t ip)
+{
+	uint64_t now = now_mono_us();
+	struct dhcp_offer *slot = dhcp_offer_find(s, mac, 0, now);
+	for (size_t i = 0; slot == NULL && i < DHCP_OFFER_SLOTS; i++)
+		if (s->offers[i].expires_us <= now)
+			slot = &s->offers[i];
+	if (slot == NULL)
+		slot = &s->offers[ip % DHCP_OFFER_SLOTS]; /* full: evict one */
+	memcpy(slot->mac, mac, 6);
+	slot->ip = ip;
+	slot->expires_us = now + DHCP_OFFER_HOLD_US;
+}
+
+static void dhcp_offer_drop(struct dhcp_server *s, const uint8_t mac[6])
+{
+	struct dhcp_offer *o = dhcp_offer_find(s, mac, 0, now_mono_us());
+	if (o != NULL)
+		o->expires_us = 0;
+}
+
+static const struct conf_host *dhcp_reservation_of(const struct conf *c, uint32_t ip)
+{
+	for (size_t i = 0; i < c->n_hosts; i++)
+		if (c->hosts[i].address == ip)
+			return &c->hosts[i];
+	return NULL;
+}
+
+/* May ip be given to the client in ctx? */
+static bool dhcp_addr_usable(struct dhcp_ctx *x, uint32_t ip)
+{
+	struct store_lease l;
+	const struct conf_host *h = dhcp_reservation_of(x->conf, ip);
+	if (h != NULL && memcmp(h->mac, x->facts.mac, 6) != 0)
+		return false;
+	int rc = store_lease_by_ip(x->s->d->store, ip, &l);
+	if (rc == -EIO)
+		return false;
+	if (rc == 0 && memcmp(l.mac, x->facts.mac, 6) != 0 && l.expires > time(NULL))
+		return false;
+	if (store_declined_until(x->s->d->store, ip) > time(NULL))
+		return false;
+	struct dhcp_offer *o = dhcp_offer_find(x->s, NULL, ip, now_mono_us());
+	return o == NULL || memcmp(o->mac, x->facts.mac, 6) == 0;
+}
+
+static bool dhcp_in_pool(const struct conf_subnet *sn, uint32_t ip)
+{
+	return sn->pool_first != 0 && ip >= sn->pool_first && ip <= sn->pool_last;
+}
+
+static bool dhcp_in_subnet(const struct conf_subnet *sn, uint32_t ip)
+{
+	return (ip & prefix_mask(sn->prefix_len)) == sn->network;
+}
+
+/* Reservation, then the client's lease or offer, then the first free address. */
+static uint32_t dhcp_choose_addr(struct dhcp_ctx *x, const struct conf_subnet *sn)
+{
+	struct store_lease l;
+	const struct conf_host *h = conf_find_host(x->conf, x->facts.mac);
+
+	if (h != NULL && h->address != 0)
+		return dhcp_in_subnet(sn, h->address) ? h->address : 0;
+	if (store_lease_by_mac(x->s->d->store, x->facts.mac, &l) == 0 && dhcp_in_pool(sn, l.ip) &&
+	    dhcp_addr_usable(x, l.ip))
+		return l.ip;
+	struct dhcp_offer *o = dhcp_offer_find(x->s, x->facts.mac, 0, now_mono_us());
+	if (o != NULL && dhcp_in_pool(sn, o->ip))
+		return o->ip;
+	for (uint32_t ip = sn->pool_first; sn->pool_first != 0 && ip <= sn->pool_last; ip++) {
+		if (dhcp_addr_usable(x, ip))
+			return ip;
+		if (ip == UINT32_MAX)
+			break;
+	}
+	return 0;
+}
+
+static const struct conf_subnet *dhcp_subnet_for(struct dhcp_ctx *x)
+{
+	/* Relayed requests belong to the relay's subnet (RFC 2131 §4.3.1). */
+	uint32_t link = x->req->giaddr != 0 ? x->req->giaddr : x->iface->ip;
+	return conf_find_subnet(x->conf, link);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static uint32_t dhcp_lease_time(const struct conf *c, const struct conf_subnet *sn)
+{
+	return sn->lease_time_s != 0 ? sn->lease_time_s : c->lease_time_s;
+}
+
+/* Lease time and the renewal times (RFC 2131 §4.4.5: T1 0.5, T2 0.875). */
+static void dhcp_put_lease_times(struct dhcp_builder *b, uint32_t lease)
+{
+	dhcp_build_opt_u32(b, DHCP_OPT_LEASE_TIME, lease);
+	dhcp_build_opt_u32(b, DHCP_OPT_RENEWAL, lease / 2);
+	dhcp_build_opt_u32(b, DHCP_OPT_REBINDING, (uint32_t)((uint64_t)lease * 7 / 8));
+}
+
+/* The network's configuration: what INFORM asks for and every grant carries. */
+static void dhcp_put_net_opts(struct dhcp_builder *b, const struct conf_subnet *sn)
+{
+	dhcp_build_opt_ip(b, DHCP_OPT_SUBNET_MASK, prefix_mask(sn->prefix_len));
+	dhcp_build_opt_ip(b, DHCP_OPT_BROADCAST, sn->network | ~prefix_mask(sn->prefix_len));
+	if (sn->router != 0)
+		dhcp_build_opt_ip(b, DHCP_OPT_ROUTER, sn->router);
+	if (sn->n_dns > 0) {
+		uint8_t dns[4 * CONF_MAX_DNS];
+		for (size_t i = 0; i < sn->n_dns; i++) {
+			uint32_t v = sn->dns[i];
+			uint8_t q[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+					(uint8_t)v};
+			memcpy(dns + 4 * i, q, 4);
+		}
+		dhcp_build_opt(b, DHCP_OPT_DNS, dns, 4 * sn->n_dns);
+	}
+	if (sn->domain != NULL)
+		dhcp_build_opt_str(b, DHCP_OPT_DOMAIN, sn->domain);
+}
+
+static bool dhcp_requested(const struct dhcp_msg *m, uint8_t code)
+{
+	size_t len;
+	const uint8_t *p = dhcp_opt(m, DHCP_OPT_PARAM_LIST, &len);
+	return p != NULL && memchr(p, code, len) != NULL;
+}
+
+/* The PXE part of a reply (PXE 2.1 §2.2): vendor class echo, option 43, file. */
+static void dhcp_put_boot_opts(struct dhcp_builder *b, const struct dhcp_ctx *x)
+{
+	const struct dhcp_msg *m = x->req;
+	size_t len;
+	const uint8_t *uuid;
+
+	if (x->facts.http_client)
+		dhcp_build_opt_str(b, DHCP_OPT_VENDOR_CLASS, "HTTPClient");
+	else if (x->facts.pxe_client)
+		dhcp_build_opt_str(b, DHCP_OPT_VENDOR_CLASS, "PXEClient");
+	/* Discovery control 8: take the boot file from this reply, no menu. */
+	if (x->facts.pxe_client && !x->facts.ipxe) {
+		static const uint8_t pxe43[] = {PXE_SUBOPT_DISCOVERY_CONTROL, 1, 8, 255};
+		dhcp_build_opt(b, DHCP_OPT_VENDOR, pxe43, sizeof(pxe43));
+	}
+	/* Several ROMs ignore a PXE reply that does not echo the client's UUID. */
+	if ((uuid = dhcp_opt(m, DHCP_OPT_UUID, &len)) != NULL)
+		dhcp_build_opt(b, DHCP_OPT_UUID, uuid, len);
+	if (dhcp_requested(m, DHCP_OPT_TFTP_SERVER) && x->plan.action == BOOT_TFTP) {
+		char ip[16];
+		dhcp_build_opt_str(b, DHCP_OPT_TFTP_SERVER, ip4_format(ip, x->server_ip));
+	}
+	if (dhcp_requested(m, DHCP_OPT_BOOTFILE))
+		dhcp_build_opt_str(b, DHCP_OPT_BOOTFILE, x->plan.file);
+}
+
+/*
+ * Builds a reply of `type`. sn != NULL adds the network's options; lease_s
+ * != 0 the lease times (grants only, never INFORM: RFC 2131 §4.3.5).
+ */
+static int dhcp_build_reply(struct dhcp_ctx *x, uint8_t type, uint32_t yiaddr,
+			    const struct conf_subnet *sn, uint32_t lease_s, uint8_t *out,
+			    size_t cap)
+{
+	const struct dhcp_msg *m = x->req;
+	bool boot =
+	    type != DHCPNAK && dhcp_is_boot_client(&x->facts) && x->plan.action != BOOT_NONE;
+	struct dhcp_reply_hdr h = {.op = DHCP_BOOTREPLY,
+				   .htype = m->htype,
+				   .hlen = m->hlen,
+				   .xid = m->xid,
+				   .flags = m->flags,
+				   .ciaddr = type == DHCPNAK ? 0 : m->ciaddr,
+				   .yiaddr = yiaddr,
+				   .siaddr = boot ? x->server_ip : 0,
+				   .giaddr = m->giaddr,
+				   .chaddr = m->chaddr,
+				   .file = boot ? x->plan.file : NULL};
+	struct dhcp_builder b;
+
+	x->reply_type = type;
+	dhcp_build_start(&b, out, cap, &h);
+	dhcp_build_opt_u8(&b, DHCP_OPT_MSG_TYPE, type);
+	dhcp_build_opt_ip(&b, DHCP_OPT_SERVER_ID, x->server_ip);
+	if (lease_s != 0)
+		dhcp_put_lease_times(&b, lease_s);
+	if (sn != NULL)
+		dhcp_put_net_opts(&b, sn);
+	if (boot)
+		dhcp_put_boot_opts(&b, x);
+	return dhcp_build_finish(&b);
+}
+
+/* Where a reply goes (RFC 2131 §4.1). */
+static void dhcp_dest_for(const struct dhcp_ctx *x, uint8_t type, struct dhcp_dest *d)
+{
+	const struct dhcp_msg *m = x->req;
+	d->ifindex = x->iface->ifindex;
+	d->src_ip = x->server_ip;
+	if (x->port == PXE_BOOT_SERVER_PORT) {
+		/*
+		 * PXE 2.1: a boot-server reply goes back where the request came
+		 * from; a client without an address yet can only hear a broadcast.
+		 */
+		d->ip = x->peer_ip != 0 ? x->peer_ip : 0xffffffffu;
+		d->port = x->peer_port;
+	} else if (m->giaddr != 0) {
+		d->ip = m->giaddr;
+		d->port = DHCP_SERVER_PORT;
+	} else if (m->ciaddr != 0 && type != DHCPNAK) {
+		d->ip = m->ciaddr;
+		d->port = DHCP_CLIENT_PORT;
+	} else {
+		/* No address yet: broadcast, which every client can receive. */
+		d->ip = 0xffffffffu;
+		d->port = DHCP_CLIENT_PORT;
+	}
+}
+
+/* ---- timeline ----------------------------------------------------------- */
+
+static void dhcp_record(struct dhcp_ctx *x, const char *proto, uint8_t type, uint32_t ip,
+			const char *why, bool ok)
+{
+	char detail[400], vc[80] = "", uc[40] = "";
+	size_t len;
+	const uint8_t *p = dhcp_opt(x->req, DHCP_OPT_VENDOR_CLASS, &len);
+	if (p != NULL)
+		log_escape(vc, sizeof(vc), p, len);
+	if ((p = dhcp_opt(x->req, DHCP_OPT_USER_CLASS, &len)) != NULL)
+		log_escape(uc, sizeof(uc), p, len);
+	bool boot = dhcp_is_boot_client(&x->facts) && x->plan.file[0] != '\0';
+	snprintf(detail, sizeof(detail), "arch=%s vendor=%s user=%s%s%s%s%s",
+		 x->facts.has_arch ? boot_arch_name(x->facts.arch) : "-", vc[0] ? vc : "-",
+		 uc[0] ? uc : "-", boot ? " file=" : "", boot ? x->plan.file : "",
+		 why != NULL && boot ? " reason=" : "", why != NULL && boot ? why : "");
+	char kind[24];
+	snprintf(kind, sizeof(kind), "%s", dhcp_msg_type_name(type));
+	for (char *k = kind; *k; k++)
+		*k = (char)(*k | 0x20);
+	obs_event(x->s->d->obs, &(struct obs_event){.mac = x->facts.mac,
+						    .ip = ip,
+						    .proto = proto,
+						    .kind = kind,
+						    .detail = detail,
+						    .ok = ok});
+}
+
+/* ---- full server -------------------------------------------------------- */
+
+static int dhcp_on_discover(struct dhcp_ctx *x, uint8_t *out, size_t cap)
+{
+	const struct conf_subnet *sn = dhcp_subnet_for(x);
+	if (sn == NULL) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
+	uint32_t ip = dhcp_choose_addr(x, sn);
+	if (ip == 0) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_POOL_EMPTY);
+		dhcp_record(x, "dhcp", DHCPDISCOVER, 0, "no free address in the pool", false);
+		return 0;
+	}
+	dhcp_offer_hold(x->s, x->facts.mac, ip);
+	int n = dhcp_build_reply(x, DHCPOFFER, ip, sn, dhcp_lease_time(x->conf, sn), out, cap);
+	if (n > 0) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_OFFER);
+		dhcp_record(x, "dhcp", DHCPOFFER, ip, x->plan.reason, true);
+	}
+	return n;
+}
+
+static int dhcp_nak(struct dhcp_ctx *x, uint32_t ip, const char *why, uint8_t *out, size_t cap)
+{
+	metric_inc(&x->s->d->metrics, METRIC_DHCP_NAK);
+	dhcp_record(x, "dhcp", DHCPNAK, ip, why, false);
+	return dhcp_build_reply(x, DHCPNAK, 0, NULL, 0, out, cap);
+}
+
+/* Writes the lease durably, then builds the ACK (RFC 2131 §4.3.1). */
+static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t ip, uint8_t *out,
+		      size_t cap)
+{
+	uint32_t lease = dhcp_lease_time(x->conf, sn);
+	struct store_lease l = {.ip = ip, .expires = (int64_t)time(NULL) + lease};
+	size_t len;
+	const uint8_t *host = dhcp_opt(x->req, DHCP_OPT_HOSTNAME, &len);
+
+	memcpy(l.mac, x->facts.mac, 6);
+	if (host != NULL)
+		log_escape(l.hostname, sizeof(l.hostname), host, len);
+	if (store_lease_put(x->s->d->store, &l) < 0) {
+		/* No durable lease, no ACK: the client will retry. */
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_STORE_FAIL);
+		dhcp_record(x, "dhcp", DHCPREQUEST, ip, "lease store failed: no ACK", false);
+		return 0;
+	}
+	dhcp_offer_drop(x->s, x->facts.mac);
+	obs_learn(x->s->d->obs, ip, x->facts.mac);
+	int n = dhcp_build_reply(x, DHCPACK, ip, sn, lease, out, cap);
+	if (n > 0) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_ACK);
+		dhcp_record(x, "dhcp", DHCPACK, ip, x->plan.reason, true);
+	}
+	return n;
+}
+
+static int dhcp_on_request(struct dhcp_ctx *x, uint8_t *out, size_t cap)
+{
+	uint32_t sid = 0, ip = 0;
+
+	/* SELECTING with another server's id: the client chose someone else. */
+	if (dhcp_opt_ip(x->req, DHCP_OPT_SERVER_ID, &sid) && sid != x->server_ip) {
+		dhcp_offer_drop(x->s, x->facts.mac);
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
+	if (!dhcp_opt_ip(x->req, DHCP_OPT_REQUESTED_IP, &ip))
+		ip = x->req->ciaddr; /* RENEWING / REBINDING */
+	const struct conf_subnet *sn = dhcp_subnet_for(x);
+	if (sn == NULL) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
+	if (ip == 0 || !dhcp_in_subnet(sn, ip))
+		return dhcp_nak(x, ip, "requested address is not on this network", out, cap);
+	const struct conf_host *h = conf_find_host(x->conf, x->facts.mac);
+	bool reserved_here = h != NULL && h->address == ip;
+	if (h != NULL && h->address != 0 && !reserved_here)
+		return dhcp_nak(x, ip, "this machine has another reserved address", out, cap);
+	if (!reserved_here && !dhcp_in_pool(sn, ip))
+		return dhcp_nak(x, ip, "requested address is outside the pool", out, cap);
+	if (!dhcp_addr_usable(x, ip))
+		return dhcp_nak(x, ip, "requested address belongs to another client", out, cap);
+	return dhcp_grant(x, sn, ip, out, cap);
+}
+
+static int dhcp_on_release(struct dhcp_ctx *x)
+{
+	struct store_lease l;
+	uint32_t ip = x->req->ciaddr;
+	/* Honoured only from the lease's owner. */
+	if (store_lease_by_ip(x->s->d->store, ip, &l) == 0 && memcmp(l.mac, x->facts.mac, 6) == 0 &&
+	    store_lease_delete(x->s->d->store, ip) == 0) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_RELEASE);
+		dhcp_record(x, "dhcp", DHCPRELEASE, ip, NULL, true);
+	} else {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+	}
+	return 0;
+}
+
+/* The client found its address in use (ARP): keep it out of the pool. */
+static int dhcp_on_decline(struct dhcp_ctx *x)
+{
+	struct store_lease l;
+	uint32_t ip = 0;
+	char ips[16];
+
+	if (!dhcp_opt_ip(x->req, DHCP_OPT_REQUESTED_IP, &ip) ||
+	    store_lease_by_ip(x->s->d->store, ip, &l) != 0 || memcmp(l.mac, x->facts.mac, 6) != 0) {
+		/* Only the lease's owner may decline it: nobody frees another's lease. */
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
+	if (store_lease_decline(x->s->d->store, ip,
+				(int64_t)time(NULL) + DHCP_DECLINE_PROBATION_S) < 0) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_STORE_FAIL);
+		return 0;
+	}
+	dhcp_offer_drop(x->s, x->facts.mac);
+	metric_inc(&x->s->d->metrics, METRIC_DHCP_DECLINE);
+	log_warn("dhcp", "%s declined %s: another host uses it; out of the pool for %d s", x->macs,
+		 ip4_format(ips, ip), DHCP_DECLINE_PROBATION_S);
+	dhcp_record(x, "dhcp", DHCPDECLINE, ip, "address in use by another host", false);
+	return 0;
+}
+
+/* A client with an address asks for configuration only (RFC 2131 §4.3.5). */
+static int dhcp_on_inform(struct dhcp_ctx *x, uint8_t *out, size_t cap)
+{
+	const struct conf_subnet *sn = dhcp_subnet_for(x);
+	if (sn == NULL || x->req->ciaddr == 0) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
+	int n = dhcp_build_reply(x, DHCPACK, 0, sn, 0, out, cap);
+	if (n > 0)
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_ACK);
+	return n;
+}
+
+/* ---- proxyDHCP and the boot server -------------------------------------- */
+
+/*
+ * ProxyDHCP (PXE 2.1 §2.2.2): boot information with yiaddr 0 to PXE clients
+ * only; the address comes from the other DHCP server.
+ */
+static int dhcp_on_proxy(struct dhcp_ctx *x, uint8_t type, uint8_t *out, size_t cap)
+{
+	if (!dhcp_is_boot_client(&x->facts) || x->plan.action == BOOT_NONE) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		if (dhcp_is_boot_client(&x->facts))
+			dhcp_record(x, "proxy", type, 0, x->plan.reason, false);
+		return 0;
+	}
+	uint8_t reply = type == DHCPDISCOVER ? DHCPOFFER : DHCPACK;
+	int n = dhcp_build_reply(x, reply, 0, NULL, 0, out, cap);
+	if (n > 0) {
+		metric_inc(&x->s->d->metrics,
+			   reply == DHCPOFFER ? METRIC_DHCP_OFFER : METRIC_DHCP_ACK);
+		if (x->req->ciaddr != 0)
+			obs_learn(x->s->d->obs, x->req->ciaddr, x->facts.mac);
+		dhcp_record(x, x->port == PXE_BOOT_SERVER_PORT ? "pxe4011" : "proxy", reply,
+			    x->req->ciaddr, x->plan.reason, true);
+	}
+	return n;
+}
+
+static int dhcp_dispatch(struct dhcp_ctx *x, uint8_t type, uint8_t *out, size_t cap)
+{
+	if (x->port == PXE_BOOT_SERVER_PORT) {
+		/* Boot server discovery: REQUEST (or INFORM) from a client with an address. */
+		if (type == DHCPREQUEST || type == DHCPINFORM)
+			return dhcp_on_proxy(x, DHCPREQUEST, out, cap);
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
+	if (x->conf->dhcp_mode == CONF_DHCP_PROXY) {
+		if (type == DHCPDISCOVER)
+			return dhcp_on_proxy(x, type, out, cap);
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
+	switch (type) {
+	case DHCPDISCOVER:
+		return dhcp_on_discover(x, out, cap);
+	case DHCPREQUEST:
+		return dhcp_on_request(x, out, cap);
+	case DHCPRELEASE:
+		return dhcp_on_release(x);
+	case DHCPDECLINE:
+		return dhcp_on_decline(x);
+	case DHCPINFORM:
+		return dhcp_on_inform(x, out, cap);
+	default:
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
+}
+
+static const struct dhcp_iface *dhcp_iface_by_index(const struct dhcp_server *s, unsigned ifindex)
+{
+	for (size_t i = 0; i < s->n_ifs; i++)
+		if (s->ifs[i].ifindex == ifindex)
+			return &s->ifs[i];
+	return s->n_ifs == 1 && ifindex == 0 ? &s->ifs[0] : NULL;
+}
+
+int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, unsigned ifindex,
+		       uint16_t port, uint32_t peer_ip, uint16_t peer_port, uint8_t *out,
+		       size_t cap, struct dhcp_dest *dest)
+{
+	struct dhcp_msg msg, *m = &msg;
+	struct dhcp_ctx x = {.s = s,
+			     .conf = s->d->conf,
+			     .req = m,
+			     .port = port,
+			     .peer_ip = peer_ip,
+			     .peer_port = peer_port};
+
+	metric_inc(&s->d->metrics, METRIC_DHCP_RX);
+	enum dhcp_decode_err e = dhcp_decode(buf, len, m);
+	x.iface = dhcp_iface_by_index(s, ifindex);
+	if (e != DHCP_OK || m->op != DHCP_BOOTREQUEST || m->htype != 1 || m->hlen != 6 ||
+	    x.iface == NULL) {
+		metric_inc(&s->d->metrics, METRIC_DHCP_BAD);
+		log_debug("dhcp", "dropped %zu bytes: %s", len,
+			  e != DHCP_OK ? dhcp_decode_strerror(e) : "not an Ethernet BOOTREQUEST");
+		return 0;
+	}
+	x.server_ip = x.iface->ip;
+	dhcp_facts(m, &x.facts);
+	mac_format(x.macs, x.facts.mac);
+	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
+	uint8_t type = dhcp_msg_type(m);
+	int n = dhcp_dispatch(&x, type, out, cap);
+	if (n > 0)
+		dhcp_dest_for(&x, x.reply_type, dest);
+	return n;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+static void dhcp_on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct dhcp_iface *ifc = arg;
+	struct dhcp_server *s = ifc->s;
+	uint16_t port = fd == ifc->fd[0] ? DHCP_SERVER_PORT : PXE_BOOT_SERVER_PORT;
+	uint8_t buf[DHCP_MAX_LEN + 1], out[DHCP_MAX_LEN];
+	struct udp_meta meta;
+
+	for (int i = 0; i < DHCP_RX_BATCH; i++) {
+		ssize_t n = udp_recv(fd, buf, sizeof(buf), &meta);
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
+			return;
+		if (n < 0) {
+			/* Oversized (truncated) datagrams: received, and malformed. */
+			metric_inc(&s->d->metrics, METRIC_DHCP_RX);
+			metric_inc(&s->d->metrics, METRIC_DHCP_BAD);
+			continue;
+		}
+		struct dhcp_dest dest;
+		int r = dhcp_server_handle(s, buf, (size_t)n,
+					   meta.ifindex ? meta.ifindex : ifc->ifindex, port,
+					   ntohl(meta.peer.sin_addr.s_addr),
+					   ntohs(meta.peer.sin_port), out, sizeof(out), &dest);
+		if (r <= 0)
+			continue;
+		int err =
+		    udp_send(fd, out, (size_t)r, dest.ip, dest.port, dest.ifindex, dest.src_ip);
+		if (err < 0)
+			log_warn("dhcp", "send on %s: %s", ifc->name, strerror(-err));
+	}
+}
+
+static int dhcp_iface_open(struct dhcp_server *s, struct dhcp_iface *ifc, const char *name)
+{
+	static const uint16_t ports[2] = {DHCP_SERVER_PORT, PXE_BOOT_SERVER_PORT};
+	int rc;
+
+	ifc->s = s;
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	if ((rc = iface_index(name, &ifc->ifindex)) < 0)
+		return rc;
+	if ((rc = iface_ipv4(name, &ifc->ip, &ifc->prefix_len)) < 0)
+		return rc;
+	for (int i = 0; i < 2; i++) {
+		/* One socket per interface and port: SO_BINDTODEVICE with SO_REUSEADDR. */
+		ifc->fd[i] = udp_open(0, ports[i], name, UDP_BROADCAST | UDP_REUSEADDR);
+		if (ifc->fd[i] < 0)
+			return ifc->fd[i];
+		ifc->ev[i] =
+		    event_new(s->d->base, ifc->fd[i], EV_READ | EV_PERSIST, dhcp_on_readable, ifc);
+		if (ifc->ev[i] == NULL || event_add(ifc->ev[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int dhcp_server_start(struct pxed *d, struct dhcp_server **out)
+{
+	struct dhcp_server *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->d = d;
+	for (size_t i = 0; i < d->conf->n_interfaces; i++) {
+		struct dhcp_iface *ifc = &s->ifs[s->n_ifs++];
+		ifc->fd[0] = ifc->fd[1] = -1;
+		int rc = dhcp_iface_open(s, ifc, d->conf->interfaces[i]);
+		if (rc < 0) {
+			log_err("dhcp", "interface %s: %s", d->conf->interfaces[i], strerror(-rc));
+			dhcp_server_stop(s);
+			return rc;
+		}
+		char ip[16];
+		log_info("dhcp", "%s on %s (%s), ports 67 and 4011",
+			 d->conf->dhcp_mode == CONF_DHCP_PROXY ? "proxyDHCP" : "DHCP server",
+			 ifc->name, ip4_format(ip, ifc->ip));
+	}
+	*out = s;
+	return 0;
+}
+
+void dhcp_server_stop(struct dhcp_server *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n_ifs; i++) {
+		for (int j = 0; j < 2; j++) {
+			if (s->ifs[i].ev[j] != NULL)
+				event_free(s->ifs[i].ev[j]);
+			if (s->ifs[i].fd[j] >= 0)
+				close(s->ifs[i].fd[j]);
+		}
+	}
+	free(s);
+}

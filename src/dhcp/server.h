@@ -1,0 +1,41 @@
+/*
+ * DHCP on ports 67 and 4011: a full server (addresses from the pools, leases
+ * durable before the ACK), or proxyDHCP (boot information only), and the
+ * PXE boot server on 4011 in both modes.
+ */
+#ifndef PXED_DHCP_SERVER_H
+#define PXED_DHCP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pxed;
+struct dhcp_server;
+struct dhcp_msg;
+struct boot_facts;
+
+/* Opens 67 and 4011 on every configured interface. 0 or -errno. */
+int dhcp_server_start(struct pxed *d, struct dhcp_server **out);
+void dhcp_server_stop(struct dhcp_server *s);
+
+/* What a client told us about itself (pure). */
+void dhcp_facts(const struct dhcp_msg *m, struct boot_facts *f);
+
+/*
+ * Handles one datagram as if it arrived on interface ifindex at local port
+ * `port` (67 or 4011) from peer. Fills out with the reply, if any, and where
+ * it must go. Returns the reply length, 0 when there is no reply, or -errno.
+ * The socket layer and the fuzzers both call this.
+ */
+struct dhcp_dest {
+	uint32_t ip;
+	uint16_t port;
+	unsigned ifindex;
+	uint32_t src_ip;
+};
+
+int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, unsigned ifindex,
+		       uint16_t port, uint32_t peer_ip, uint16_t peer_port, uint8_t *out,
+		       size_t cap, struct dhcp_dest *dest);
+
+#endif

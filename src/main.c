@@ -1,0 +1,519 @@
+/*
+ * pxed: argv, subcommands, start-up and shutdown.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "dhcp/server.h"
+#include "http/server.h"
+#include "obs/obs.h"
+#include "pxed.h"
+#include "store/store.h"
+#include "tftp/server.h"
+#include "obs/timeline.h"
+
+static const char usage_main[] =
+    "usage: pxed COMMAND [OPTIONS]\n"
+    "\n"
+    "pxed network-boots machines: DHCP or proxyDHCP, the PXE boot server (4011),\n"
+    "TFTP and HTTP in one daemon.\n"
+    "\n"
+    "commands:\n"
+    "  boot      boot every PXE client on an interface into one kernel (quick start)\n"
+    "  serve     run from a config file, or serve directories over TFTP and HTTP\n"
+    "  check     validate a config file\n"
+    "  timeline  show the boot steps pxed recorded for a machine\n"
+    "  version   print the version\n"
+    "\n"
+    "`pxed COMMAND --help` describes each command.\n";
+
+static const char usage_boot[] =
+    "usage: pxed boot --interface IFACE (--proxy | --dhcp-range FIRST,LAST)\n"
+    "                 --kernel PATH [--initrd PATH]... [--cmdline TEXT] [--state-dir DIR]\n"
+    "                 [--http-port N] [--tftp-port N] [--log-format text|json]\n"
+    "\n"
+    "Boots every PXE client on IFACE into KERNEL with the given initrds and command\n"
+    "line: BIOS and UEFI x64 firmware get iPXE over TFTP, iPXE gets a script and\n"
+    "fetches the kernel and initrds over HTTP.\n"
+    "\n"
+    "  --interface IFACE     the network to serve; its IPv4 address and prefix give\n"
+    "                        the subnet and pxed's own address\n"
+    "  --dhcp-range A,B      assign addresses A..B (inside IFACE's subnet)\n"
+    "  --proxy               proxyDHCP: leave addresses to the existing DHCP server\n"
+    "  --kernel PATH         the kernel to boot\n"
+    "  --initrd PATH         an initrd (repeat for several, in order)\n"
+    "  --cmdline TEXT        the kernel command line\n"
+    "  --state-dir DIR       leases and boot timelines (default /var/lib/pxed)\n"
+    "  --http-port N         HTTP port (default 80)\n"
+    "  --tftp-port N         TFTP port (default 69)\n"
+    "  --log-format FMT      text (default) or json\n";
+
+static const char usage_serve[] =
+    "usage: pxed serve --config FILE [--state-dir DIR] [--log-format text|json]\n"
+    "       pxed serve --listen ADDR [--tftp-root DIR] [--tftp-port N]\n"
+    "                  [--http-root DIR] [--http-port N] [--no-dhcp] [--state-dir DIR]\n"
+    "\n"
+    "With --config, runs everything the file describes (see docs/config.md).\n"
+    "With --listen, serves the directories over TFTP and HTTP on ADDR, without DHCP\n"
+    "(--no-dhcp is implied and accepted for clarity). Built-in boot programs\n"
+    "(undionly.kpxe, snponly.efi, ipxe.efi, pxelinux.0, ldlinux.c32) are served\n"
+    "from Debian's packages when the root does not have them.\n";
+
+static const char usage_check[] =
+    "usage: pxed check --config FILE\n"
+    "\n"
+    "Validates FILE and prints every problem as FILE:LINE: message (exit 1),\n"
+    "or FILE: ok (exit 0).\n";
+
+static const char usage_timeline[] =
+    "usage: pxed timeline MAC [--state-dir DIR] [--json] [--all]\n"
+    "\n"
+    "Prints the steps of MAC's last boot as pxed saw them (DHCP, boot program,\n"
+    "script, kernel, initrds) with their durations; --all prints every recorded\n"
+    "event, --json prints the events as JSON.\n";
+
+enum {
+	OPT_INTERFACE = 256,
+	OPT_DHCP_RANGE,
+	OPT_PROXY,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_STATE_DIR,
+	OPT_HTTP_PORT,
+	OPT_TFTP_PORT,
+	OPT_LOG_FORMAT,
+	OPT_CONFIG,
+	OPT_LISTEN,
+	OPT_TFTP_ROOT,
+	OPT_HTTP_ROOT,
+	OPT_NO_DHCP,
+	OPT_JSON,
+	OPT_ALL,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+    {"interface", required_argument, NULL, OPT_INTERFACE},
+    {"dhcp-range", required_argument, NULL, OPT_DHCP_RANGE},
+    {"proxy", no_argument, NULL, OPT_PROXY},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"cmdline", required_argument, NULL, OPT_CMDLINE},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"http-port", required_argument, NULL, OPT_HTTP_PORT},
+    {"tftp-port", required_argument, NULL, OPT_TFTP_PORT},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"tftp-root", required_argument, NULL, OPT_TFTP_ROOT},
+    {"http-root", required_argument, NULL, OPT_HTTP_ROOT},
+    {"no-dhcp", no_argument, NULL, OPT_NO_DHCP},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* Everything any subcommand can be told on its command line. */
+struct args {
+	const char *interface, *dhcp_range, *kernel, *cmdline, *state_dir, *config;
+	const char *listen, *tftp_root, *http_root;
+	const char *initrds[CONF_MAX_INITRDS];
+	size_t n_initrds;
+	bool proxy, no_dhcp, json, all, help;
+	long http_port, tftp_port; /* -1 when not given */
+	enum log_format log_format;
+	const char *positional;
+};
+
+static uint16_t parse_port(const char *s, const char *what)
+{
+	uint64_t v;
+	if (parse_u64(s, 1, 65535, &v) < 0)
+		fatal("%s: '%s' is not a port number (1-65535)", what, s);
+	return (uint16_t)v;
+}
+
+static void args_take(struct args *a, int opt, const char *cmd)
+{
+	switch (opt) {
+	case OPT_INTERFACE:
+		a->interface = optarg;
+		break;
+	case OPT_DHCP_RANGE:
+		a->dhcp_range = optarg;
+		break;
+	case OPT_PROXY:
+		a->proxy = true;
+		break;
+	case OPT_KERNEL:
+		a->kernel = optarg;
+		break;
+	case OPT_INITRD:
+		if (a->n_initrds == CONF_MAX_INITRDS)
+			fatal("at most %d --initrd", CONF_MAX_INITRDS);
+		a->initrds[a->n_initrds++] = optarg;
+		break;
+	case OPT_CMDLINE:
+		a->cmdline = optarg;
+		break;
+	case OPT_STATE_DIR:
+		a->state_dir = optarg;
+		break;
+	case OPT_HTTP_PORT:
+		a->http_port = parse_port(optarg, "--http-port");
+		break;
+	case OPT_TFTP_PORT:
+		a->tftp_port = parse_port(optarg, "--tftp-port");
+		break;
+	case OPT_LOG_FORMAT:
+		if (log_parse_format(optarg, &a->log_format) < 0)
+			fatal("--log-format: '%s' is neither text nor json", optarg);
+		break;
+	case OPT_CONFIG:
+		a->config = optarg;
+		break;
+	case OPT_LISTEN:
+		a->listen = optarg;
+		break;
+	case OPT_TFTP_ROOT:
+		a->tftp_root = optarg;
+		break;
+	case OPT_HTTP_ROOT:
+		a->http_root = optarg;
+		break;
+	case OPT_NO_DHCP:
+		a->no_dhcp = true;
+		break;
+	case OPT_JSON:
+		a->json = true;
+		break;
+	case OPT_ALL:
+		a->all = true;
+		break;
+	case OPT_HELP:
+		a->help = true;
+		break;
+	default:
+		fatal("%s: unknown option (see pxed %s --help)", cmd, cmd);
+	}
+}
+
+static void args_parse(int argc, char **argv, const char *cmd, struct args *a)
+{
+	int opt;
+	memset(a, 0, sizeof(*a));
+	a->http_port = a->tftp_port = -1;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		if (opt == 'h')
+			opt = OPT_HELP;
+		if (opt == '?')
+			fatal("%s: unknown or incomplete option '%s' (see pxed %s --help)", cmd,
+			      argv[optind - 1], cmd);
+		args_take(a, opt, cmd);
+	}
+	if (optind < argc)
+		a->positional = argv[optind++];
+	if (optind < argc)
+		fatal("%s: unexpected argument '%s'", cmd, argv[optind]);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (p == NULL)
+		fatal("out of memory");
+	return p;
+}
+
+/* Paths given on the command line become absolute: the daemon may chdir. */
+static char *abs_file(const char *flag, const char *path)
+{
+	char buf[PATH_MAX];
+	if (realpath(path, buf) == NULL)
+		fatal("%s %s: %s", flag, path, strerror(errno));
+	if (access(buf, R_OK) < 0)
+		fatal("%s %s: %s", flag, path, strerror(errno));
+	return xstrdup(buf);
+}
+
+static void boot_conf_range(struct conf *c, const struct args *a, uint32_t ip, int prefix)
+{
+	struct conf_subnet *sn = &c->subnets[c->n_subnets++];
+	char first[32], ips[16];
+	const char *comma = strchr(a->dhcp_range, ',');
+
+	sn->network = ip & prefix_mask(prefix);
+	sn->prefix_len = prefix;
+	sn->router = 0;
+	if (comma == NULL || (size_t)(comma - a->dhcp_range) >= sizeof(first))
+		fatal("--dhcp-range: expected FIRST,LAST, got '%s'", a->dhcp_range);
+	memcpy(first, a->dhcp_range, (size_t)(comma - a->dhcp_range));
+	first[comma - a->dhcp_range] = '\0';
+	if (ip4_parse(first, &sn->pool_first) < 0 || ip4_parse(comma + 1, &sn->pool_last) < 0)
+		fatal("--dhcp-range: '%s' is not two IPv4 addresses", a->dhcp_range);
+	if (sn->pool_first > sn->pool_last)
+		fatal("--dhcp-range: %s comes after %s", first, comma + 1);
+	if ((sn->pool_first & prefix_mask(prefix)) != sn->network ||
+	    (sn->pool_last & prefix_mask(prefix)) != sn->network)
+		fatal("--dhcp-range %s lies outside %s's subnet %s/%d", a->dhcp_range, a->interface,
+		      ip4_format(ips, sn->network), prefix);
+	if (ip >= sn->pool_first && ip <= sn->pool_last)
+		fatal("--dhcp-range %s contains %s's own address", a->dhcp_range, a->interface);
+	uint32_t gw;
+	if (iface_default_gateway(a->interface, &gw) == 0)
+		sn->router = gw;
+}
+
+/* `pxed boot`: one profile every machine boots, the network from IFACE. */
+static struct conf *boot_conf(const struct args *a)
+{
+	struct conf *c = conf_new_defaults();
+	uint32_t ip;
+	int prefix;
+
+	if (a->interface == NULL || a->kernel == NULL)
+		fatal("boot: --interface and --kernel are required (see pxed boot --help)");
+	if (a->proxy == (a->dhcp_range != NULL))
+		fatal("boot: give exactly one of --proxy and --dhcp-range");
+	int rc = iface_ipv4(a->interface, &ip, &prefix);
+	if (rc < 0)
+		fatal("--interface %s: %s", a->interface,
+		      rc == -EADDRNOTAVAIL ? "no IPv4 address (or no such interface)"
+					   : strerror(-rc));
+	c->interfaces[c->n_interfaces++] = xstrdup(a->interface);
+	c->dhcp_mode = a->proxy ? CONF_DHCP_PROXY : CONF_DHCP_SERVER;
+	if (!a->proxy)
+		boot_conf_range(c, a, ip, prefix);
+	struct conf_profile *p = &c->profiles[c->n_profiles++];
+	p->name = xstrdup("default");
+	p->kernel = abs_file("--kernel", a->kernel);
+	for (size_t i = 0; i < a->n_initrds; i++)
+		p->initrds[p->n_initrds++] = abs_file("--initrd", a->initrds[i]);
+	p->cmdline = a->cmdline != NULL ? xstrdup(a->cmdline) : NULL;
+	c->default_profile = xstrdup("default");
+	return c;
+}
+
+/* `pxed serve --listen`: directories over TFTP and HTTP, no DHCP. */
+static struct conf *listen_conf(const struct args *a)
+{
+	struct conf *c = conf_new_defaults();
+	if (ip4_parse(a->listen, &c->listen_address) < 0)
+		fatal("--listen: '%s' is not an IPv4 address", a->listen);
+	c->dhcp_mode = CONF_DHCP_OFF;
+	if (a->tftp_root != NULL)
+		c->tftp_root = abs_file("--tftp-root", a->tftp_root);
+	if (a->http_root != NULL)
+		c->http_root = abs_file("--http-root", a->http_root);
+	return c;
+}
+
+/* Flags that every daemon form accepts override the snapshot's values. */
+static void conf_apply_common(struct conf *c, const struct args *a)
+{
+	if (a->state_dir != NULL) {
+		free(c->state_dir);
+		c->state_dir = xstrdup(a->state_dir);
+	}
+	if (a->http_port > 0)
+		c->http_port = (uint16_t)a->http_port;
+	if (a->tftp_port > 0)
+		c->tftp_port = (uint16_t)a->tftp_port;
+}
+
+static void conf_check_or_die(const struct conf *c)
+{
+	struct conf_errors errs = {0};
+	if (conf_validate(c, &errs) == 0)
+		return;
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "pxed: %s\n", errs.msgs[i]);
+	exit(1);
+}
+
+/* ---- the daemon --------------------------------------------------------- */
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct pxed *d = arg;
+	log_info("main", "signal %d: shutting down", (int)sig);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void daemon_stop(struct pxed *d)
+{
+	http_server_stop(d->http);
+	tftp_server_stop(d->tftp);
+	dhcp_server_stop(d->dhcp);
+	obs_close(d->obs);
+	store_close(d->store);
+	if (d->base != NULL)
+		event_base_free(d->base);
+}
+
+static void daemon_start(struct pxed *d)
+{
+	const struct conf *c = d->conf;
+	char ip[16];
+	int rc;
+
+	if ((rc = store_open(c->state_dir, &d->store)) < 0)
+		fatal("state directory %s: %s", c->state_dir, strerror(-rc));
+	if ((rc = obs_open(d->store, &d->obs)) < 0)
+		fatal("timeline: %s", strerror(-rc));
+	if (c->dhcp_mode != CONF_DHCP_OFF && (rc = dhcp_server_start(d, &d->dhcp)) < 0)
+		fatal("DHCP: %s", strerror(-rc));
+	if ((rc = tftp_server_start(d, c->listen_address, c->tftp_port, &d->tftp)) < 0)
+		fatal("TFTP on %s:%u: %s", ip4_format(ip, c->listen_address), c->tftp_port,
+		      strerror(-rc));
+	if ((rc = http_server_start(d, c->listen_address, c->http_port, &d->http)) < 0)
+		fatal("HTTP on %s:%u: %s", ip4_format(ip, c->listen_address), c->http_port,
+		      strerror(-rc));
+	log_info("main", "pxed %s ready: TFTP %s:%u, HTTP %s:%u, state in %s", PXED_VERSION,
+		 ip4_format(ip, c->listen_address), c->tftp_port, ip, c->http_port, c->state_dir);
+}
+
+static int daemon_run(struct conf *c)
+{
+	struct pxed d = {.conf = c};
+	struct event *sigs[2];
+	const int signums[2] = {SIGTERM, SIGINT};
+
+	signal(SIGPIPE, SIG_IGN);
+	d.base = event_base_new();
+	if (d.base == NULL)
+		fatal("cannot create the event loop");
+	daemon_start(&d);
+	for (int i = 0; i < 2; i++) {
+		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			fatal("cannot install signal handlers");
+	}
+	event_base_dispatch(d.base);
+	for (int i = 0; i < 2; i++)
+		event_free(sigs[i]);
+	daemon_stop(&d);
+	conf_free(c);
+	log_info("main", "stopped");
+	return 0;
+}
+
+/* ---- subcommands -------------------------------------------------------- */
+
+static int cmd_boot(int argc, char **argv)
+{
+	struct args a;
+	args_parse(argc, argv, "boot", &a);
+	if (a.help) {
+		fputs(usage_boot, stdout);
+		return 0;
+	}
+	log_setup(a.log_format, LOG_INFO);
+	struct conf *c = boot_conf(&a);
+	conf_apply_common(c, &a);
+	conf_check_or_die(c);
+	return daemon_run(c);
+}
+
+static struct conf *load_config_or_die(const char *path)
+{
+	struct conf *c = NULL;
+	struct conf_errors errs = {0};
+	if (conf_load(path, &c, &errs) < 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		if (errs.n == 0)
+			fprintf(stderr, "%s: cannot be loaded\n", path);
+		conf_errors_free(&errs);
+		exit(1);
+	}
+	return c;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct args a;
+	args_parse(argc, argv, "serve", &a);
+	if (a.help) {
+		fputs(usage_serve, stdout);
+		return 0;
+	}
+	if ((a.config == NULL) == (a.listen == NULL))
+		fatal("serve: give exactly one of --config and --listen (see pxed serve --help)");
+	log_setup(a.log_format, LOG_INFO);
+	struct conf *c = a.config != NULL ? load_config_or_die(a.config) : listen_conf(&a);
+	conf_apply_common(c, &a);
+	conf_check_or_die(c);
+	return daemon_run(c);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct args a;
+	args_parse(argc, argv, "check", &a);
+	if (a.help) {
+		fputs(usage_check, stdout);
+		return 0;
+	}
+	if (a.config == NULL)
+		fatal("check: --config FILE is required");
+	struct conf *c = load_config_or_die(a.config);
+	conf_free(c);
+	printf("%s: ok\n", a.config);
+	return 0;
+}
+
+static int cmd_timeline(int argc, char **argv)
+{
+	struct args a;
+	uint8_t mac[6];
+	args_parse(argc, argv, "timeline", &a);
+	if (a.help) {
+		fputs(usage_timeline, stdout);
+		return 0;
+	}
+	if (a.positional == NULL || mac_parse(a.positional, mac) < 0)
+		fatal("timeline: expected a MAC address like 52:54:00:aa:00:01");
+	return timeline_print(a.state_dir != NULL ? a.state_dir : "/var/lib/pxed", mac, a.json,
+			      a.all);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {{"boot", cmd_boot},
+		    {"serve", cmd_serve},
+		    {"check", cmd_check},
+		    {"timeline", cmd_timeline}};
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_main, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("pxed %s\n", PXED_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < PXED_ARRAY_LEN(cmds); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "pxed: unknown command '%s'\n\n%s", argv[1], usage_main);
+	return 2;
+}
