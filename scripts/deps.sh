@@ -5,9 +5,10 @@ set -euo pipefail
 
 BUILD="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libyaml-dev
 libjansson-dev libcmocka-dev"
-# Real firmware, real clients and the network bootstrap programs the tests boot through.
+# Real firmware, real clients and the network bootstrap programs the tests boot through;
+# python3 sends the raw malformed packets of the TFTP test.
 LAB="qemu-system-x86 ipxe-qemu ipxe ovmf pxelinux syslinux-common busybox-static cpio
-dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps"
+dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps python3"
 
 want=$(echo $BUILD $LAB)
 missing=()
