@@ -111,7 +111,10 @@ void obs_event(struct obs *o, const struct obs_event *ev)
 		mac_format(macs, se.mac);
 	ip4_format(ips, ev->ip);
 	log_msg(ev->ok || ev->expected ? LOG_INFO : LOG_WARN, ev->proto, "%s %s %s %s%s", macs, ips,
-		ev->kind, se.detail, ev->ok ? "" : " (failed)");
+		ev->kind, se.detail,
+		ev->ok	       ? ""
+		: ev->expected ? " (ended by the client)"
+			       : " (failed)");
 	if (o->store != NULL && store_event_add(o->store, &se) < 0)
 		log_warn("obs", "event not stored");
 }
