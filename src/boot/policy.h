@@ -21,7 +21,19 @@ struct boot_facts {
 	bool http_client; /* option 60 starts with "HTTPClient" (UEFI HTTP Boot) */
 	bool ipxe;	  /* option 77 "iPXE" or option 175 present */
 	bool has_arch;
-	uint16_t arch; /* option 93, first entry */
+	uint16_t arch;		   /* option 93, first entry (after any override) */
+	bool arch_overridden;	   /* a conf_arch_override replaced what the firmware said */
+	uint8_t vendor_class[255]; /* option 60, raw */
+	size_t vendor_class_len;
+	uint8_t user_class[255]; /* option 77, raw */
+	size_t user_class_len;
+	uint8_t client_id[255]; /* option 61, raw */
+	size_t client_id_len;
+	uint32_t relay;	       /* giaddr, host order; 0 = not relayed */
+	const char *interface; /* name of the interface it arrived on; NULL = unknown */
+	bool has_boot_item;    /* option 43 sub-option 71 (a port-4011 request) */
+	uint16_t boot_item_type;
+	uint16_t boot_item_layer;
 };
 
 enum boot_action {

@@ -17,11 +17,80 @@
 #define CONF_MAX_INITRDS 8
 #define CONF_MAX_DNS 4
 #define CONF_MAX_CMDLINE 2048
+#define CONF_MAX_OPTIONS 64	 /* per option set (global, subnet, class, host) */
+#define CONF_MAX_OPTION_LEN 1024 /* longer than 255: split on the wire (RFC 3396) */
+#define CONF_MAX_CLASSES 64
+#define CONF_MAX_CLASS_ARCHES 16
+#define CONF_MAX_ARCH_OVERRIDES 64
+#define CONF_MAX_MENU_ITEMS 16
+#define CONF_MAX_CLIENT_ID 255
 
 enum conf_dhcp_mode {
 	CONF_DHCP_SERVER, /* assigns addresses from the pools */
 	CONF_DHCP_PROXY,  /* proxyDHCP: boot information only */
 	CONF_DHCP_OFF,	  /* TFTP and HTTP only */
+};
+
+/* One DHCP option value, already encoded as it goes on the wire. */
+struct conf_option {
+	uint8_t code;
+	uint16_t len; /* up to CONF_MAX_OPTION_LEN */
+	uint8_t *data;
+	int line;
+};
+
+/* Options set at one level; later levels override earlier ones by code. */
+struct conf_options {
+	struct conf_option *v; /* array of n */
+	size_t n;
+};
+
+/* What a class matches: every condition that is set must hold. */
+struct conf_match {
+	char *vendor_class_prefix;		/* option 60 starts with this; NULL = any */
+	char *user_class;			/* option 77 equals this; NULL = any */
+	uint16_t arches[CONF_MAX_CLASS_ARCHES]; /* option 93 is one of these */
+	size_t n_arches;			/* 0 = any */
+	uint8_t mac_prefix[6];
+	size_t mac_prefix_len; /* bytes of mac_prefix that must match; 0 = any */
+	uint32_t relay;	       /* giaddr equals this (host order); 0 = any */
+	char *interface;       /* received on this interface; NULL = any */
+};
+
+/* Classes apply in file order after the subnet's options, before the host's. */
+struct conf_class {
+	char *name;
+	struct conf_match match;
+	struct conf_options options;
+	char *profile; /* machines in the class boot this profile; NULL = unchanged */
+	int line;
+};
+
+/* Firmware that lies about its architecture (Raspberry Pi sends 0). */
+struct conf_arch_override {
+	uint8_t mac_prefix[6];
+	size_t mac_prefix_len;
+	uint16_t arch;
+	int line;
+};
+
+/*
+ * A PXE boot menu (PXE 2.1 §2.4.7, option 43 sub-options 8, 9, 10). The
+ * first item is the default, booted when the prompt times out.
+ */
+struct conf_menu_item {
+	uint16_t type; /* boot server type sent back in sub-option 71; 0 = local disk */
+	char *label;   /* at most 255 bytes */
+	char *profile; /* profile booted by this item; NULL with type 0 */
+	int line;
+};
+
+struct conf_pxe_menu {
+	char *prompt;	   /* sub-option 10 text; NULL = no prompt */
+	uint8_t timeout_s; /* 0 = boot the default at once; 255 = wait for a key */
+	struct conf_menu_item items[CONF_MAX_MENU_ITEMS];
+	size_t n_items;
+	int line;
 };
 
 struct conf_profile {
@@ -35,6 +104,10 @@ struct conf_profile {
 
 struct conf_host {
 	uint8_t mac[6];
+	bool has_mac; /* false: the host is known by its client identifier only */
+	uint8_t client_id[CONF_MAX_CLIENT_ID]; /* option 61, as sent */
+	size_t client_id_len;		       /* 0 = none */
+	struct conf_options options;
 	char *name;	  /* may be NULL */
 	uint32_t address; /* reserved address, host order; 0 if none */
 	char *profile;	  /* profile name; NULL = the default profile */
@@ -51,6 +124,7 @@ struct conf_subnet {
 	size_t n_dns;
 	char *domain;	       /* may be NULL */
 	uint32_t lease_time_s; /* 0 = the global default */
+	struct conf_options options;
 	int line;
 };
 
@@ -91,6 +165,16 @@ struct conf {
 	size_t n_hosts;
 	char *default_profile; /* NULL = unknown machines get no boot plan */
 
+	/* DHCP beyond the basics (issue 3). */
+	bool authoritative;	     /* NAK requests for addresses we do not know (default true) */
+	uint32_t max_leases;	     /* 0 = no limit beyond the pools */
+	struct conf_options options; /* global options, the lowest precedence */
+	struct conf_class classes[CONF_MAX_CLASSES];
+	size_t n_classes;
+	struct conf_arch_override arch_overrides[CONF_MAX_ARCH_OVERRIDES];
+	size_t n_arch_overrides;
+	struct conf_pxe_menu *pxe_menu; /* NULL = no menu: discovery control 8 */
+
 	/*
 	 * Where some whole-file settings were given, so conf_validate() can
 	 * point at them (0 = not from a file, or not given).
@@ -129,6 +213,9 @@ void conf_sort_hosts(struct conf *c);
 
 const struct conf_profile *conf_find_profile(const struct conf *c, const char *name);
 const struct conf_host *conf_find_host(const struct conf *c, const uint8_t mac[6]);
+/* The host reserved by client identifier (option 61), or NULL. */
+const struct conf_host *conf_find_host_by_client_id(const struct conf *c, const uint8_t *id,
+						    size_t len);
 /* The subnet that contains ip, or NULL. */
 const struct conf_subnet *conf_find_subnet(const struct conf *c, uint32_t ip);
 

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/udp.h"
 #include "core/util.h"
+#include "dhcp/pxe.h"
 #include "dhcp/wire.h"
 #include "obs/obs.h"
 #include "pxed.h"
@@ -79,6 +80,18 @@ static bool dhcp_prefix(const uint8_t *p, size_t len, const char *prefix)
 	return p != NULL && len >= n && memcmp(p, prefix, n) == 0;
 }
 
+/* Copies a peer option into a fixed field of the facts (at most 255 bytes). */
+static size_t dhcp_fact_copy(const struct dhcp_msg *m, uint8_t code, uint8_t *dst, size_t cap)
+{
+	size_t len;
+	const uint8_t *p = dhcp_opt(m, code, &len);
+	if (p == NULL)
+		return 0;
+	len = len < cap ? len : cap;
+	memcpy(dst, p, len);
+	return len;
+}
+
 void dhcp_facts(const struct dhcp_msg *m, struct boot_facts *f)
 {
 	size_t len;
@@ -86,18 +99,27 @@ void dhcp_facts(const struct dhcp_msg *m, struct boot_facts *f)
 
 	memset(f, 0, sizeof(*f));
 	memcpy(f->mac, m->chaddr, 6);
-	p = dhcp_opt(m, DHCP_OPT_VENDOR_CLASS, &len);
-	f->pxe_client = dhcp_prefix(p, len, "PXEClient");
-	f->http_client = dhcp_prefix(p, len, "HTTPClient");
-	p = dhcp_opt(m, DHCP_OPT_USER_CLASS, &len);
+	f->relay = m->giaddr;
+	f->vendor_class_len =
+	    dhcp_fact_copy(m, DHCP_OPT_VENDOR_CLASS, f->vendor_class, sizeof(f->vendor_class));
+	f->user_class_len =
+	    dhcp_fact_copy(m, DHCP_OPT_USER_CLASS, f->user_class, sizeof(f->user_class));
+	f->client_id_len =
+	    dhcp_fact_copy(m, DHCP_OPT_CLIENT_ID, f->client_id, sizeof(f->client_id));
+	f->pxe_client = dhcp_prefix(f->vendor_class, f->vendor_class_len, "PXEClient");
+	f->http_client = dhcp_prefix(f->vendor_class, f->vendor_class_len, "HTTPClient");
 	/* iPXE sends user class "iPXE" and its feature list in option 175. */
-	f->ipxe = (p != NULL && len == 4 && memcmp(p, "iPXE", 4) == 0) ||
+	f->ipxe = (f->user_class_len == 4 && memcmp(f->user_class, "iPXE", 4) == 0) ||
 		  dhcp_opt(m, DHCP_OPT_IPXE, NULL) != NULL;
 	p = dhcp_opt(m, DHCP_OPT_CLIENT_ARCH, &len);
 	if (p != NULL && len >= 2) {
 		f->has_arch = true;
 		f->arch = (uint16_t)(p[0] << 8 | p[1]);
 	}
+	p = dhcp_opt(m, DHCP_OPT_VENDOR, &len);
+	if (p != NULL && f->pxe_client)
+		f->has_boot_item =
+		    pxe_parse_boot_item(p, len, &f->boot_item_type, &f->boot_item_layer);
 }
 
 static bool dhcp_is_boot_client(const struct boot_facts *f)
@@ -261,11 +283,11 @@ static void dhcp_put_boot_opts(struct dhcp_builder *b, const struct dhcp_ctx *x)
 		dhcp_build_opt_str(b, DHCP_OPT_VENDOR_CLASS, "HTTPClient");
 	else if (x->facts.pxe_client)
 		dhcp_build_opt_str(b, DHCP_OPT_VENDOR_CLASS, "PXEClient");
-	/* Discovery control 8: take the boot file from this reply, no menu. */
-	if (x->facts.pxe_client && !x->facts.ipxe) {
-		static const uint8_t pxe43[] = {PXE_SUBOPT_DISCOVERY_CONTROL, 1, 8, 255};
-		dhcp_build_opt(b, DHCP_OPT_VENDOR, pxe43, sizeof(pxe43));
-	}
+	uint8_t pxe43[255];
+	int n = pxe_build_vendor_opts(x->conf, &x->facts, &x->plan, x->server_ip,
+				      x->port == PXE_BOOT_SERVER_PORT, pxe43, sizeof(pxe43));
+	if (n > 0)
+		dhcp_build_opt(b, DHCP_OPT_VENDOR, pxe43, (size_t)n);
 	/* Several ROMs ignore a PXE reply that does not echo the client's UUID. */
 	if ((uuid = dhcp_opt(m, DHCP_OPT_UUID, &len)) != NULL)
 		dhcp_build_opt(b, DHCP_OPT_UUID, uuid, len);
@@ -604,6 +626,7 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 	}
 	x.server_ip = x.iface->ip;
 	dhcp_facts(m, &x.facts);
+	x.facts.interface = x.iface->name;
 	mac_format(x.macs, x.facts.mac);
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
 	uint8_t type = dhcp_msg_type(m);
