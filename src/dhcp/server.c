@@ -670,20 +670,14 @@ static void dhcp_on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int dhcp_iface_open(struct dhcp_server *s, struct dhcp_iface *ifc, const char *name)
+/* Opens ports 67 and 4011 on one interface. */
+static int dhcp_iface_open(struct dhcp_server *s, struct dhcp_iface *ifc)
 {
 	static const uint16_t ports[2] = {DHCP_SERVER_PORT, PXE_BOOT_SERVER_PORT};
-	int rc;
 
-	ifc->s = s;
-	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
-	if ((rc = iface_index(name, &ifc->ifindex)) < 0)
-		return rc;
-	if ((rc = iface_ipv4(name, &ifc->ip, &ifc->prefix_len)) < 0)
-		return rc;
 	for (int i = 0; i < 2; i++) {
 		/* One socket per interface and port: SO_BINDTODEVICE with SO_REUSEADDR. */
-		ifc->fd[i] = udp_open(0, ports[i], name, UDP_BROADCAST | UDP_REUSEADDR);
+		ifc->fd[i] = udp_open(0, ports[i], ifc->name, UDP_BROADCAST | UDP_REUSEADDR);
 		if (ifc->fd[i] < 0)
 			return ifc->fd[i];
 		ifc->ev[i] =
@@ -694,25 +688,54 @@ static int dhcp_iface_open(struct dhcp_server *s, struct dhcp_iface *ifc, const 
 	return 0;
 }
 
-int dhcp_server_start(struct pxed *d, struct dhcp_server **out)
+int dhcp_server_new(struct pxed *d, struct dhcp_server **out)
 {
 	struct dhcp_server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
 	s->d = d;
+	*out = s;
+	return 0;
+}
+
+int dhcp_server_add_iface(struct dhcp_server *s, const char *name, unsigned ifindex, uint32_t ip,
+			  int prefix_len)
+{
+	if (s->n_ifs == CONF_MAX_INTERFACES)
+		return -ENOSPC;
+	struct dhcp_iface *ifc = &s->ifs[s->n_ifs++];
+	ifc->s = s;
+	snprintf(ifc->name, sizeof(ifc->name), "%s", name);
+	ifc->ifindex = ifindex;
+	ifc->ip = ip;
+	ifc->prefix_len = prefix_len;
+	ifc->fd[0] = ifc->fd[1] = -1;
+	return 0;
+}
+
+int dhcp_server_start(struct pxed *d, struct dhcp_server **out)
+{
+	struct dhcp_server *s;
+	int rc = dhcp_server_new(d, &s);
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < d->conf->n_interfaces; i++) {
-		struct dhcp_iface *ifc = &s->ifs[s->n_ifs++];
-		ifc->fd[0] = ifc->fd[1] = -1;
-		int rc = dhcp_iface_open(s, ifc, d->conf->interfaces[i]);
-		if (rc < 0) {
-			log_err("dhcp", "interface %s: %s", d->conf->interfaces[i], strerror(-rc));
+		const char *name = d->conf->interfaces[i];
+		unsigned ifindex;
+		uint32_t ip;
+		int prefix;
+		char ips[16];
+		if ((rc = iface_index(name, &ifindex)) < 0 ||
+		    (rc = iface_ipv4(name, &ip, &prefix)) < 0 ||
+		    (rc = dhcp_server_add_iface(s, name, ifindex, ip, prefix)) < 0 ||
+		    (rc = dhcp_iface_open(s, &s->ifs[s->n_ifs - 1])) < 0) {
+			log_err("dhcp", "interface %s: %s", name, strerror(-rc));
 			dhcp_server_stop(s);
 			return rc;
 		}
-		char ip[16];
 		log_info("dhcp", "%s on %s (%s), ports 67 and 4011",
-			 d->conf->dhcp_mode == CONF_DHCP_PROXY ? "proxyDHCP" : "DHCP server",
-			 ifc->name, ip4_format(ip, ifc->ip));
+			 d->conf->dhcp_mode == CONF_DHCP_PROXY ? "proxyDHCP" : "DHCP server", name,
+			 ip4_format(ips, ip));
 	}
 	*out = s;
 	return 0;

@@ -18,6 +18,14 @@ struct boot_facts;
 int dhcp_server_start(struct pxed *d, struct dhcp_server **out);
 void dhcp_server_stop(struct dhcp_server *s);
 
+/*
+ * For tests and fuzzers: a server with no sockets, and interfaces described
+ * rather than opened, so dhcp_server_handle() can be called with bytes.
+ */
+int dhcp_server_new(struct pxed *d, struct dhcp_server **out);
+int dhcp_server_add_iface(struct dhcp_server *s, const char *name, unsigned ifindex, uint32_t ip,
+			  int prefix_len);
+
 /* What a client told us about itself (pure). */
 void dhcp_facts(const struct dhcp_msg *m, struct boot_facts *f);
 
