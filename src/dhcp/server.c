@@ -51,11 +51,21 @@ struct dhcp_offer {
 	uint64_t expires_us;
 };
 
+/* A reply built during one loop turn, sent once the turn's leases are durable. */
+struct dhcp_pending {
+	int fd;
+	struct dhcp_dest dest;
+	size_t len;
+	uint8_t buf[DHCP_MAX_LEN];
+};
+
 struct dhcp_server {
 	struct pxed *d;
 	struct dhcp_iface ifs[CONF_MAX_INTERFACES];
 	size_t n_ifs;
 	struct dhcp_offer offers[DHCP_OFFER_SLOTS];
+	struct dhcp_pending pending[DHCP_RX_BATCH];
+	size_t n_pending;
 };
 
 /* One request being answered. */
@@ -72,6 +82,7 @@ struct dhcp_ctx {
 	uint16_t peer_port;
 	char macs[18];
 	uint8_t reply_type; /* set when a reply is built */
+	bool granted;	    /* the reply grants a lease written to the store */
 };
 
 static bool dhcp_prefix(const uint8_t *p, size_t len, const char *prefix)
@@ -442,6 +453,7 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 	}
 	dhcp_offer_drop(x->s, x->facts.mac);
 	obs_learn(x->s->d->obs, ip, x->facts.mac);
+	x->granted = true;
 	int n = dhcp_build_reply(x, DHCPACK, ip, sn, lease, out, cap);
 	if (n > 0) {
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_ACK);
@@ -631,43 +643,81 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
 	uint8_t type = dhcp_msg_type(m);
 	int n = dhcp_dispatch(&x, type, out, cap);
-	if (n > 0)
+	if (n > 0) {
 		dhcp_dest_for(&x, x.reply_type, dest);
+		dest->grants_lease = x.granted;
+	}
 	return n;
 }
 
 /* ---- sockets ------------------------------------------------------------ */
 
+/* Handles one datagram; a reply is queued to be sent after the commit. */
+static void dhcp_rx_one(struct dhcp_iface *ifc, int fd, uint16_t port, const uint8_t *buf,
+			ssize_t n, const struct udp_meta *meta)
+{
+	struct dhcp_server *s = ifc->s;
+	if (n < 0) {
+		/* Oversized (truncated) datagrams: received, and malformed. */
+		metric_inc(&s->d->metrics, METRIC_DHCP_RX);
+		metric_inc(&s->d->metrics, METRIC_DHCP_BAD);
+		return;
+	}
+	struct dhcp_pending *p = &s->pending[s->n_pending];
+	int r = dhcp_server_handle(s, buf, (size_t)n, meta->ifindex ? meta->ifindex : ifc->ifindex,
+				   port, ntohl(meta->peer.sin_addr.s_addr),
+				   ntohs(meta->peer.sin_port), p->buf, sizeof(p->buf), &p->dest);
+	if (r > 0) {
+		p->fd = fd;
+		p->len = (size_t)r;
+		s->n_pending++;
+	}
+}
+
+/*
+ * Sends the turn's replies. When the commit failed, the ACKs that promised a
+ * lease are not sent (the client retries); nothing unpromised is lost.
+ */
+static void dhcp_flush(struct dhcp_server *s, bool committed)
+{
+	for (size_t i = 0; i < s->n_pending; i++) {
+		struct dhcp_pending *p = &s->pending[i];
+		if (p->dest.grants_lease && !committed) {
+			metric_inc(&s->d->metrics, METRIC_DHCP_STORE_FAIL);
+			continue;
+		}
+		int err = udp_send(p->fd, p->buf, p->len, p->dest.ip, p->dest.port, p->dest.ifindex,
+				   p->dest.src_ip);
+		if (err < 0)
+			log_warn("dhcp", "send: %s", strerror(-err));
+	}
+	s->n_pending = 0;
+}
+
+/*
+ * Group commit (RFC 2131 §4.3.1 wants the lease durable before the ACK):
+ * the datagrams of one wake-up are answered in one transaction, committed
+ * with one fsync, and only then are the replies sent.
+ */
 static void dhcp_on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct dhcp_iface *ifc = arg;
 	struct dhcp_server *s = ifc->s;
 	uint16_t port = fd == ifc->fd[0] ? DHCP_SERVER_PORT : PXE_BOOT_SERVER_PORT;
-	uint8_t buf[DHCP_MAX_LEN + 1], out[DHCP_MAX_LEN];
+	uint8_t buf[DHCP_MAX_LEN + 1];
 	struct udp_meta meta;
+	bool batch = store_batch_begin(s->d->store) == 0;
 
 	for (int i = 0; i < DHCP_RX_BATCH; i++) {
 		ssize_t n = udp_recv(fd, buf, sizeof(buf), &meta);
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
-			return;
-		if (n < 0) {
-			/* Oversized (truncated) datagrams: received, and malformed. */
-			metric_inc(&s->d->metrics, METRIC_DHCP_RX);
-			metric_inc(&s->d->metrics, METRIC_DHCP_BAD);
-			continue;
-		}
-		struct dhcp_dest dest;
-		int r = dhcp_server_handle(s, buf, (size_t)n,
-					   meta.ifindex ? meta.ifindex : ifc->ifindex, port,
-					   ntohl(meta.peer.sin_addr.s_addr),
-					   ntohs(meta.peer.sin_port), out, sizeof(out), &dest);
-		if (r <= 0)
-			continue;
-		int err =
-		    udp_send(fd, out, (size_t)r, dest.ip, dest.port, dest.ifindex, dest.src_ip);
-		if (err < 0)
-			log_warn("dhcp", "send on %s: %s", ifc->name, strerror(-err));
+			break;
+		dhcp_rx_one(ifc, fd, port, buf, n, &meta);
 	}
+	bool committed = batch && store_batch_commit(s->d->store) == 0;
+	if (batch && !committed)
+		log_err("dhcp", "lease store commit failed: ACKs of this turn withheld");
+	dhcp_flush(s, committed || !batch);
 }
 
 /* Opens ports 67 and 4011 on one interface. */

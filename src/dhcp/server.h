@@ -6,6 +6,7 @@
 #ifndef PXED_DHCP_SERVER_H
 #define PXED_DHCP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,7 @@ struct dhcp_dest {
 	uint16_t port;
 	unsigned ifindex;
 	uint32_t src_ip;
+	bool grants_lease; /* an ACK whose lease was written: send only once durable */
 };
 
 int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, unsigned ifindex,

@@ -64,6 +64,8 @@ static const char *const store_sql[ST_COUNT] = {
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	bool in_batch;	   /* inside store_batch_begin .. store_batch_commit */
+	bool batch_failed; /* a write of the batch failed: it will not commit */
 };
 
 static int store_exec(struct store *s, const char *sql)
@@ -185,10 +187,54 @@ static int store_step_done(struct store *s, sqlite3_stmt *q)
 	return 0;
 }
 
+int store_batch_begin(struct store *s)
+{
+	if (s->in_batch)
+		return -EBUSY;
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	s->in_batch = true;
+	s->batch_failed = false;
+	return 0;
+}
+
+int store_batch_commit(struct store *s)
+{
+	if (!s->in_batch)
+		return -EINVAL;
+	s->in_batch = false;
+	/* COMMIT is where SQLite fsyncs the WAL: after it, every write is durable. */
+	if (!s->batch_failed && store_exec(s, "COMMIT") == 0)
+		return 0;
+	store_exec(s, "ROLLBACK");
+	return -EIO;
+}
+
+/* Opens a transaction unless a batch holds one; the pair of store_txn_end. */
+static int store_txn_begin(struct store *s)
+{
+	if (s->in_batch)
+		return s->batch_failed ? -EIO : 0;
+	return store_exec(s, "BEGIN IMMEDIATE");
+}
+
+static int store_txn_end(struct store *s, int rc)
+{
+	if (s->in_batch) {
+		if (rc < 0)
+			s->batch_failed = true;
+		return rc;
+	}
+	if (rc == 0 && store_exec(s, "COMMIT") == 0)
+		return 0;
+	store_exec(s, "ROLLBACK");
+	return -EIO;
+}
+
 int store_lease_put(struct store *s, const struct store_lease *l)
 {
 	/* One transaction: the client's old address goes as the new one comes. */
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_txn_begin(s) < 0)
 		return -EIO;
 	sqlite3_stmt *q = s->st[ST_LEASE_DEL_MAC];
 	sqlite3_bind_blob(q, 1, l->mac, 6, SQLITE_STATIC);
@@ -202,17 +248,17 @@ int store_lease_put(struct store *s, const struct store_lease *l)
 		sqlite3_bind_text(q, 4, l->hostname, -1, SQLITE_STATIC);
 		rc = store_step_done(s, q);
 	}
-	if (rc == 0 && store_exec(s, "COMMIT") == 0)
-		return 0;
-	store_exec(s, "ROLLBACK");
-	return -EIO;
+	return store_txn_end(s, rc);
 }
 
 int store_lease_delete(struct store *s, uint32_t ip)
 {
 	sqlite3_stmt *q = s->st[ST_LEASE_DEL];
 	sqlite3_bind_int64(q, 1, ip);
-	return store_step_done(s, q);
+	int rc = store_step_done(s, q);
+	if (rc < 0 && s->in_batch)
+		s->batch_failed = true;
+	return rc;
 }
 
 int store_lease_each(struct store *s, int (*fn)(const struct store_lease *, void *), void *arg)
@@ -232,7 +278,7 @@ int store_lease_each(struct store *s, int (*fn)(const struct store_lease *, void
 int store_lease_decline(struct store *s, uint32_t ip, int64_t until)
 {
 	/* The lease goes and the probation comes in one transaction. */
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_txn_begin(s) < 0)
 		return -EIO;
 	sqlite3_stmt *q = s->st[ST_LEASE_DEL];
 	sqlite3_bind_int64(q, 1, ip);
@@ -243,10 +289,7 @@ int store_lease_decline(struct store *s, uint32_t ip, int64_t until)
 		sqlite3_bind_int64(q, 2, until);
 		rc = store_step_done(s, q);
 	}
-	if (rc == 0 && store_exec(s, "COMMIT") == 0)
-		return 0;
-	store_exec(s, "ROLLBACK");
-	return -EIO;
+	return store_txn_end(s, rc);
 }
 
 int64_t store_declined_until(struct store *s, uint32_t ip)

@@ -36,6 +36,15 @@ struct store_event {
 int store_open(const char *state_dir, struct store **out);
 void store_close(struct store *st);
 
+/*
+ * Group commit: between begin and commit, writes share one transaction and
+ * none is durable until store_batch_commit() returns 0 (one fsync for all).
+ * Reads inside the batch see its writes. A failed write makes the commit
+ * fail and roll everything back. Without a batch, each write commits alone.
+ */
+int store_batch_begin(struct store *st);
+int store_batch_commit(struct store *st);
+
 /* 0 and *out, or -ENOENT, or -EIO. */
 int store_lease_by_ip(struct store *st, uint32_t ip, struct store_lease *out);
 int store_lease_by_mac(struct store *st, const uint8_t mac[6], struct store_lease *out);
