@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/udp.h"
 #include "core/util.h"
+#include "dhcp/pool.h"
 #include "dhcp/pxe.h"
 #include "dhcp/wire.h"
 #include "obs/obs.h"
@@ -24,9 +25,8 @@
 #define DHCP_SERVER_PORT 67
 #define DHCP_CLIENT_PORT 68
 #define PXE_BOOT_SERVER_PORT 4011
-#define DHCP_OFFER_SLOTS 1024
 /* An offered address is held for a client this long (RFC 2131 §4.3.1). */
-#define DHCP_OFFER_HOLD_US (60 * 1000000ull)
+#define DHCP_OFFER_HOLD_S 60
 /*
  * How long a declined address stays out of the pool (RFC 2131 §4.3.3 leaves
  * it to the server): long enough for an operator to find the conflict.
@@ -45,12 +45,6 @@ struct dhcp_iface {
 	struct event *ev[2];
 };
 
-struct dhcp_offer {
-	uint8_t mac[6];
-	uint32_t ip;
-	uint64_t expires_us;
-};
-
 /* A reply built during one loop turn, sent once the turn's leases are durable. */
 struct dhcp_pending {
 	int fd;
@@ -63,7 +57,7 @@ struct dhcp_server {
 	struct pxed *d;
 	struct dhcp_iface ifs[CONF_MAX_INTERFACES];
 	size_t n_ifs;
-	struct dhcp_offer offers[DHCP_OFFER_SLOTS];
+	struct dhcp_pool pools[CONF_MAX_SUBNETS]; /* pools[i] is conf->subnets[i]'s */
 	struct dhcp_pending pending[DHCP_RX_BATCH];
 	size_t n_pending;
 };
@@ -81,8 +75,9 @@ struct dhcp_ctx {
 	uint32_t peer_ip;
 	uint16_t peer_port;
 	char macs[18];
-	uint8_t reply_type; /* set when a reply is built */
-	bool granted;	    /* the reply grants a lease written to the store */
+	const struct conf_host *host; /* the client's reservation, if any */
+	uint8_t reply_type;	      /* set when a reply is built */
+	bool granted;		      /* the reply grants a lease written to the store */
 };
 
 static bool dhcp_prefix(const uint8_t *p, size_t len, const char *prefix)
@@ -140,64 +135,53 @@ static bool dhcp_is_boot_client(const struct boot_facts *f)
 
 /* ---- addresses ---------------------------------------------------------- */
 
-static struct dhcp_offer *dhcp_offer_find(struct dhcp_server *s, const uint8_t *mac, uint32_t ip,
-					  uint64_t now)
+/* The pool that holds ip, or NULL (pools are indexed like conf->subnets). */
+static struct dhcp_pool *dhcp_pool_of(struct dhcp_server *s, uint32_t ip)
 {
-	for (size_t i = 0; i < DHCP_OFFER_SLOTS; i++) {
-		struct dhcp_offer *o = &s->offers[i];
-		if (o->expires_us <= now)
-			continue;
-		if ((mac != NULL && memcmp(o->mac, mac, 6) == 0) || (mac == NULL && o->ip == ip))
-			return o;
-	}
+	for (size_t i = 0; i < s->d->conf->n_subnets; i++)
+		if (pool_contains(&s->pools[i], ip))
+			return &s->pools[i];
 	return NULL;
 }
 
+static struct dhcp_pool *dhcp_pool_for_subnet(struct dhcp_server *s, const struct conf_subnet *sn)
+{
+	return &s->pools[sn - s->d->conf->subnets];
+}
+
+/* Holds ip for the client between OFFER and REQUEST; a lease is never downgraded. */
 static void dhcp_offer_hold(struct dhcp_server *s, const uint8_t mac[6], uint32_t ip)
 {
-	uint64_t now = now_mono_us();
-	struct dhcp_offer *slot = dhcp_offer_find(s, mac, 0, now);
-	for (size_t i = 0; slot == NULL && i < DHCP_OFFER_SLOTS; i++)
-		if (s->offers[i].expires_us <= now)
-			slot = &s->offers[i];
-	if (slot == NULL)
-		slot = &s->offers[ip % DHCP_OFFER_SLOTS]; /* full: evict one */
-	memcpy(slot->mac, mac, 6);
-	slot->ip = ip;
-	slot->expires_us = now + DHCP_OFFER_HOLD_US;
+	struct dhcp_pool *p = dhcp_pool_of(s, ip);
+	struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
+	if (slot == NULL || slot->state == POOL_LEASED || slot->state == POOL_RESERVED)
+		return;
+	pool_set(p, ip, POOL_OFFERED, mac, (int64_t)time(NULL) + DHCP_OFFER_HOLD_S);
 }
 
+/* The client chose another server or took a lease: its held offer goes. */
 static void dhcp_offer_drop(struct dhcp_server *s, const uint8_t mac[6])
 {
-	struct dhcp_offer *o = dhcp_offer_find(s, mac, 0, now_mono_us());
-	if (o != NULL)
-		o->expires_us = 0;
-}
-
-static const struct conf_host *dhcp_reservation_of(const struct conf *c, uint32_t ip)
-{
-	for (size_t i = 0; i < c->n_hosts; i++)
-		if (c->hosts[i].address == ip)
-			return &c->hosts[i];
-	return NULL;
+	for (size_t i = 0; i < s->d->conf->n_subnets; i++) {
+		struct dhcp_pool *p = &s->pools[i];
+		uint32_t ip = pool_by_mac(p, mac);
+		struct pool_slot *slot = ip != 0 ? pool_at(p, ip) : NULL;
+		if (slot != NULL && slot->state == POOL_OFFERED)
+			pool_set(p, ip, POOL_FREE, mac, 0);
+	}
 }
 
 /* May ip be given to the client in ctx? */
 static bool dhcp_addr_usable(struct dhcp_ctx *x, uint32_t ip)
 {
+	struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
+	if (p != NULL)
+		return pool_usable(p, ip, x->facts.mac, (int64_t)time(NULL));
+	/* Outside the pools only reservations are handed out: check the store. */
 	struct store_lease l;
-	const struct conf_host *h = dhcp_reservation_of(x->conf, ip);
-	if (h != NULL && memcmp(h->mac, x->facts.mac, 6) != 0)
-		return false;
 	int rc = store_lease_by_ip(x->s->d->store, ip, &l);
-	if (rc == -EIO)
-		return false;
-	if (rc == 0 && memcmp(l.mac, x->facts.mac, 6) != 0 && l.expires > time(NULL))
-		return false;
-	if (store_declined_until(x->s->d->store, ip) > time(NULL))
-		return false;
-	struct dhcp_offer *o = dhcp_offer_find(x->s, NULL, ip, now_mono_us());
-	return o == NULL || memcmp(o->mac, x->facts.mac, 6) == 0;
+	return rc == -ENOENT ||
+	       (rc == 0 && (memcmp(l.mac, x->facts.mac, 6) == 0 || l.expires <= time(NULL)));
 }
 
 static bool dhcp_in_pool(const struct conf_subnet *sn, uint32_t ip)
@@ -210,27 +194,83 @@ static bool dhcp_in_subnet(const struct conf_subnet *sn, uint32_t ip)
 	return (ip & prefix_mask(sn->prefix_len)) == sn->network;
 }
 
-/* Reservation, then the client's lease or offer, then the first free address. */
+static uint32_t dhcp_leases_in_use(const struct dhcp_server *s)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < s->d->conf->n_subnets; i++)
+		n += s->pools[i].n_leased;
+	return n;
+}
+
+/* Reservation, then the client's lease or offer, then the next free address. */
 static uint32_t dhcp_choose_addr(struct dhcp_ctx *x, const struct conf_subnet *sn)
 {
-	struct store_lease l;
-	const struct conf_host *h = conf_find_host(x->conf, x->facts.mac);
+	const struct conf_host *h = x->host;
+	struct dhcp_pool *p = dhcp_pool_for_subnet(x->s, sn);
+	int64_t now = (int64_t)time(NULL);
 
 	if (h != NULL && h->address != 0)
 		return dhcp_in_subnet(sn, h->address) ? h->address : 0;
-	if (store_lease_by_mac(x->s->d->store, x->facts.mac, &l) == 0 && dhcp_in_pool(sn, l.ip) &&
-	    dhcp_addr_usable(x, l.ip))
-		return l.ip;
-	struct dhcp_offer *o = dhcp_offer_find(x->s, x->facts.mac, 0, now_mono_us());
-	if (o != NULL && dhcp_in_pool(sn, o->ip))
-		return o->ip;
-	for (uint32_t ip = sn->pool_first; sn->pool_first != 0 && ip <= sn->pool_last; ip++) {
-		if (dhcp_addr_usable(x, ip))
-			return ip;
-		if (ip == UINT32_MAX)
-			break;
+	uint32_t ip = pool_by_mac(p, x->facts.mac);
+	if (ip != 0 && pool_usable(p, ip, x->facts.mac, now))
+		return ip;
+	if (x->conf->max_leases != 0 && dhcp_leases_in_use(x->s) >= x->conf->max_leases) {
+		log_warn("dhcp", "%s: no offer, the lease limit (%u) is reached", x->macs,
+			 x->conf->max_leases);
+		return 0;
 	}
+	return pool_find_free(p, now);
+}
+
+/* Rebuilds the pools from the store: at start, and after a failed commit. */
+static int dhcp_lease_to_pool(const struct store_lease *l, void *arg)
+{
+	struct dhcp_server *s = arg;
+	struct dhcp_pool *p = dhcp_pool_of(s, l->ip);
+	struct pool_slot *slot = p != NULL ? pool_at(p, l->ip) : NULL;
+	if (slot != NULL && slot->state != POOL_RESERVED)
+		pool_set(p, l->ip, POOL_LEASED, l->mac, l->expires);
 	return 0;
+}
+
+static int dhcp_declined_to_pool(uint32_t ip, int64_t until, void *arg)
+{
+	struct dhcp_server *s = arg;
+	struct dhcp_pool *p = dhcp_pool_of(s, ip);
+	if (p != NULL && until > time(NULL))
+		pool_set(p, ip, POOL_DECLINED, NULL, until);
+	return 0;
+}
+
+static int dhcp_pools_load(struct dhcp_server *s)
+{
+	const struct conf *c = s->d->conf;
+	for (size_t i = 0; i < c->n_subnets; i++)
+		if (s->pools[i].size > 0)
+			pool_reset(&s->pools[i]);
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		struct dhcp_pool *p = dhcp_pool_of(s, c->hosts[i].address);
+		if (p != NULL && c->hosts[i].has_mac)
+			pool_set(p, c->hosts[i].address, POOL_RESERVED, c->hosts[i].mac, 0);
+	}
+	if (store_lease_each(s->d->store, dhcp_lease_to_pool, s) < 0 ||
+	    store_declined_each(s->d->store, dhcp_declined_to_pool, s) < 0)
+		return -EIO;
+	return 0;
+}
+
+static int dhcp_pools_init(struct dhcp_server *s)
+{
+	const struct conf *c = s->d->conf;
+	for (size_t i = 0; i < c->n_subnets; i++) {
+		const struct conf_subnet *sn = &c->subnets[i];
+		int rc = sn->pool_first != 0
+			     ? pool_init(&s->pools[i], sn->pool_first, sn->pool_last)
+			     : 0;
+		if (rc < 0)
+			return rc;
+	}
+	return dhcp_pools_load(s);
 }
 
 static const struct conf_subnet *dhcp_subnet_for(struct dhcp_ctx *x)
@@ -445,13 +485,19 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 	memcpy(l.mac, x->facts.mac, 6);
 	if (host != NULL)
 		log_escape(l.hostname, sizeof(l.hostname), host, len);
+	uint32_t old = pool_by_mac(dhcp_pool_for_subnet(x->s, sn), x->facts.mac);
 	if (store_lease_put(x->s->d->store, &l) < 0) {
 		/* No durable lease, no ACK: the client will retry. */
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_STORE_FAIL);
 		dhcp_record(x, "dhcp", DHCPREQUEST, ip, "lease store failed: no ACK", false);
 		return 0;
 	}
-	dhcp_offer_drop(x->s, x->facts.mac);
+	/* The store dropped the client's other lease (one per client): so does the pool. */
+	if (old != 0 && old != ip)
+		pool_set(dhcp_pool_for_subnet(x->s, sn), old, POOL_FREE, x->facts.mac, 0);
+	struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
+	if (p != NULL)
+		pool_set(p, ip, POOL_LEASED, x->facts.mac, l.expires);
 	obs_learn(x->s->d->obs, ip, x->facts.mac);
 	x->granted = true;
 	int n = dhcp_build_reply(x, DHCPACK, ip, sn, lease, out, cap);
@@ -481,7 +527,7 @@ static int dhcp_on_request(struct dhcp_ctx *x, uint8_t *out, size_t cap)
 	}
 	if (ip == 0 || !dhcp_in_subnet(sn, ip))
 		return dhcp_nak(x, ip, "requested address is not on this network", out, cap);
-	const struct conf_host *h = conf_find_host(x->conf, x->facts.mac);
+	const struct conf_host *h = x->host;
 	bool reserved_here = h != NULL && h->address == ip;
 	if (h != NULL && h->address != 0 && !reserved_here)
 		return dhcp_nak(x, ip, "this machine has another reserved address", out, cap);
@@ -499,6 +545,10 @@ static int dhcp_on_release(struct dhcp_ctx *x)
 	/* Honoured only from the lease's owner. */
 	if (store_lease_by_ip(x->s->d->store, ip, &l) == 0 && memcmp(l.mac, x->facts.mac, 6) == 0 &&
 	    store_lease_delete(x->s->d->store, ip) == 0) {
+		struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
+		struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
+		if (slot != NULL && slot->state == POOL_LEASED)
+			pool_set(p, ip, POOL_FREE, x->facts.mac, 0);
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_RELEASE);
 		dhcp_record(x, "dhcp", DHCPRELEASE, ip, NULL, true);
 	} else {
@@ -525,7 +575,10 @@ static int dhcp_on_decline(struct dhcp_ctx *x)
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_STORE_FAIL);
 		return 0;
 	}
-	dhcp_offer_drop(x->s, x->facts.mac);
+	struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
+	if (p != NULL)
+		pool_set(p, ip, POOL_DECLINED, NULL,
+			 (int64_t)time(NULL) + DHCP_DECLINE_PROBATION_S);
 	metric_inc(&x->s->d->metrics, METRIC_DHCP_DECLINE);
 	log_warn("dhcp", "%s declined %s: another host uses it; out of the pool for %d s", x->macs,
 		 ip4_format(ips, ip), DHCP_DECLINE_PROBATION_S);
@@ -639,6 +692,7 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 	x.server_ip = x.iface->ip;
 	dhcp_facts(m, &x.facts);
 	x.facts.interface = x.iface->name;
+	x.host = conf_find_host(x.conf, x.facts.mac);
 	mac_format(x.macs, x.facts.mac);
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
 	uint8_t type = dhcp_msg_type(m);
@@ -715,8 +769,12 @@ static void dhcp_on_readable(evutil_socket_t fd, short what, void *arg)
 		dhcp_rx_one(ifc, fd, port, buf, n, &meta);
 	}
 	bool committed = batch && store_batch_commit(s->d->store) == 0;
-	if (batch && !committed)
+	if (batch && !committed) {
 		log_err("dhcp", "lease store commit failed: ACKs of this turn withheld");
+		/* The pools saw the rolled-back leases: rebuild them from the store. */
+		if (dhcp_pools_load(s) < 0)
+			log_err("dhcp", "cannot reload the pools from the store");
+	}
 	dhcp_flush(s, committed || !batch);
 }
 
@@ -744,6 +802,11 @@ int dhcp_server_new(struct pxed *d, struct dhcp_server **out)
 	if (s == NULL)
 		return -ENOMEM;
 	s->d = d;
+	int rc = dhcp_pools_init(s);
+	if (rc < 0) {
+		dhcp_server_stop(s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -803,5 +866,8 @@ void dhcp_server_stop(struct dhcp_server *s)
 				close(s->ifs[i].fd[j]);
 		}
 	}
+	for (size_t i = 0; i < CONF_MAX_SUBNETS; i++)
+		if (s->pools[i].slots != NULL)
+			pool_fini(&s->pools[i]);
 	free(s);
 }

@@ -39,6 +39,7 @@ enum store_stmt {
 	ST_LEASE_ALL,
 	ST_DECLINE_PUT,
 	ST_DECLINED_UNTIL,
+	ST_DECLINED_ALL,
 	ST_EVENT_ADD,
 	ST_EVENTS_MAC,
 	ST_COUNT
@@ -54,6 +55,7 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_LEASE_ALL] = "SELECT ip, mac, expires, hostname FROM leases ORDER BY ip",
     [ST_DECLINE_PUT] = "INSERT OR REPLACE INTO declined (ip, until) VALUES (?, ?)",
     [ST_DECLINED_UNTIL] = "SELECT until FROM declined WHERE ip = ?",
+    [ST_DECLINED_ALL] = "SELECT ip, until FROM declined",
     [ST_EVENT_ADD] = "INSERT INTO events (ts_us, mac, ip, proto, kind, detail, bytes, "
 		     "duration_us, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_EVENTS_MAC] = "SELECT ts_us, mac, ip, proto, kind, detail, bytes, duration_us, ok "
@@ -82,6 +84,10 @@ static int store_exec(struct store *s, const char *sql)
 static int store_prepare_all(struct store *s)
 {
 	for (int i = 0; i < ST_COUNT; i++) {
+		if (store_sql[i] == NULL) {
+			log_err("store", "statement %d has no SQL", i);
+			return -EIO;
+		}
 		if (sqlite3_prepare_v2(s->db, store_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
 			log_err("store", "prepare: %s", sqlite3_errmsg(s->db));
 			return -EIO;
@@ -302,6 +308,17 @@ int64_t store_declined_until(struct store *s, uint32_t ip)
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	return until;
+}
+
+int store_declined_each(struct store *s, int (*fn)(uint32_t ip, int64_t until, void *), void *arg)
+{
+	sqlite3_stmt *q = s->st[ST_DECLINED_ALL];
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (fn((uint32_t)sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1), arg) != 0)
+			break;
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 int store_event_add(struct store *s, const struct store_event *ev)

@@ -58,6 +58,8 @@ int store_lease_delete(struct store *st, uint32_t ip);
 int store_lease_decline(struct store *st, uint32_t ip, int64_t until);
 /* The end of ip's probation (epoch seconds), or 0 if it was never declined. */
 int64_t store_declined_until(struct store *st, uint32_t ip);
+/* Calls fn for every declined address; stops early if fn returns non-zero. */
+int store_declined_each(struct store *st, int (*fn)(uint32_t ip, int64_t until, void *), void *arg);
 /* Calls fn for every lease in address order; stops early if fn returns non-zero. */
 int store_lease_each(struct store *st, int (*fn)(const struct store_lease *, void *), void *arg);
 
