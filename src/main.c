@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/config.h"
@@ -33,6 +35,7 @@ static const char usage_main[] =
     "  serve     run from a config file, or serve directories over TFTP and HTTP\n"
     "  check     validate a config file\n"
     "  timeline  show the boot steps pxed recorded for a machine\n"
+    "  leases    list the DHCP leases, or release one\n"
     "  version   print the version\n"
     "\n"
     "`pxed COMMAND --help` describes each command.\n";
@@ -81,6 +84,14 @@ static const char usage_timeline[] =
     "Prints the steps of MAC's last boot as pxed saw them (DHCP, boot program,\n"
     "script, kernel, initrds) with their durations; --all prints every recorded\n"
     "event, --json prints the events as JSON.\n";
+
+static const char usage_leases[] =
+    "usage: pxed leases [--json] [--state-dir DIR]\n"
+    "       pxed leases release ADDR [--state-dir DIR]\n"
+    "\n"
+    "Lists the leases in the store (address, MAC, expiry, state, host name), or\n"
+    "frees the lease on ADDR. A running daemon keeps treating a released address\n"
+    "as taken until it restarts, so nothing is handed out twice.\n";
 
 enum {
 	OPT_INTERFACE = 256,
@@ -492,6 +503,109 @@ static int cmd_timeline(int argc, char **argv)
 			      a.all);
 }
 
+struct leases_print {
+	bool json;
+	json_t *arr;
+	int64_t now;
+	size_t n;
+};
+
+static int leases_print_one(const struct store_lease *l, void *arg)
+{
+	struct leases_print *p = arg;
+	char ip[16], mac[18], when[32];
+	time_t t = (time_t)l->expires;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	const char *state = l->expires > p->now ? "active" : "expired";
+	if (p->json)
+		json_array_append_new(p->arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "ip",
+							ip4_format(ip, l->ip), "mac",
+							mac_format(mac, l->mac), "expires",
+							(json_int_t)l->expires, "expires_utc", when,
+							"state", state, "hostname", l->hostname));
+	else
+		printf("%-15s  %s  %s  %-7s  %s\n", ip4_format(ip, l->ip), mac_format(mac, l->mac),
+		       when, state, l->hostname);
+	p->n++;
+	return 0;
+}
+
+static int leases_list(struct store *st, bool json)
+{
+	struct leases_print p = {.json = json, .now = (int64_t)time(NULL)};
+	if (json)
+		p.arr = json_array();
+	else
+		printf("%-15s  %-17s  %-20s  %-7s  %s\n", "address", "mac", "expires", "state",
+		       "hostname");
+	int rc = store_lease_each(st, leases_print_one, &p);
+	if (json) {
+		char *s = json_dumps(p.arr, JSON_INDENT(2));
+		if (s != NULL)
+			puts(s);
+		free(s);
+		json_decref(p.arr);
+	}
+	return rc < 0 ? 1 : 0;
+}
+
+static int leases_release(struct store *st, const char *addr)
+{
+	uint32_t ip;
+	struct store_lease l;
+	if (addr == NULL || ip4_parse(addr, &ip) < 0) {
+		fprintf(stderr, "pxed: leases release: '%s' is not an IPv4 address\n",
+			addr ? addr : "");
+		return 2;
+	}
+	if (store_lease_by_ip(st, ip, &l) != 0) {
+		fprintf(stderr, "pxed: no lease on %s\n", addr);
+		return 1;
+	}
+	if (store_lease_delete(st, ip) < 0) {
+		fprintf(stderr, "pxed: cannot release %s\n", addr);
+		return 1;
+	}
+	char mac[18];
+	printf("released %s (was %s)\n", addr, mac_format(mac, l.mac));
+	return 0;
+}
+
+static int cmd_leases(int argc, char **argv)
+{
+	struct args a;
+	struct store *st;
+	char path[PATH_MAX];
+	const char *release_addr = NULL;
+
+	/* `leases release ADDR`: take the words off before the option parser sees them. */
+	if (argc >= 2 && strcmp(argv[1], "release") == 0) {
+		if (argc < 3)
+			fatal("leases release: which address? (see pxed leases --help)");
+		release_addr = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	args_parse(argc, argv, "leases", &a);
+	if (a.help) {
+		fputs(usage_leases, stdout);
+		return 0;
+	}
+	if (a.positional != NULL)
+		fatal("leases: unexpected argument '%s'", a.positional);
+	const char *dir = a.state_dir != NULL ? a.state_dir : "/var/lib/pxed";
+	snprintf(path, sizeof(path), "%s/pxed.db", dir);
+	if (access(path, R_OK) < 0)
+		fatal("%s: %s", path, strerror(errno));
+	if (store_open(dir, &st) < 0)
+		fatal("cannot open the store in %s", dir);
+	int rc = release_addr != NULL ? leases_release(st, release_addr) : leases_list(st, a.json);
+	store_close(st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -500,7 +614,8 @@ int main(int argc, char **argv)
 	} cmds[] = {{"boot", cmd_boot},
 		    {"serve", cmd_serve},
 		    {"check", cmd_check},
-		    {"timeline", cmd_timeline}};
+		    {"timeline", cmd_timeline},
+		    {"leases", cmd_leases}};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {

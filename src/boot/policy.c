@@ -1,8 +1,10 @@
 #include "boot/policy.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/classes.h"
 #include "conf/config.h"
 #include "core/util.h"
 
@@ -97,40 +99,131 @@ const struct conf_profile *boot_profile_for(const struct conf *c, const uint8_t 
 	return name != NULL ? conf_find_profile(c, name) : NULL;
 }
 
+/* Layer bit 15 asks for a PXE BIS credential (PXE 2.1 §2.4.7.2); not offered. */
+#define BOOT_LAYER_BIS 0x8000u
+
+static void boot_reason(struct boot_plan *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void boot_reason(struct boot_plan *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Firmware that lies about its architecture: the MAC prefix's override wins. */
+static void boot_apply_arch_override(const struct conf *c, struct boot_facts *f)
+{
+	uint16_t arch;
+	if (f->arch_overridden || !boot_arch_override(c, f->mac, &arch))
+		return;
+	f->arch = arch;
+	f->has_arch = true;
+	f->arch_overridden = true;
+}
+
+/* The host's own profile, else the first matching class's, else the default. */
+static void boot_choose_profile(const struct conf *c, const struct boot_facts *f,
+				struct boot_plan *p)
+{
+	const struct conf_class *matched[CONF_MAX_CLASSES];
+
+	p->host = conf_find_host(c, f->mac);
+	if (p->host != NULL && p->host->profile != NULL) {
+		p->profile = conf_find_profile(c, p->host->profile);
+		p->source = BOOT_SRC_HOST;
+		return;
+	}
+	size_t n = boot_classes_match(c, f, matched, PXED_ARRAY_LEN(matched));
+	for (size_t i = 0; i < n; i++) {
+		if (matched[i]->profile == NULL)
+			continue;
+		p->profile = conf_find_profile(c, matched[i]->profile);
+		p->cls = matched[i];
+		p->source = BOOT_SRC_CLASS;
+		return;
+	}
+	if (c->default_profile != NULL) {
+		p->profile = conf_find_profile(c, c->default_profile);
+		p->source = BOOT_SRC_DEFAULT;
+	}
+}
+
+/* "host db1", "class efi", "menu item 2 (Rescue)", "default profile". */
+static void boot_source_words(const struct boot_plan *p, char *out, size_t cap)
+{
+	switch (p->source) {
+	case BOOT_SRC_HOST:
+		snprintf(out, cap, "host %s", p->host->name != NULL ? p->host->name : "entry");
+		break;
+	case BOOT_SRC_CLASS:
+		snprintf(out, cap, "class %s", p->cls->name != NULL ? p->cls->name : "?");
+		break;
+	case BOOT_SRC_MENU:
+		snprintf(out, cap, "menu item %u (%s)", p->item->type,
+			 p->item->label != NULL ? p->item->label : "");
+		break;
+	default:
+		snprintf(out, cap, "default profile");
+	}
+}
+
+/* A URL as boot file; one too long for the BOOTP file field gives no plan. */
 static void boot_plan_url(const struct conf *c, uint32_t server_ip, const char *path,
 			  struct boot_plan *p)
 {
 	char base[64];
 	boot_http_base(c, server_ip, base, sizeof(base));
-	snprintf(p->file, sizeof(p->file), "%s/%s", base, path);
+	int n = snprintf(p->file, sizeof(p->file), "%s/%s", base, path);
+	if (n < 0 || (size_t)n >= sizeof(p->file)) {
+		p->file[0] = '\0';
+		return;
+	}
 	p->action = BOOT_URL;
 }
 
-void boot_decide(const struct conf *c, const struct boot_facts *f, uint32_t server_ip,
-		 struct boot_plan *p)
+/*
+ * The script URL for an iPXE client. The HTTP side renders boot/<mac>.ipxe
+ * from the inventory alone, so a profile that came from a class or a menu
+ * item travels in the path.
+ */
+static void boot_plan_script(const struct conf *c, const struct boot_facts *f, uint32_t server_ip,
+			     struct boot_plan *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->profile = boot_profile_for(c, f->mac, &p->host);
-	if (p->profile == NULL) {
-		snprintf(p->reason, sizeof(p->reason), "%s",
-			 p->host != NULL ? "host has no profile and there is no default profile"
-					 : "unknown machine and no default profile");
-		return;
-	}
+	char mac[18], path[2 * sizeof(p->file)];
+	int n;
+	mac_format_dash(mac, f->mac);
+	if (p->source == BOOT_SRC_CLASS || p->source == BOOT_SRC_MENU)
+		n = snprintf(path, sizeof(path), "boot/%s/%s.ipxe", p->profile->name, mac);
+	else
+		n = snprintf(path, sizeof(path), "boot/%s.ipxe", mac);
+	if (n > 0 && (size_t)n < sizeof(path))
+		boot_plan_url(c, server_ip, path, p); /* which refuses what the field cannot hold */
+}
+
+/* p->profile is set: the file that boots it on this client. */
+static void boot_plan_profile(const struct conf *c, const struct boot_facts *f, uint32_t server_ip,
+			      struct boot_plan *p)
+{
+	char src[80];
+	boot_source_words(p, src, sizeof(src));
 	if (f->ipxe) {
 		/* iPXE gets its script, never an NBP again: that would loop forever. */
-		char mac[18], path[64];
-		snprintf(path, sizeof(path), "boot/%s.ipxe", mac_format_dash(mac, f->mac));
-		boot_plan_url(c, server_ip, path, p);
-		snprintf(p->reason, sizeof(p->reason), "iPXE client: script of profile %s",
-			 p->profile->name);
+		boot_plan_script(c, f, server_ip, p);
+		if (p->action == BOOT_NONE)
+			boot_reason(p, "%s: iPXE client: script URL too long for profile %s", src,
+				    p->profile->name);
+		else
+			boot_reason(p, "%s: iPXE client: script of profile %s", src,
+				    p->profile->name);
 		return;
 	}
-	uint16_t arch = f->has_arch ? f->arch : 0;
-	const struct boot_arch *a = boot_arch_find(arch);
+	const struct boot_arch *a = boot_arch_find(p->arch);
 	if (a == NULL || a->nbp == NULL) {
-		snprintf(p->reason, sizeof(p->reason), "no boot program for architecture %u (%s)",
-			 arch, a != NULL ? a->name : "unknown");
+		boot_reason(p, "%s: no boot program for architecture %u (%s)", src, p->arch,
+			    a != NULL ? a->name : "unknown");
 		return;
 	}
 	if (a->http || f->http_client) {
@@ -139,6 +232,113 @@ void boot_decide(const struct conf *c, const struct boot_facts *f, uint32_t serv
 		snprintf(p->file, sizeof(p->file), "%s", a->nbp);
 		p->action = BOOT_TFTP;
 	}
-	snprintf(p->reason, sizeof(p->reason), "architecture %u (%s): %s, then profile %s", arch,
-		 a->name, a->nbp, p->profile->name);
+	boot_reason(p, "%s: architecture %u (%s): %s, then profile %s", src, p->arch, a->name,
+		    a->nbp, p->profile->name);
+}
+
+/* Points p at menu item it: its profile, or local boot for type 0. */
+static void boot_plan_item(const struct conf *c, const struct boot_facts *f, uint32_t server_ip,
+			   const struct conf_menu_item *it, struct boot_plan *p)
+{
+	p->item = it;
+	p->source = BOOT_SRC_MENU;
+	p->profile = it->profile != NULL ? conf_find_profile(c, it->profile) : NULL;
+	if (it->type == 0) {
+		p->profile = NULL;
+		boot_reason(p, "menu item 0 (%s): local boot, no file",
+			    it->label != NULL ? it->label : "");
+		return;
+	}
+	if (p->profile == NULL) {
+		boot_reason(p, "menu item %u names no profile that exists", it->type);
+		return;
+	}
+	boot_plan_profile(c, f, server_ip, p);
+}
+
+static const struct conf_menu_item *boot_menu_item(const struct conf_pxe_menu *m, uint16_t type)
+{
+	for (size_t i = 0; i < m->n_items; i++)
+		if (m->items[i].type == type)
+			return &m->items[i];
+	return NULL;
+}
+
+/*
+ * A boot item counts when a menu is configured and the item is this
+ * request's own (port 4011), or remembered for the iPXE the item loaded.
+ */
+static bool boot_item_applies(const struct conf *c, const struct boot_facts *f)
+{
+	return c->pxe_menu != NULL && f->has_boot_item && (!f->boot_item_remembered || f->ipxe);
+}
+
+/* PXE 2.1 boot server discovery: the item the client chose (sub-option 71). */
+static void boot_decide_item(const struct conf *c, const struct boot_facts *f, uint32_t server_ip,
+			     struct boot_plan *p)
+{
+	const struct conf_menu_item *it = boot_menu_item(c->pxe_menu, f->boot_item_type);
+	if ((f->boot_item_layer & BOOT_LAYER_BIS) != 0) {
+		boot_reason(p, "boot item %u asks for PXE BIS credentials (layer %#x): not offered",
+			    f->boot_item_type, f->boot_item_layer);
+		return;
+	}
+	if (it == NULL) {
+		boot_reason(p, "boot item type %u is not in the PXE menu", f->boot_item_type);
+		return;
+	}
+	boot_plan_item(c, f, server_ip, it, p);
+}
+
+/* The menu is for PXE clients whose host entry does not pin a profile. */
+static bool boot_menu_applies(const struct conf *c, const struct boot_facts *f,
+			      const struct boot_plan *p)
+{
+	return c->pxe_menu != NULL && c->pxe_menu->n_items > 0 && f->pxe_client &&
+	       !f->http_client && p->source != BOOT_SRC_HOST;
+}
+
+/*
+ * The menu, and the file of its default (first) item: what a client that
+ * times out boots anyway, and what one that ignores option 43 boots at once.
+ */
+static void boot_decide_menu(const struct conf *c, const struct boot_facts *f, uint32_t server_ip,
+			     struct boot_plan *p)
+{
+	const struct conf_pxe_menu *m = c->pxe_menu;
+	char why[sizeof(p->reason)];
+
+	boot_plan_item(c, f, server_ip, &m->items[0], p);
+	if (p->action == BOOT_NONE && m->items[0].type != 0)
+		return; /* the default item cannot boot here: neither can the menu */
+	if (p->action == BOOT_NONE)
+		p->action = BOOT_MENU;
+	p->pxe_menu = true;
+	snprintf(why, sizeof(why), "%s", p->reason);
+	boot_reason(p, "PXE menu of %zu items, default %s", m->n_items, why);
+}
+
+void boot_decide(const struct conf *c, const struct boot_facts *in, uint32_t server_ip,
+		 struct boot_plan *p)
+{
+	struct boot_facts f = *in;
+
+	memset(p, 0, sizeof(*p));
+	boot_apply_arch_override(c, &f);
+	p->arch = f.has_arch ? f.arch : 0;
+	boot_choose_profile(c, &f, p);
+	if (boot_item_applies(c, &f))
+		boot_decide_item(c, &f, server_ip, p);
+	else if (boot_menu_applies(c, &f, p))
+		boot_decide_menu(c, &f, server_ip, p);
+	else if (p->profile == NULL)
+		boot_reason(p, "%s",
+			    p->host != NULL ? "host has no profile and there is no default profile"
+					    : "unknown machine and no default profile");
+	else
+		boot_plan_profile(c, &f, server_ip, p);
+	if (f.arch_overridden) {
+		size_t n = strlen(p->reason);
+		snprintf(p->reason + n, sizeof(p->reason) - n, " [arch %u by override]", f.arch);
+	}
 }

@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 struct conf;
+struct conf_class;
 struct conf_host;
+struct conf_menu_item;
 struct conf_profile;
 
 /* What a client said about itself in its DHCP request. */
@@ -34,12 +36,30 @@ struct boot_facts {
 	bool has_boot_item;    /* option 43 sub-option 71 (a port-4011 request) */
 	uint16_t boot_item_type;
 	uint16_t boot_item_layer;
+	/*
+	 * has_boot_item comes from the server's memory of this MAC's recent
+	 * menu choice, not from this request: the iPXE that the chosen item
+	 * loaded asks again without a boot item and must still get that
+	 * item's profile. Firmware (not iPXE) ignores a remembered item and
+	 * sees the menu again.
+	 */
+	bool boot_item_remembered;
 };
 
 enum boot_action {
 	BOOT_NONE, /* no boot information for this client */
 	BOOT_TFTP, /* a network bootstrap program by name over TFTP */
 	BOOT_URL,  /* a full URL: iPXE scripts, UEFI HTTP Boot */
+	BOOT_MENU, /* a PXE menu (pxe_menu set) whose default is local boot: no file */
+};
+
+/* Where the plan's profile came from, most specific first. */
+enum boot_source {
+	BOOT_SRC_NONE,
+	BOOT_SRC_HOST,	  /* the host entry's own profile */
+	BOOT_SRC_CLASS,	  /* the first matching class with a profile */
+	BOOT_SRC_MENU,	  /* the PXE menu item the client chose (or the default item) */
+	BOOT_SRC_DEFAULT, /* the config's default_profile */
 };
 
 struct boot_plan {
@@ -47,7 +67,16 @@ struct boot_plan {
 	char file[128];			    /* NBP name or URL; fits the BOOTP file field */
 	const struct conf_host *host;	    /* NULL when not in the inventory */
 	const struct conf_profile *profile; /* NULL when none applies */
-	char reason[160];		    /* why, in words, for logs and timelines */
+	enum boot_source source;	    /* where profile came from */
+	const struct conf_class *cls;	    /* BOOT_SRC_CLASS: the class */
+	const struct conf_menu_item *item;  /* BOOT_SRC_MENU: the item */
+	/*
+	 * The reply carries the PXE menu in option 43 (PXE 2.1 §2.4.7); file
+	 * is then the default item's, for clients that ignore menus.
+	 */
+	bool pxe_menu;
+	uint16_t arch;	  /* the architecture decided on (after any override) */
+	char reason[160]; /* why, in words, for logs and timelines */
 };
 
 /*
@@ -61,8 +90,22 @@ const struct conf_profile *boot_profile_for(const struct conf *c, const uint8_t 
 const char *boot_arch_name(uint16_t arch);
 
 /*
- * Decides the plan for a client reaching us at server_ip (host order).
- * Never fails: a client we cannot serve gets BOOT_NONE and a reason.
+ * Decides the plan for a client reaching us at server_ip (host order), in
+ * this order:
+ *   1. architecture overrides for the MAC's prefix replace option 93;
+ *   2. the profile: the host entry's own, else the first matching class
+ *      with one, else default_profile;
+ *   3. a boot item (sub-option 71 on port 4011, or remembered for iPXE):
+ *      that menu item's profile (type 0, local boot: no file; a type not in
+ *      the menu: no plan);
+ *   4. a PXE menu, for PXE clients (iPXE too) whose host entry names no
+ *      profile of its own: the menu, with the default item's file;
+ *   5. otherwise the profile: the iPXE script for iPXE, else the boot
+ *      program for the architecture.
+ * iPXE scripts are boot/<profile>/<mac>.ipxe when the profile came from a
+ * class or a menu item (the HTTP side cannot know either), boot/<mac>.ipxe
+ * otherwise. Never fails: a client we cannot serve gets BOOT_NONE and a
+ * reason.
  */
 void boot_decide(const struct conf *c, const struct boot_facts *f, uint32_t server_ip,
 		 struct boot_plan *out);

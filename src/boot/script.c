@@ -10,16 +10,23 @@
 #include "conf/config.h"
 #include "core/util.h"
 
+/* The profile's command line, then the host's. */
+static int boot_cmdline_of(const struct conf_profile *p, const struct conf_host *h, char *out,
+			   size_t cap)
+{
+	int n = snprintf(out, cap, "%s%s%s", p->cmdline != NULL ? p->cmdline : "",
+			 p->cmdline != NULL && h != NULL && h->cmdline != NULL ? " " : "",
+			 h != NULL && h->cmdline != NULL ? h->cmdline : "");
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+}
+
 int boot_cmdline(const struct conf *c, const uint8_t mac[6], char *out, size_t cap)
 {
 	const struct conf_host *h;
 	const struct conf_profile *p = boot_profile_for(c, mac, &h);
 	if (p == NULL)
 		return -ENOENT;
-	int n = snprintf(out, cap, "%s%s%s", p->cmdline != NULL ? p->cmdline : "",
-			 p->cmdline != NULL && h != NULL && h->cmdline != NULL ? " " : "",
-			 h != NULL && h->cmdline != NULL ? h->cmdline : "");
-	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+	return boot_cmdline_of(p, h, out, cap);
 }
 
 /* Appends to a growing script; a failed append poisons the buffer. */
@@ -50,14 +57,22 @@ static void script_add(struct script_buf *b, const char *fmt, ...)
 int boot_render_ipxe(const struct conf *c, const uint8_t mac[6], uint32_t server_ip, char **out,
 		     size_t *len)
 {
+	return boot_render_ipxe_profile(c, mac, NULL, server_ip, out, len);
+}
+
+int boot_render_ipxe_profile(const struct conf *c, const uint8_t mac[6], const char *profile,
+			     uint32_t server_ip, char **out, size_t *len)
+{
 	const struct conf_host *h;
 	const struct conf_profile *p = boot_profile_for(c, mac, &h);
 	char base[64], macs[18], cmdline[CONF_MAX_CMDLINE];
 	struct script_buf b = {.cap = 4096 + CONF_MAX_CMDLINE};
 
+	if (profile != NULL)
+		p = conf_find_profile(c, profile);
 	if (p == NULL)
 		return -ENOENT;
-	if (boot_cmdline(c, mac, cmdline, sizeof(cmdline)) < 0)
+	if (boot_cmdline_of(p, h, cmdline, sizeof(cmdline)) < 0)
 		return -ENOSPC;
 	b.p = malloc(b.cap);
 	if (b.p == NULL)

@@ -151,21 +151,34 @@ static int vfs_open_profile_file(const struct conf *c, const char *path, struct 
 	return vfs_open_regular(AT_FDCWD, real, false, out);
 }
 
-/* boot/<mac>.ipxe: the machine's iPXE script. */
+/*
+ * boot/<mac>.ipxe: the machine's iPXE script, for the profile of its host
+ * entry or the default; boot/<profile>/<mac>.ipxe: the script of a profile
+ * the boot policy chose from a class or a PXE menu item (boot_decide).
+ */
 static int vfs_open_script(const struct conf *c, const char *name, const struct vfs_client *cl,
 			   struct vfs_file *out)
 {
-	char macs[18];
+	char macs[18], profile[128];
 	uint8_t mac[6];
-	size_t n = strlen(name);
-	if (n != 17 + 5 || strcmp(name + 17, ".ipxe") != 0)
+	const char *slash = strchr(name, '/'), *file = slash != NULL ? slash + 1 : name;
+	size_t n = strlen(file);
+
+	if (n != 17 + 5 || strcmp(file + 17, ".ipxe") != 0)
 		return -ENOENT;
-	memcpy(macs, name, 17);
+	memcpy(macs, file, 17);
 	macs[17] = '\0';
 	if (mac_parse(macs, mac) < 0)
 		return -ENOENT;
+	if (slash != NULL) {
+		if (slash == name || (size_t)(slash - name) >= sizeof(profile))
+			return -ENOENT;
+		memcpy(profile, name, (size_t)(slash - name));
+		profile[slash - name] = '\0';
+	}
 	size_t len;
-	int rc = boot_render_ipxe(c, mac, cl->server_ip, &out->data, &len);
+	int rc = boot_render_ipxe_profile(c, mac, slash != NULL ? profile : NULL, cl->server_ip,
+					  &out->data, &len);
 	if (rc < 0)
 		return rc;
 	out->kind = VFS_RENDERED;

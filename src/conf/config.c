@@ -10,8 +10,11 @@
  */
 #include "conf/config.h"
 
+#include "boot/policy.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "dhcp/options.h"
+#include "dhcp/pxe.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -144,6 +147,7 @@ struct conf *conf_new_defaults(void)
 		fatal("out of memory");
 	c->dhcp_mode = CONF_DHCP_SERVER;
 	c->lease_time_s = 3600;
+	c->authoritative = true;
 	c->tftp_port = 69;
 	c->http_port = 80;
 	c->state_dir = xstrdup("/var/lib/pxed");
@@ -151,6 +155,49 @@ struct conf *conf_new_defaults(void)
 	c->nbp_dir_pxelinux = xstrdup("/usr/lib/PXELINUX");
 	c->nbp_dir_syslinux = xstrdup("/usr/lib/syslinux/modules/bios");
 	return c;
+}
+
+static void options_clear(struct conf_options *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		free(set->v[i].data);
+	free(set->v);
+	set->v = NULL;
+	set->n = 0;
+}
+
+static void match_clear(struct conf_match *m)
+{
+	free(m->vendor_class_prefix);
+	free(m->user_class);
+	free(m->interface);
+	memset(m, 0, sizeof(*m));
+}
+
+static void class_clear(struct conf_class *cl)
+{
+	free(cl->name);
+	match_clear(&cl->match);
+	options_clear(&cl->options);
+	free(cl->profile);
+	memset(cl, 0, sizeof(*cl));
+}
+
+static void menu_item_clear(struct conf_menu_item *it)
+{
+	free(it->label);
+	free(it->profile);
+	memset(it, 0, sizeof(*it));
+}
+
+static void menu_free(struct conf_pxe_menu *m)
+{
+	if (m == NULL)
+		return;
+	free(m->prompt);
+	for (size_t i = 0; i < m->n_items && i < CONF_MAX_MENU_ITEMS; i++)
+		menu_item_clear(&m->items[i]);
+	free(m);
 }
 
 static void profile_clear_initrds(struct conf_profile *pr)
@@ -171,6 +218,7 @@ static void profile_clear(struct conf_profile *pr)
 
 static void host_clear(struct conf_host *h)
 {
+	options_clear(&h->options);
 	free(h->name);
 	free(h->profile);
 	free(h->cmdline);
@@ -190,39 +238,103 @@ void conf_free(struct conf *c)
 	free(c->nbp_dir_ipxe);
 	free(c->nbp_dir_pxelinux);
 	free(c->nbp_dir_syslinux);
-	for (size_t i = 0; i < c->n_subnets; i++)
+	for (size_t i = 0; i < c->n_subnets; i++) {
 		free(c->subnets[i].domain);
+		options_clear(&c->subnets[i].options);
+	}
 	for (size_t i = 0; i < c->n_profiles; i++)
 		profile_clear(&c->profiles[i]);
 	for (size_t i = 0; i < c->n_hosts; i++)
 		host_clear(&c->hosts[i]);
 	free(c->hosts);
+	free(c->hosts_by_client_id);
 	free(c->default_profile);
+	options_clear(&c->options);
+	for (size_t i = 0; i < c->n_classes; i++)
+		class_clear(&c->classes[i]);
+	menu_free(c->pxe_menu);
 	free(c);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Lookups                                                                */
 
+/* Hosts known only by a client identifier have no MAC to be sorted by. */
+static bool host_keyed_by_mac(const struct conf_host *h)
+{
+	return h->has_mac || h->client_id_len == 0;
+}
+
+/* MAC order, the hosts without a MAC after all others; lines not compared. */
+static int host_order(const struct conf_host *x, const struct conf_host *y)
+{
+	bool kx = host_keyed_by_mac(x), ky = host_keyed_by_mac(y);
+
+	if (kx != ky)
+		return kx ? -1 : 1;
+	return kx ? memcmp(x->mac, y->mac, sizeof(x->mac)) : 0;
+}
+
 static int host_cmp_mac(const void *a, const void *b)
 {
 	const struct conf_host *x = a, *y = b;
-	int r = memcmp(x->mac, y->mac, sizeof(x->mac));
+	int r = host_order(x, y);
 
 	if (r != 0)
 		return r;
 	return (x->line > y->line) - (x->line < y->line);
 }
 
+/* Client identifiers by length, then bytes. */
+static int client_id_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	if (alen != blen)
+		return alen < blen ? -1 : 1;
+	return memcmp(a, b, alen);
+}
+
+static int host_ptr_cmp_client_id(const void *a, const void *b)
+{
+	const struct conf_host *x = *(const struct conf_host *const *)a;
+	const struct conf_host *y = *(const struct conf_host *const *)b;
+	int r = client_id_cmp(x->client_id, x->client_id_len, y->client_id, y->client_id_len);
+
+	if (r != 0)
+		return r;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static void index_client_ids(struct conf *c)
+{
+	size_t n = 0;
+
+	free(c->hosts_by_client_id);
+	c->hosts_by_client_id = NULL;
+	c->n_hosts_by_client_id = 0;
+	for (size_t i = 0; i < c->n_hosts; i++)
+		n += c->hosts[i].client_id_len > 0;
+	if (n == 0)
+		return;
+	c->hosts_by_client_id = xrealloc(NULL, n * sizeof(*c->hosts_by_client_id));
+	for (size_t i = 0; i < c->n_hosts; i++)
+		if (c->hosts[i].client_id_len > 0)
+			c->hosts_by_client_id[c->n_hosts_by_client_id++] = &c->hosts[i];
+	qsort(c->hosts_by_client_id, n, sizeof(*c->hosts_by_client_id), host_ptr_cmp_client_id);
+}
+
 void conf_sort_hosts(struct conf *c)
 {
 	if (c->n_hosts > 1)
 		qsort(c->hosts, c->n_hosts, sizeof(*c->hosts), host_cmp_mac);
+	index_client_ids(c);
 }
 
 static int host_key_cmp(const void *key, const void *elem)
 {
 	const struct conf_host *h = elem;
+
+	if (!host_keyed_by_mac(h))
+		return -1; /* sorted after every MAC */
 	return memcmp(key, h->mac, sizeof(h->mac));
 }
 
@@ -231,6 +343,32 @@ const struct conf_host *conf_find_host(const struct conf *c, const uint8_t mac[6
 	if (c->n_hosts == 0)
 		return NULL;
 	return bsearch(mac, c->hosts, c->n_hosts, sizeof(*c->hosts), host_key_cmp);
+}
+
+struct client_id_key {
+	const uint8_t *id;
+	size_t len;
+};
+
+static int client_id_key_cmp(const void *key, const void *elem)
+{
+	const struct client_id_key *k = key;
+	const struct conf_host *h = *(const struct conf_host *const *)elem;
+
+	return client_id_cmp(k->id, k->len, h->client_id, h->client_id_len);
+}
+
+const struct conf_host *conf_find_host_by_client_id(const struct conf *c, const uint8_t *id,
+						    size_t len)
+{
+	struct client_id_key k = {id, len};
+	const struct conf_host *const *h;
+
+	if (len == 0 || len > CONF_MAX_CLIENT_ID || c->n_hosts_by_client_id == 0)
+		return NULL;
+	h = bsearch(&k, c->hosts_by_client_id, c->n_hosts_by_client_id,
+		    sizeof(*c->hosts_by_client_id), client_id_key_cmp);
+	return h != NULL ? *h : NULL;
 }
 
 const struct conf_profile *conf_find_profile(const struct conf *c, const char *name)
@@ -340,6 +478,62 @@ static int parse_duration(const char *s, uint32_t *out)
 		return -ERANGE;
 	*out = (uint32_t)v;
 	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "b8:27:eb": 1 to 6 bytes of a MAC, two hex digits each, ':' or '-' between. */
+static int mac_prefix_parse(const char *s, uint8_t prefix[6], size_t *len)
+{
+	size_t n = 0;
+	char sep = 0;
+
+	for (const char *q = s;; q += 3) {
+		int hi = hex_digit(q[0]), lo = hi < 0 ? -1 : hex_digit(q[1]);
+		if (hi < 0 || lo < 0 || n == 6)
+			return -EINVAL;
+		prefix[n++] = (uint8_t)(hi << 4 | lo);
+		if (q[2] == '\0')
+			break;
+		if ((q[2] != ':' && q[2] != '-') || (sep != 0 && q[2] != sep))
+			return -EINVAL;
+		sep = q[2];
+	}
+	*len = n;
+	return 0;
+}
+
+static char *mac_prefix_format(char out[18], const uint8_t *prefix, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < len && i < 6; i++)
+		o += (size_t)snprintf(out + o, 18 - o, "%s%02x", i ? ":" : "", prefix[i]);
+	return out;
+}
+
+static bool match_is_empty(const struct conf_match *m)
+{
+	return m->vendor_class_prefix == NULL && m->user_class == NULL && m->n_arches == 0 &&
+	       m->mac_prefix_len == 0 && m->relay == 0 && m->interface == NULL;
+}
+
+static const struct conf_option *options_find(const struct conf_options *set, uint8_t code)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].code == code)
+			return &set->v[i];
+	return NULL;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -701,6 +895,251 @@ static void set_dhcp_mode(struct parser *p, const char *what, yaml_node_t *val, 
 	perr(p, node_line(val), "%s: '" ECHO "' is not one of server, proxy, off", what, s);
 }
 
+/* An unsigned number in [min, max]; false after an error. */
+static bool parse_uint(struct parser *p, const char *what, yaml_node_t *val, uint64_t min,
+		       uint64_t max, uint64_t *v)
+{
+	const char *s = scalar_value(p, what, val);
+	int rc;
+
+	if (s == NULL)
+		return false;
+	rc = parse_u64(s, min, max, v);
+	if (rc == -ERANGE)
+		perr(p, node_line(val), "%s: '" ECHO "' is out of range (%llu-%llu)", what, s,
+		     (unsigned long long)min, (unsigned long long)max);
+	else if (rc < 0)
+		perr(p, node_line(val), "%s: '" ECHO "' is not a number", what, s);
+	return rc == 0;
+}
+
+static void set_u32(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint64_t v;
+
+	if (parse_uint(p, what, val, 0, UINT32_MAX, &v))
+		*(uint32_t *)dst = (uint32_t)v;
+}
+
+/* Only the two words: "yes", "on" or "1" are too easily something else. */
+static void set_bool(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	if (strcmp(s, "true") == 0)
+		*(bool *)dst = true;
+	else if (strcmp(s, "false") == 0)
+		*(bool *)dst = false;
+	else
+		perr(p, node_line(val), "%s: '" ECHO "' is not true or false", what, s);
+}
+
+/* Text that is sent in a DHCP option: at most 255 bytes. */
+static void set_option_text(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	if (strlen(s) > 255) {
+		perr(p, node_line(val), "%s is %zu bytes long (at most 255)", what, strlen(s));
+		return;
+	}
+	replace_str(dst, xstrdup(s));
+}
+
+static void set_ifname(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	if (!ifname_valid(s)) {
+		perr(p, node_line(val), "%s: '" ECHO "' is not an interface name", what, s);
+		return;
+	}
+	replace_str(dst, xstrdup(s));
+}
+
+static bool parse_mac_prefix(struct parser *p, const char *what, yaml_node_t *val,
+			     uint8_t prefix[6], size_t *len)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return false;
+	if (mac_prefix_parse(s, prefix, len) < 0) {
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a MAC prefix (1 to 6 bytes, like b8:27:eb)", what, s);
+		return false;
+	}
+	return true;
+}
+
+/* Registry numbers go up to 41 today; names are looked up below this. */
+#define ARCH_NAME_SCAN 256
+/* Codes one name may stand for ("efi-x64" is 7 and 9, PXE-NOTES.md). */
+#define ARCH_NAME_CODES 4
+
+/*
+ * An architecture: a number 0-65535, or a name from the IANA table
+ * (boot_arch_name) standing for every code that has it. Returns how many
+ * codes were written to codes[], 0 after an error.
+ */
+static size_t parse_arch(struct parser *p, const char *what, yaml_node_t *val,
+			 uint16_t codes[ARCH_NAME_CODES])
+{
+	const char *s = scalar_value(p, what, val);
+	size_t n = 0;
+	uint64_t v;
+	int rc;
+
+	if (s == NULL)
+		return 0;
+	rc = parse_u64(s, 0, UINT16_MAX, &v);
+	if (rc == 0) {
+		codes[0] = (uint16_t)v;
+		return 1;
+	}
+	if (rc == -ERANGE) {
+		perr(p, node_line(val), "%s: '" ECHO "' is out of range (0-65535)", what, s);
+		return 0;
+	}
+	/* boot_arch_name() calls every code it lacks "unknown": not a name. */
+	for (unsigned a = 0; strcmp(s, "unknown") != 0 && a < ARCH_NAME_SCAN; a++)
+		if (strcmp(boot_arch_name((uint16_t)a), s) == 0 && n < ARCH_NAME_CODES)
+			codes[n++] = (uint16_t)a;
+	if (n == 0)
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not an architecture (a number 0-65535 or a name like "
+		     "efi-x64)",
+		     what, s);
+	return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: DHCP options                                               */
+
+/* A list value is joined into one text; longer than this is a mistake. */
+#define OPTION_TEXT_MAX 16384
+
+/* The definition an option key names, or NULL after an error. */
+static const struct dhcp_optdef *option_def(struct parser *p, const char *what, yaml_node_t *k)
+{
+	const char *name = scalar_value(p, "an option name", k);
+	const struct dhcp_optdef *def;
+	char lb[DHCP_OPTDEF_LABEL_MAX];
+
+	if (name == NULL)
+		return NULL;
+	def = dhcp_optdef_by_name(name);
+	if (def == NULL) {
+		perr(p, node_line(k),
+		     "%s: unknown option '" ECHO "' (a name from docs/config.md, or a number "
+		     "1-254)",
+		     what, name);
+		return NULL;
+	}
+	if (def->flags & DHCP_OPTF_MANAGED) {
+		perr(p, node_line(k), "%s: option %s (%u) is set by pxed itself%s%s", what,
+		     dhcp_optdef_label(def, lb), def->code, def->hint ? "; " : "",
+		     def->hint ? def->hint : "");
+		return NULL;
+	}
+	return def;
+}
+
+/* A single value, or the items of a list joined by ", "; NULL after an error. */
+static char *option_text(struct parser *p, const char *what, const struct dhcp_optdef *def,
+			 yaml_node_t *v)
+{
+	yaml_node_item_t *it;
+	char *text;
+	size_t len = 0;
+
+	if (v->type != YAML_SEQUENCE_NODE) {
+		const char *s = scalar_value(p, what, v);
+		return s != NULL ? xstrdup(s) : NULL;
+	}
+	if (!(def->flags & DHCP_OPTF_LIST)) {
+		perr(p, node_line(v), "%s takes a single value, not a list", what);
+		return NULL;
+	}
+	text = xstrdup("");
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		const char *s = scalar_value(p, what, node_at(p, *it));
+		if (s == NULL || len + strlen(s) > OPTION_TEXT_MAX) {
+			if (s != NULL)
+				perr(p, node_line(v), "%s: the list is too long", what);
+			free(text);
+			return NULL;
+		}
+		text = xrealloc(text, len + strlen(s) + 3);
+		len += (size_t)sprintf(text + len, "%s%s", len ? ", " : "", s);
+	}
+	return text;
+}
+
+static void add_option(struct parser *p, const char *section, const struct dhcp_optdef *def,
+		       yaml_node_t *k, yaml_node_t *v, struct conf_options *set)
+{
+	uint8_t buf[CONF_MAX_OPTION_LEN];
+	char what[160], why[DHCP_OPTDEF_WHY_MAX], *text;
+	struct conf_option *o;
+	int n;
+
+	snprintf(what, sizeof(what), "%s.%.60s", section, (const char *)k->data.scalar.value);
+	text = option_text(p, what, def, v);
+	if (text == NULL)
+		return;
+	n = dhcp_optdef_parse(def, text, buf, sizeof(buf), why, sizeof(why));
+	free(text);
+	if (n < 0) {
+		perr(p, node_line(v), "%s: %s", what, why);
+		return;
+	}
+	set->v = xrealloc(set->v, (set->n + 1) * sizeof(*set->v));
+	o = &set->v[set->n++];
+	o->code = def->code;
+	o->len = (uint16_t)n;
+	o->data = xrealloc(NULL, (size_t)n + 1);
+	memcpy(o->data, buf, (size_t)n);
+	o->line = node_line(k);
+}
+
+/* `options:` at any level: a mapping of option name or number to value. */
+static void set_options(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_options *set = dst;
+	yaml_node_pair_t *pair;
+	char lb[DHCP_OPTDEF_LABEL_MAX];
+
+	if (node_is_null(val) || !expect_type(p, what, val, YAML_MAPPING_NODE, " (name: value)"))
+		return;
+	for (pair = val->data.mapping.pairs.start; pair < val->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(p, pair->key);
+		const struct dhcp_optdef *def = option_def(p, what, k);
+		const struct conf_option *dup = def ? options_find(set, def->code) : NULL;
+
+		if (def == NULL)
+			continue;
+		if (dup != NULL) {
+			perr(p, node_line(k),
+			     "%s: option %s (%u) is given twice (first at line %d)", what,
+			     dhcp_optdef_label(def, lb), def->code, dup->line);
+			continue;
+		}
+		if (set->n == CONF_MAX_OPTIONS) {
+			perr(p, node_line(k), "%s: too many options (at most %d)", what,
+			     CONF_MAX_OPTIONS);
+			return;
+		}
+		add_option(p, what, def, k, node_at(p, pair->value), set);
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* The parser: top-level settings                                         */
 
@@ -773,6 +1212,8 @@ static void set_listen(struct parser *p, const char *what, yaml_node_t *val, voi
 static const struct key_spec dhcp_keys[] = {
     {"mode", set_dhcp_mode, offsetof(struct conf, dhcp_mode), false},
     {"lease_time", set_duration, offsetof(struct conf, lease_time_s), false},
+    {"authoritative", set_bool, offsetof(struct conf, authoritative), false},
+    {"max_leases", set_u32, offsetof(struct conf, max_leases), false},
 };
 
 static const struct key_spec tftp_keys[] = {
@@ -921,6 +1362,7 @@ static const struct key_spec subnet_keys[] = {
     {"dns", set_dns, 0, false},
     {"domain", set_hostname, offsetof(struct conf_subnet, domain), false},
     {"lease_time", set_duration, offsetof(struct conf_subnet, lease_time_s), false},
+    {"options", set_options, offsetof(struct conf_subnet, options), false},
 };
 
 static void set_subnets(struct parser *p, const char *what, yaml_node_t *val, void *dst)
@@ -949,6 +1391,7 @@ static void set_subnets(struct parser *p, const char *what, yaml_node_t *val, vo
 			c->n_subnets++;
 		} else {
 			free(sn->domain);
+			options_clear(&sn->options);
 			memset(sn, 0, sizeof(*sn));
 		}
 	}
@@ -1050,13 +1493,60 @@ static void set_profiles(struct parser *p, const char *what, yaml_node_t *val, v
 /* ---------------------------------------------------------------------- */
 /* The parser: hosts                                                      */
 
+static void set_host_mac(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_host *h = dst;
+	size_t before = p->n_errors;
+
+	set_mac(p, what, val, h->mac);
+	h->has_mac = p->n_errors == before;
+}
+
+/* Option 61 as the client sends it: hex bytes, or text (RFC 2132 §9.14). */
+static void set_client_id(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_host *h = dst;
+	const char *s = scalar_value(p, what, val);
+	char why[DHCP_OPTDEF_WHY_MAX];
+	int n;
+
+	if (s == NULL)
+		return;
+	n = dhcp_optdef_parse_opaque(s, h->client_id, sizeof(h->client_id), why, sizeof(why));
+	if (n < 0)
+		perr(p, node_line(val), "%s: %s", what, why);
+	else if (n < 2)
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is 1 byte long; a client identifier has at least 2", what, s);
+	else
+		h->client_id_len = (size_t)n;
+}
+
+enum { HOST_MAC, HOST_CLIENT_ID };
+
 static const struct key_spec host_keys[] = {
-    {"mac", set_mac, offsetof(struct conf_host, mac), true},
+    [HOST_MAC] = {"mac", set_host_mac, 0, false},
+    [HOST_CLIENT_ID] = {"client_id", set_client_id, 0, false},
     {"name", set_hostname, offsetof(struct conf_host, name), false},
     {"address", set_ip, offsetof(struct conf_host, address), false},
     {"profile", set_string, offsetof(struct conf_host, profile), false},
     {"cmdline", set_cmdline, offsetof(struct conf_host, cmdline), false},
+    {"options", set_options, offsetof(struct conf_host, options), false},
 };
+
+/*
+ * A host needs a MAC or a client identifier; one that gave either and got
+ * it wrong is dropped (its error is already reported).
+ */
+static bool host_identified(struct parser *p, const struct conf_host *h, const int *lines)
+{
+	if (lines[HOST_MAC] == 0 && lines[HOST_CLIENT_ID] == 0) {
+		perr(p, h->line, "host entry is missing 'mac' or 'client_id'");
+		return false;
+	}
+	return (lines[HOST_MAC] == 0 || h->has_mac) &&
+	       (lines[HOST_CLIENT_ID] == 0 || h->client_id_len > 0);
+}
 
 static void hosts_append(struct parser *p, const struct conf_host *h)
 {
@@ -1079,6 +1569,7 @@ static void set_hosts(struct parser *p, const char *what, yaml_node_t *val, void
 	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
 		yaml_node_t *item = node_at(p, *it);
 		struct conf_host h = {.line = node_line(item)};
+		int lines[PXED_ARRAY_LEN(host_keys)];
 
 		if (c->n_hosts == CONF_MAX_HOSTS) {
 			perr(p, node_line(item), "too many hosts (at most %d)", CONF_MAX_HOSTS);
@@ -1087,11 +1578,349 @@ static void set_hosts(struct parser *p, const char *what, yaml_node_t *val, void
 		if (!expect_type(p, "each entry of hosts", item, YAML_MAPPING_NODE,
 				 " (mac: ..., profile: ...)"))
 			continue;
-		if (walk_mapping(p, item, "host", host_keys, PXED_ARRAY_LEN(host_keys), &h, NULL))
+		if (walk_mapping(p, item, "host", host_keys, PXED_ARRAY_LEN(host_keys), &h,
+				 lines) &&
+		    host_identified(p, &h, lines))
 			hosts_append(p, &h);
 		else
 			host_clear(&h);
 	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: classes and architecture overrides                         */
+
+static void set_match_arches(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_match *m = dst;
+	yaml_node_t *items[CONF_MAX_CLASS_ARCHES];
+	size_t n = list_items(p, what, val, items, CONF_MAX_CLASS_ARCHES);
+
+	m->n_arches = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t codes[ARCH_NAME_CODES];
+		size_t k = parse_arch(p, what, items[i], codes);
+		for (size_t j = 0; j < k; j++) {
+			bool dup = false;
+			for (size_t x = 0; x < m->n_arches; x++)
+				dup = dup || m->arches[x] == codes[j];
+			if (dup) {
+				perr(p, node_line(items[i]), "%s: architecture %u is listed twice",
+				     what, codes[j]);
+			} else if (m->n_arches == CONF_MAX_CLASS_ARCHES) {
+				perr(p, node_line(items[i]), "%s: too many entries (at most %d)",
+				     what, CONF_MAX_CLASS_ARCHES);
+				return;
+			} else {
+				m->arches[m->n_arches++] = codes[j];
+			}
+		}
+	}
+}
+
+static void set_match_mac_prefix(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_match *m = dst;
+
+	if (!parse_mac_prefix(p, what, val, m->mac_prefix, &m->mac_prefix_len))
+		m->mac_prefix_len = 0;
+}
+
+/* 0.0.0.0 means "any relay" inside the snapshot, so it cannot be written. */
+static void set_relay(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	size_t before = p->n_errors;
+
+	set_ip(p, what, val, dst);
+	if (p->n_errors == before && *(uint32_t *)dst == 0)
+		perr(p, node_line(val), "%s: 0.0.0.0 is not a relay address", what);
+}
+
+static const struct key_spec match_keys[] = {
+    {"vendor_class", set_option_text, offsetof(struct conf_match, vendor_class_prefix), false},
+    {"user_class", set_option_text, offsetof(struct conf_match, user_class), false},
+    {"arch", set_match_arches, 0, false},
+    {"mac_prefix", set_match_mac_prefix, 0, false},
+    {"relay", set_relay, offsetof(struct conf_match, relay), false},
+    {"interface", set_ifname, offsetof(struct conf_match, interface), false},
+};
+
+static void set_match(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_match *m = dst;
+	size_t before = p->n_errors;
+
+	if (!node_is_null(val)) {
+		if (!expect_type(p, what, val, YAML_MAPPING_NODE,
+				 " (vendor_class: ..., arch: ...)"))
+			return;
+		walk_mapping(p, val, what, match_keys, PXED_ARRAY_LEN(match_keys), m, NULL);
+	}
+	if (p->n_errors == before && match_is_empty(m))
+		perr(p, node_line(val),
+		     "%s needs at least one condition (vendor_class, user_class, arch, "
+		     "mac_prefix, relay or interface)",
+		     what);
+}
+
+/* Class names appear in logs and timelines: the same rule as profile names. */
+static void set_class_name(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	if (!profile_name_valid(s)) {
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' may only have letters, digits, '.', '_' and '-' (at most 64, "
+		     "not starting with '.')",
+		     what, s);
+		return;
+	}
+	replace_str(dst, xstrdup(s));
+}
+
+static const struct key_spec class_keys[] = {
+    {"name", set_class_name, offsetof(struct conf_class, name), true},
+    {"match", set_match, offsetof(struct conf_class, match), true},
+    {"options", set_options, offsetof(struct conf_class, options), false},
+    {"profile", set_string, offsetof(struct conf_class, profile), false},
+};
+
+static void set_classes(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf *c = dst;
+	yaml_node_item_t *it;
+
+	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
+		return;
+	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(p, *it);
+		struct conf_class *cl = &c->classes[c->n_classes];
+
+		if (c->n_classes == CONF_MAX_CLASSES) {
+			perr(p, node_line(item), "too many classes (at most %d)", CONF_MAX_CLASSES);
+			return;
+		}
+		if (!expect_type(p, "each entry of classes", item, YAML_MAPPING_NODE,
+				 " (name: ..., match: ...)"))
+			continue;
+		memset(cl, 0, sizeof(*cl));
+		cl->line = node_line(item);
+		if (walk_mapping(p, item, "class", class_keys, PXED_ARRAY_LEN(class_keys), cl,
+				 NULL))
+			c->n_classes++;
+		else
+			class_clear(cl);
+	}
+}
+
+static void set_override_mac_prefix(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_arch_override *o = dst;
+
+	if (!parse_mac_prefix(p, what, val, o->mac_prefix, &o->mac_prefix_len))
+		o->mac_prefix_len = 0;
+}
+
+/* A name that stands for several codes ("efi-x64") means its first one. */
+static void set_override_arch(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint16_t codes[ARCH_NAME_CODES];
+
+	if (parse_arch(p, what, val, codes) > 0)
+		*(uint16_t *)dst = codes[0];
+}
+
+static const struct key_spec override_keys[] = {
+    {"mac_prefix", set_override_mac_prefix, 0, true},
+    {"arch", set_override_arch, offsetof(struct conf_arch_override, arch), true},
+};
+
+static void set_arch_overrides(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf *c = dst;
+	yaml_node_item_t *it;
+
+	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
+		return;
+	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(p, *it);
+		struct conf_arch_override *o = &c->arch_overrides[c->n_arch_overrides];
+
+		if (c->n_arch_overrides == CONF_MAX_ARCH_OVERRIDES) {
+			perr(p, node_line(item), "too many arch_overrides (at most %d)",
+			     CONF_MAX_ARCH_OVERRIDES);
+			return;
+		}
+		if (!expect_type(p, "each entry of arch_overrides", item, YAML_MAPPING_NODE,
+				 " (mac_prefix: ..., arch: ...)"))
+			continue;
+		memset(o, 0, sizeof(*o));
+		o->line = node_line(item);
+		if (walk_mapping(p, item, "arch_override", override_keys,
+				 PXED_ARRAY_LEN(override_keys), o, NULL))
+			c->n_arch_overrides++;
+		else
+			memset(o, 0, sizeof(*o));
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The parser: the PXE boot menu                                          */
+
+/* Seconds the menu waits for a key when the file does not say. */
+#define CONF_MENU_TIMEOUT_DEFAULT 10
+/* PXE 2.1 §2.4.7.2: 0 is the local disk; the rest of this range is ours. */
+#define CONF_MENU_TYPE_MAX 32767
+
+/* An item while it is parsed: `local: true` is type 0 once it is kept. */
+struct item_parse {
+	struct conf_menu_item it;
+	bool local;
+};
+
+static void set_menu_type(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint64_t v;
+
+	if (parse_uint(p, what, val, 1, CONF_MENU_TYPE_MAX, &v))
+		*(uint16_t *)dst = (uint16_t)v;
+}
+
+enum { ITEM_LABEL, ITEM_PROFILE, ITEM_LOCAL, ITEM_TYPE };
+
+static const struct key_spec menu_item_keys[] = {
+    [ITEM_LABEL] = {"label", set_option_text, offsetof(struct item_parse, it.label), true},
+    [ITEM_PROFILE] = {"profile", set_string, offsetof(struct item_parse, it.profile), false},
+    [ITEM_LOCAL] = {"local", set_bool, offsetof(struct item_parse, local), false},
+    [ITEM_TYPE] = {"type", set_menu_type, offsetof(struct item_parse, it.type), false},
+};
+
+/* Either a profile or the local disk, and a local item has no type. */
+static bool menu_item_complete(struct parser *p, const struct item_parse *ip, const int *lines)
+{
+	const char *label = ip->it.label;
+
+	if (ip->local && lines[ITEM_PROFILE] != 0) {
+		perr(p, lines[ITEM_PROFILE],
+		     "pxe_menu item '%s': give either 'profile' or 'local: true', not both", label);
+		return false;
+	}
+	if (!ip->local && lines[ITEM_PROFILE] == 0) {
+		perr(p, ip->it.line, "pxe_menu item '%s' needs a 'profile' (or 'local: true')",
+		     label);
+		return false;
+	}
+	if (ip->local && lines[ITEM_TYPE] != 0) {
+		perr(p, lines[ITEM_TYPE],
+		     "pxe_menu item '%s': a local item is type 0; leave 'type' out", label);
+		return false;
+	}
+	return true;
+}
+
+/* Items without a type get 1, 2, 3... in order, skipping types given explicitly. */
+static void assign_menu_types(struct conf_pxe_menu *m, const bool *explicit_type)
+{
+	uint16_t next = 1;
+
+	for (size_t i = 0; i < m->n_items; i++) {
+		bool used = true;
+		if (explicit_type[i] || m->items[i].profile == NULL)
+			continue;
+		while (used) {
+			used = false;
+			for (size_t j = 0; j < m->n_items; j++)
+				used = used || (explicit_type[j] && m->items[j].type == next);
+			next += used;
+		}
+		m->items[i].type = next++;
+	}
+}
+
+static void set_menu_items(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_pxe_menu *m = dst;
+	bool explicit_type[CONF_MAX_MENU_ITEMS] = {false};
+	yaml_node_item_t *it;
+
+	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
+		return;
+	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(p, *it);
+		struct item_parse ip = {.it.line = node_line(item)};
+		int lines[PXED_ARRAY_LEN(menu_item_keys)];
+		size_t before = p->n_errors;
+
+		if (m->n_items == CONF_MAX_MENU_ITEMS) {
+			perr(p, node_line(item), "%s: too many entries (at most %d)", what,
+			     CONF_MAX_MENU_ITEMS);
+			break;
+		}
+		if (!expect_type(p, "each entry of pxe_menu.items", item, YAML_MAPPING_NODE,
+				 " (label: ..., profile: ...)"))
+			continue;
+		if (walk_mapping(p, item, "pxe_menu.item", menu_item_keys,
+				 PXED_ARRAY_LEN(menu_item_keys), &ip, lines) &&
+		    p->n_errors == before && menu_item_complete(p, &ip, lines)) {
+			explicit_type[m->n_items] = lines[ITEM_TYPE] != 0;
+			m->items[m->n_items++] = ip.it;
+		} else {
+			menu_item_clear(&ip.it);
+		}
+	}
+	assign_menu_types(m, explicit_type);
+}
+
+/* Sub-option 10 holds the timeout and the prompt in at most 255 bytes. */
+static void set_menu_prompt(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	if (strlen(s) > 254) {
+		perr(p, node_line(val), "%s is %zu bytes long (at most 254)", what, strlen(s));
+		return;
+	}
+	replace_str(dst, xstrdup(s));
+}
+
+static void set_menu_timeout(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint64_t v;
+
+	if (parse_uint(p, what, val, 0, 255, &v))
+		*(uint8_t *)dst = (uint8_t)v;
+}
+
+static const struct key_spec menu_keys[] = {
+    {"prompt", set_menu_prompt, offsetof(struct conf_pxe_menu, prompt), false},
+    {"timeout", set_menu_timeout, offsetof(struct conf_pxe_menu, timeout_s), false},
+    {"items", set_menu_items, 0, true},
+};
+
+static void set_pxe_menu(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf *c = dst;
+	struct conf_pxe_menu *m;
+	size_t before = p->n_errors;
+
+	if (node_is_null(val) ||
+	    !expect_type(p, what, val, YAML_MAPPING_NODE, " (prompt: ..., items: [...])"))
+		return;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		fatal("out of memory");
+	m->line = node_line(val);
+	m->timeout_s = CONF_MENU_TIMEOUT_DEFAULT;
+	/* A menu with errors is dropped, so its checks do not repeat them. */
+	if (walk_mapping(p, val, what, menu_keys, PXED_ARRAY_LEN(menu_keys), m, NULL) &&
+	    p->n_errors == before)
+		c->pxe_menu = m;
+	else
+		menu_free(m);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1109,6 +1938,10 @@ static const struct key_spec top_keys[] = {
     {"profiles", set_profiles, 0, false},
     {"default_profile", set_default_profile, offsetof(struct conf, default_profile), false},
     {"hosts", set_hosts, 0, false},
+    {"options", set_options, offsetof(struct conf, options), false},
+    {"classes", set_classes, 0, false},
+    {"arch_overrides", set_arch_overrides, 0, false},
+    {"pxe_menu", set_pxe_menu, 0, false},
 };
 
 /* Returns false if the file is not a configuration at all (not a mapping). */
@@ -1460,6 +2293,63 @@ static void check_pool(struct checker *v, const struct conf_subnet *s, const cha
 		     b, net, s->prefix_len);
 }
 
+/*
+ * The parser refuses bad options; this catches them in snapshots built by
+ * hand and keeps the invariants the reply builder relies on.
+ */
+static void check_option_set(struct checker *v, const struct conf_options *set, const char *who)
+{
+	char lb[DHCP_OPTDEF_LABEL_MAX];
+
+	if (set->n > CONF_MAX_OPTIONS)
+		verr(v, set->v[0].line, "%s: too many options (at most %d)", who, CONF_MAX_OPTIONS);
+	for (size_t i = 0; i < set->n; i++) {
+		const struct conf_option *o = &set->v[i];
+		const struct dhcp_optdef *def = dhcp_optdef_by_code(o->code);
+		const char *name = dhcp_optdef_label(def, lb);
+
+		if (o->code == 0 || o->code == 255)
+			verr(v, o->line, "%s: %u is not an option code (1-254)", who, o->code);
+		else if (def->flags & DHCP_OPTF_MANAGED)
+			verr(v, o->line, "%s: option %s (%u) is set by pxed itself", who, name,
+			     o->code);
+		else if (!dhcp_optdef_len_ok(def, o->len) || o->len > CONF_MAX_OPTION_LEN ||
+			 (o->len > 0 && o->data == NULL))
+			verr(v, o->line, "%s: option %s (%u) has an invalid length (%u bytes)", who,
+			     name, o->code, o->len);
+		for (size_t j = 0; j < i; j++) {
+			if (set->v[j].code == o->code) {
+				verr(v, o->line, "%s: option %s (%u) is given twice", who, name,
+				     o->code);
+				break;
+			}
+		}
+	}
+}
+
+/* The subnet's own keys are options too: each may be given only one way. */
+static void check_subnet_options(struct checker *v, const struct conf_subnet *s, const char *net)
+{
+	static const struct {
+		uint8_t code;
+		const char *key;
+	} keys[] = {{3, "router"}, {6, "dns"}, {15, "domain"}};
+	char who[40], lb[DHCP_OPTDEF_LABEL_MAX];
+
+	snprintf(who, sizeof(who), "subnet %s/%d", net, s->prefix_len);
+	check_option_set(v, &s->options, who);
+	for (size_t i = 0; i < PXED_ARRAY_LEN(keys); i++) {
+		const struct conf_option *o = options_find(&s->options, keys[i].code);
+		bool set = keys[i].code == 3   ? s->router != 0
+			   : keys[i].code == 6 ? s->n_dns > 0
+					       : s->domain != NULL;
+		if (o != NULL && set)
+			verr(v, o->line, "%s: options.%s and '%s' both set option %u; give one",
+			     who, dhcp_optdef_label(dhcp_optdef_by_code(o->code), lb), keys[i].key,
+			     o->code);
+	}
+}
+
 static void check_subnet(struct checker *v, const struct conf_subnet *s)
 {
 	const struct conf *c = v->c;
@@ -1488,6 +2378,7 @@ static void check_subnet(struct checker *v, const struct conf_subnet *s)
 	if (s->lease_time_s != 0 &&
 	    (s->lease_time_s < CONF_LEASE_MIN_S || s->lease_time_s > CONF_LEASE_MAX_S))
 		verr(v, s->line, "lease_time %us is out of range (60s to 365d)", s->lease_time_s);
+	check_subnet_options(v, s, net);
 }
 
 static void check_subnets(struct checker *v)
@@ -1557,16 +2448,33 @@ static void check_profile(struct checker *v, size_t idx)
 		     CONF_MAX_CMDLINE - 1);
 }
 
-/* A host by its name if it has one, else by its MAC. */
-static const char *host_label(const struct conf_host *h, char buf[18])
+/* Room for a host's name, MAC or client identifier in a message. */
+#define HOST_LABEL_LEN 80
+
+/* Hex bytes, cut to fit a message. */
+static const char *client_id_text(const struct conf_host *h, char *buf, size_t cap)
 {
-	return h->name != NULL ? h->name : mac_format(buf, h->mac);
+	dhcp_optdef_format(dhcp_optdef_by_code(61), h->client_id, h->client_id_len, buf, cap);
+	return buf;
+}
+
+/* A host by its name if it has one, else by its MAC or client identifier. */
+static const char *host_label(const struct conf_host *h, char buf[HOST_LABEL_LEN])
+{
+	char id[HOST_LABEL_LEN - 10];
+
+	if (h->name != NULL)
+		return h->name;
+	if (host_keyed_by_mac(h))
+		return mac_format(buf, h->mac);
+	snprintf(buf, HOST_LABEL_LEN, "client_id %s", client_id_text(h, id, sizeof(id)));
+	return buf;
 }
 
 static void check_host_address(struct checker *v, const struct conf_host *h)
 {
 	const struct conf_subnet *s = conf_find_subnet(v->c, h->address);
-	char lb[18], a[16], net[16];
+	char lb[HOST_LABEL_LEN], a[16], net[16];
 
 	ip4_format(a, h->address);
 	if (s == NULL)
@@ -1588,13 +2496,14 @@ static void check_host(struct checker *v, const struct conf_host *h)
 	const char *pname = h->profile ? h->profile : v->c->default_profile;
 	const struct conf_profile *pr = conf_find_profile(v->c, pname);
 	size_t len;
-	char lb[18];
+	char lb[HOST_LABEL_LEN];
 
 	if (h->profile != NULL && pr == NULL)
 		verr(v, h->line, "host %s: profile '%s' is not defined", host_label(h, lb),
 		     h->profile);
 	if (h->address != 0)
 		check_host_address(v, h);
+	check_option_set(v, &h->options, host_label(h, lb));
 	if (h->cmdline == NULL)
 		return;
 	/* The host's words are appended to the profile's, with one space. */
@@ -1624,6 +2533,19 @@ static int host_ptr_cmp_address(const void *a, const void *b)
 	return (x->line > y->line) - (x->line < y->line);
 }
 
+static void check_client_id_duplicates(struct checker *v, const struct conf_host **by, size_t n)
+{
+	char id[HOST_LABEL_LEN];
+
+	qsort(by, n, sizeof(*by), host_ptr_cmp_client_id);
+	for (size_t i = 1; i < n; i++)
+		if (by[i]->client_id_len > 0 &&
+		    client_id_cmp(by[i]->client_id, by[i]->client_id_len, by[i - 1]->client_id,
+				  by[i - 1]->client_id_len) == 0)
+			verr(v, by[i]->line, "duplicate host client_id %s (first at line %d)",
+			     client_id_text(by[i], id, sizeof(id)), by[i - 1]->line);
+}
+
 /* Sorts pointers to the hosts so that duplicates are neighbours; O(n log n). */
 static void check_host_duplicates(struct checker *v)
 {
@@ -1635,7 +2557,7 @@ static void check_host_duplicates(struct checker *v)
 		by[i] = &c->hosts[i];
 	qsort(by, c->n_hosts, sizeof(*by), host_ptr_cmp_mac);
 	for (size_t i = 1; i < c->n_hosts; i++)
-		if (memcmp(by[i]->mac, by[i - 1]->mac, 6) == 0)
+		if (host_keyed_by_mac(by[i]) && host_order(by[i], by[i - 1]) == 0)
 			verr(v, by[i]->line, "duplicate host MAC %s (first at line %d)",
 			     mac_format(lb, by[i]->mac), by[i - 1]->line);
 	qsort(by, c->n_hosts, sizeof(*by), host_ptr_cmp_address);
@@ -1644,21 +2566,161 @@ static void check_host_duplicates(struct checker *v)
 			verr(v, by[i]->line,
 			     "address %s is reserved for two hosts (first at line %d)",
 			     ip4_format(a, by[i]->address), by[i - 1]->line);
+	check_client_id_duplicates(v, by, c->n_hosts);
 	free(by);
 }
 
 static void check_hosts(struct checker *v)
 {
 	const struct conf *c = v->c;
+	size_t with_id = 0;
 
 	for (size_t i = 0; i < c->n_hosts; i++) {
 		check_host(v, &c->hosts[i]);
-		if (i > 0 && memcmp(c->hosts[i - 1].mac, c->hosts[i].mac, 6) > 0) {
+		if (i > 0 && host_order(&c->hosts[i - 1], &c->hosts[i]) > 0) {
 			verr(v, 0, "internal error: hosts are not sorted (call conf_sort_hosts)");
 			break;
 		}
 	}
+	for (size_t i = 0; i < c->n_hosts; i++)
+		with_id += c->hosts[i].client_id_len > 0;
+	if (with_id != c->n_hosts_by_client_id)
+		verr(v, 0, "internal error: the client_id index is stale (call conf_sort_hosts)");
 	check_host_duplicates(v);
+}
+
+static bool interface_listed(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_interfaces && i < CONF_MAX_INTERFACES; i++)
+		if (strcmp(c->interfaces[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void check_class_match(struct checker *v, const struct conf_class *cl, const char *who)
+{
+	const struct conf_match *m = &cl->match;
+
+	if (match_is_empty(m))
+		verr(v, cl->line, "%s: match needs at least one condition", who);
+	if (m->n_arches > CONF_MAX_CLASS_ARCHES)
+		verr(v, cl->line, "%s: too many architectures (at most %d)", who,
+		     CONF_MAX_CLASS_ARCHES);
+	if (m->mac_prefix_len > 6)
+		verr(v, cl->line, "%s: mac_prefix is longer than 6 bytes", who);
+	if (m->interface != NULL && !interface_listed(v->c, m->interface))
+		verr(v, cl->line, "%s: interface '%s' is not one of the interfaces DHCP listens on",
+		     who, m->interface);
+}
+
+static void check_class(struct checker *v, size_t idx)
+{
+	const struct conf *c = v->c;
+	const struct conf_class *cl = &c->classes[idx];
+	char who[96];
+
+	if (cl->name == NULL || !profile_name_valid(cl->name)) {
+		verr(v, cl->line, "class name '%s' is not valid", cl->name ? cl->name : "");
+		return;
+	}
+	snprintf(who, sizeof(who), "class '%s'", cl->name);
+	for (size_t j = 0; j < idx; j++) {
+		if (c->classes[j].name != NULL && strcmp(c->classes[j].name, cl->name) == 0) {
+			verr(v, cl->line, "duplicate class '%s' (first at line %d)", cl->name,
+			     c->classes[j].line);
+			break;
+		}
+	}
+	check_class_match(v, cl, who);
+	if (cl->profile != NULL && conf_find_profile(c, cl->profile) == NULL)
+		verr(v, cl->line, "%s: profile '%s' is not defined", who, cl->profile);
+	check_option_set(v, &cl->options, who);
+}
+
+static void check_arch_overrides(struct checker *v)
+{
+	const struct conf *c = v->c;
+	char pb[18];
+
+	for (size_t i = 0; i < c->n_arch_overrides; i++) {
+		const struct conf_arch_override *o = &c->arch_overrides[i];
+
+		if (o->mac_prefix_len < 1 || o->mac_prefix_len > 6) {
+			verr(v, o->line, "arch override: mac_prefix must be 1 to 6 bytes");
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const struct conf_arch_override *f = &c->arch_overrides[j];
+			if (f->mac_prefix_len == o->mac_prefix_len &&
+			    memcmp(f->mac_prefix, o->mac_prefix, o->mac_prefix_len) == 0) {
+				verr(v, o->line,
+				     "arch override for %s is given twice (first at line %d)",
+				     mac_prefix_format(pb, o->mac_prefix, o->mac_prefix_len),
+				     f->line);
+				break;
+			}
+		}
+	}
+}
+
+static void check_menu_item(struct checker *v, const struct conf_pxe_menu *m, size_t i)
+{
+	const struct conf_menu_item *it = &m->items[i];
+	const char *label = it->label ? it->label : "";
+
+	if (label[0] == '\0' || strlen(label) > 255)
+		verr(v, it->line, "pxe_menu item %zu: the label must be 1 to 255 bytes", i + 1);
+	if (it->type == 0 && it->profile != NULL)
+		verr(v, it->line, "pxe_menu item '%s': type 0 boots the local disk, not a profile",
+		     label);
+	else if (it->type != 0 && it->profile == NULL)
+		verr(v, it->line, "pxe_menu item '%s' needs a profile", label);
+	else if (it->profile != NULL && conf_find_profile(v->c, it->profile) == NULL)
+		verr(v, it->line, "pxe_menu item '%s': profile '%s' is not defined", label,
+		     it->profile);
+	if (it->type > CONF_MENU_TYPE_MAX)
+		verr(v, it->line, "pxe_menu item '%s': type %u is out of range (1-%d)", label,
+		     it->type, CONF_MENU_TYPE_MAX);
+	for (size_t j = 0; j < i; j++) {
+		if (m->items[j].type != it->type)
+			continue;
+		if (it->type == 0)
+			verr(v, it->line,
+			     "pxe_menu: only one item may boot the local disk (first "
+			     "at line %d)",
+			     m->items[j].line);
+		else
+			verr(v, it->line,
+			     "pxe_menu: type %u is given to two items (first at line %d)", it->type,
+			     m->items[j].line);
+		break;
+	}
+}
+
+/*
+ * The menu travels in one option 43 of at most 255 bytes: PXE ROMs do not
+ * join split options (RFC 3396). pxe_menu_check() lays it out as the
+ * replies will, default prompt included.
+ */
+static void check_menu(struct checker *v)
+{
+	const struct conf_pxe_menu *m = v->c->pxe_menu;
+
+	if (m == NULL)
+		return;
+	if (m->n_items == 0 || m->n_items > CONF_MAX_MENU_ITEMS) {
+		verr(v, m->line, "pxe_menu needs 1 to %d items", CONF_MAX_MENU_ITEMS);
+		return;
+	}
+	if (m->prompt != NULL && strlen(m->prompt) > 254)
+		verr(v, m->line, "pxe_menu.prompt is longer than 254 bytes");
+	for (size_t i = 0; i < m->n_items; i++)
+		check_menu_item(v, m, i);
+	if (pxe_menu_check(m) < 0)
+		verr(v, m->line,
+		     "pxe_menu does not fit in the 255 bytes of option 43 (an item takes 10 bytes "
+		     "and its label, the prompt 3 and its text); shorten the labels or the prompt, "
+		     "or drop items");
 }
 
 int conf_validate(const struct conf *c, struct conf_errors *errs)
@@ -1670,5 +2732,10 @@ int conf_validate(const struct conf *c, struct conf_errors *errs)
 	for (size_t i = 0; i < c->n_profiles; i++)
 		check_profile(&v, i);
 	check_hosts(&v);
+	check_option_set(&v, &c->options, "options");
+	for (size_t i = 0; i < c->n_classes; i++)
+		check_class(&v, i);
+	check_arch_overrides(&v);
+	check_menu(&v);
 	return v.n_errors > 0 ? -EINVAL : 0;
 }

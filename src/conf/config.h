@@ -102,6 +102,11 @@ struct conf_profile {
 	int line;      /* where it was declared, for messages (0 if from flags) */
 };
 
+/*
+ * A host is found by MAC, by client identifier, or by either when it has
+ * both. A host with has_mac false and no client identifier (one filled in
+ * by hand, from `pxed boot` flags) counts as known by its MAC.
+ */
 struct conf_host {
 	uint8_t mac[6];
 	bool has_mac; /* false: the host is known by its client identifier only */
@@ -163,6 +168,12 @@ struct conf {
 	 */
 	struct conf_host *hosts;
 	size_t n_hosts;
+	/*
+	 * The hosts that have a client identifier, sorted by it for
+	 * conf_find_host_by_client_id(); built by conf_sort_hosts().
+	 */
+	const struct conf_host **hosts_by_client_id;
+	size_t n_hosts_by_client_id;
 	char *default_profile; /* NULL = unknown machines get no boot plan */
 
 	/* DHCP beyond the basics (issue 3). */
@@ -208,7 +219,10 @@ void conf_errors_add(struct conf_errors *errs, const char *file, int line, const
     __attribute__((format(printf, 4, 5)));
 void conf_errors_free(struct conf_errors *errs);
 
-/* Sorts c->hosts by MAC (then by line), as conf_find_host() requires. */
+/*
+ * Sorts c->hosts by MAC (then by line; hosts known only by client identifier
+ * last), as conf_find_host() requires, and rebuilds c->hosts_by_client_id.
+ */
 void conf_sort_hosts(struct conf *c);
 
 const struct conf_profile *conf_find_profile(const struct conf *c, const char *name);

@@ -12,10 +12,13 @@
 
 #include "boot/policy.h"
 #include "conf/config.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/udp.h"
 #include "core/util.h"
+#include "boot/classes.h"
 #include "dhcp/pool.h"
+#include "dhcp/reply.h"
 #include "dhcp/pxe.h"
 #include "dhcp/wire.h"
 #include "obs/obs.h"
@@ -32,6 +35,17 @@
  * it to the server): long enough for an operator to find the conflict.
  */
 #define DHCP_DECLINE_PROBATION_S 3600
+/*
+ * A PXE menu choice is remembered this long, so the iPXE that the chosen
+ * item loaded (which asks again without a boot item) still gets that item.
+ */
+#define DHCP_CHOICE_HOLD_S 600
+#define DHCP_CHOICE_SLOTS 1024
+
+/* Relay agents discard a request relayed more often than this (RFC 1542 §4.1.1). */
+#define DHCP_MAX_HOPS 16
+#define DHCP_OPT_RELAY_AGENT 82
+#define RELAY_SUBOPT_LINK_SELECTION 5 /* RFC 3527 */
 /* Datagrams handled per wake-up before yielding to other sockets. */
 #define DHCP_RX_BATCH 64
 
@@ -43,6 +57,13 @@ struct dhcp_iface {
 	int prefix_len;
 	int fd[2]; /* port 67, port 4011 */
 	struct event *ev[2];
+};
+
+/* A machine's last menu choice (boot item of a port-4011 request). */
+struct dhcp_choice {
+	uint8_t mac[6];
+	uint16_t type, layer;
+	int64_t until;
 };
 
 /* A reply built during one loop turn, sent once the turn's leases are durable. */
@@ -60,6 +81,8 @@ struct dhcp_server {
 	struct dhcp_pool pools[CONF_MAX_SUBNETS]; /* pools[i] is conf->subnets[i]'s */
 	struct dhcp_pending pending[DHCP_RX_BATCH];
 	size_t n_pending;
+	struct dhcp_optset optset; /* scratch for the reply being built (one at a time) */
+	struct dhcp_choice choices[DHCP_CHOICE_SLOTS]; /* slot by MAC hash; newest wins */
 };
 
 /* One request being answered. */
@@ -76,6 +99,7 @@ struct dhcp_ctx {
 	uint16_t peer_port;
 	char macs[18];
 	const struct conf_host *host; /* the client's reservation, if any */
+	uint32_t link;		      /* relay's link selection (RFC 3527); 0 = none */
 	uint8_t reply_type;	      /* set when a reply is built */
 	bool granted;		      /* the reply grants a lease written to the store */
 };
@@ -135,6 +159,21 @@ static bool dhcp_is_boot_client(const struct boot_facts *f)
 
 /* ---- addresses ---------------------------------------------------------- */
 
+/* Hosts built by hand (pxed boot, tests) set neither: they are known by MAC. */
+static bool dhcp_host_has_mac(const struct conf_host *h)
+{
+	return h->has_mac || h->client_id_len == 0;
+}
+
+/* A reservation by client identifier (option 61) wins over one by MAC. */
+static const struct conf_host *dhcp_find_host(const struct conf *c, const struct boot_facts *f)
+{
+	const struct conf_host *h = NULL;
+	if (f->client_id_len > 0)
+		h = conf_find_host_by_client_id(c, f->client_id, f->client_id_len);
+	return h != NULL ? h : conf_find_host(c, f->mac);
+}
+
 /* The pool that holds ip, or NULL (pools are indexed like conf->subnets). */
 static struct dhcp_pool *dhcp_pool_of(struct dhcp_server *s, uint32_t ip)
 {
@@ -147,6 +186,14 @@ static struct dhcp_pool *dhcp_pool_of(struct dhcp_server *s, uint32_t ip)
 static struct dhcp_pool *dhcp_pool_for_subnet(struct dhcp_server *s, const struct conf_subnet *sn)
 {
 	return &s->pools[sn - s->d->conf->subnets];
+}
+
+/* Frees a leased address, remembering its client; reservations stay as they are. */
+static void dhcp_pool_unlease(struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6])
+{
+	struct pool_slot *slot = p != NULL && ip != 0 ? pool_at(p, ip) : NULL;
+	if (slot != NULL && slot->state == POOL_LEASED)
+		pool_set(p, ip, POOL_FREE, mac, 0);
 }
 
 /* Holds ip for the client between OFFER and REQUEST; a lease is never downgraded. */
@@ -175,7 +222,9 @@ static void dhcp_offer_drop(struct dhcp_server *s, const uint8_t mac[6])
 static bool dhcp_addr_usable(struct dhcp_ctx *x, uint32_t ip)
 {
 	struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
-	if (p != NULL)
+	bool reserved_here = x->host != NULL && x->host->address == ip;
+	/* A client-id reservation's slot names no MAC: the store says who holds it. */
+	if (p != NULL && !reserved_here)
 		return pool_usable(p, ip, x->facts.mac, (int64_t)time(NULL));
 	/* Outside the pools only reservations are handed out: check the store. */
 	struct store_lease l;
@@ -250,8 +299,10 @@ static int dhcp_pools_load(struct dhcp_server *s)
 			pool_reset(&s->pools[i]);
 	for (size_t i = 0; i < c->n_hosts; i++) {
 		struct dhcp_pool *p = dhcp_pool_of(s, c->hosts[i].address);
-		if (p != NULL && c->hosts[i].has_mac)
-			pool_set(p, c->hosts[i].address, POOL_RESERVED, c->hosts[i].mac, 0);
+		/* Client-id-only hosts reserve the slot for no MAC: nobody allocates it. */
+		if (p != NULL)
+			pool_set(p, c->hosts[i].address, POOL_RESERVED,
+				 dhcp_host_has_mac(&c->hosts[i]) ? c->hosts[i].mac : NULL, 0);
 	}
 	if (store_lease_each(s->d->store, dhcp_lease_to_pool, s) < 0 ||
 	    store_declined_each(s->d->store, dhcp_declined_to_pool, s) < 0)
@@ -275,8 +326,13 @@ static int dhcp_pools_init(struct dhcp_server *s)
 
 static const struct conf_subnet *dhcp_subnet_for(struct dhcp_ctx *x)
 {
-	/* Relayed requests belong to the relay's subnet (RFC 2131 §4.3.1). */
-	uint32_t link = x->req->giaddr != 0 ? x->req->giaddr : x->iface->ip;
+	/*
+	 * Relayed requests belong to the relay's subnet (RFC 2131 §4.3.1), or to
+	 * the link the relay names in option 82 (RFC 3527).
+	 */
+	uint32_t link = x->link != 0	      ? x->link
+			: x->req->giaddr != 0 ? x->req->giaddr
+					      : x->iface->ip;
 	return conf_find_subnet(x->conf, link);
 }
 
@@ -288,20 +344,20 @@ static uint32_t dhcp_lease_time(const struct conf *c, const struct conf_subnet *
 }
 
 /* Lease time and the renewal times (RFC 2131 §4.4.5: T1 0.5, T2 0.875). */
-static void dhcp_put_lease_times(struct dhcp_builder *b, uint32_t lease)
+static void dhcp_set_lease_times(struct dhcp_optset *o, uint32_t lease)
 {
-	dhcp_build_opt_u32(b, DHCP_OPT_LEASE_TIME, lease);
-	dhcp_build_opt_u32(b, DHCP_OPT_RENEWAL, lease / 2);
-	dhcp_build_opt_u32(b, DHCP_OPT_REBINDING, (uint32_t)((uint64_t)lease * 7 / 8));
+	dhcp_optset_put_u32(o, DHCP_OPT_LEASE_TIME, lease);
+	dhcp_optset_put_u32(o, DHCP_OPT_RENEWAL, lease / 2);
+	dhcp_optset_put_u32(o, DHCP_OPT_REBINDING, (uint32_t)((uint64_t)lease * 7 / 8));
 }
 
 /* The network's configuration: what INFORM asks for and every grant carries. */
-static void dhcp_put_net_opts(struct dhcp_builder *b, const struct conf_subnet *sn)
+static void dhcp_set_net_opts(struct dhcp_optset *o, const struct conf_subnet *sn)
 {
-	dhcp_build_opt_ip(b, DHCP_OPT_SUBNET_MASK, prefix_mask(sn->prefix_len));
-	dhcp_build_opt_ip(b, DHCP_OPT_BROADCAST, sn->network | ~prefix_mask(sn->prefix_len));
+	dhcp_optset_put_u32(o, DHCP_OPT_SUBNET_MASK, prefix_mask(sn->prefix_len));
+	dhcp_optset_put_u32(o, DHCP_OPT_BROADCAST, sn->network | ~prefix_mask(sn->prefix_len));
 	if (sn->router != 0)
-		dhcp_build_opt_ip(b, DHCP_OPT_ROUTER, sn->router);
+		dhcp_optset_put_u32(o, DHCP_OPT_ROUTER, sn->router);
 	if (sn->n_dns > 0) {
 		uint8_t dns[4 * CONF_MAX_DNS];
 		for (size_t i = 0; i < sn->n_dns; i++) {
@@ -310,10 +366,53 @@ static void dhcp_put_net_opts(struct dhcp_builder *b, const struct conf_subnet *
 					(uint8_t)v};
 			memcpy(dns + 4 * i, q, 4);
 		}
-		dhcp_build_opt(b, DHCP_OPT_DNS, dns, 4 * sn->n_dns);
+		dhcp_optset_put(o, DHCP_OPT_DNS, dns, 4 * sn->n_dns);
 	}
 	if (sn->domain != NULL)
-		dhcp_build_opt_str(b, DHCP_OPT_DOMAIN, sn->domain);
+		dhcp_optset_put_str(o, DHCP_OPT_DOMAIN, sn->domain);
+}
+
+/* Configured options, lowest precedence first: global, subnet, classes, host. */
+static void dhcp_set_conf_opts(struct dhcp_optset *o, const struct dhcp_ctx *x,
+			       const struct conf_subnet *sn)
+{
+	const struct conf_class *cls[CONF_MAX_CLASSES];
+	size_t n = boot_classes_match(x->conf, &x->facts, cls, CONF_MAX_CLASSES);
+
+	dhcp_optset_apply(o, &x->conf->options);
+	if (sn != NULL)
+		dhcp_optset_apply(o, &sn->options);
+	for (size_t i = 0; i < n; i++)
+		dhcp_optset_apply(o, &cls[i]->options);
+	if (x->host != NULL)
+		dhcp_optset_apply(o, &x->host->options);
+}
+
+/*
+ * Option 82 (RFC 3046): its sub-options must tile the option exactly; the
+ * link selection sub-option (RFC 3527) carries an address. -EINVAL when
+ * malformed.
+ */
+static int dhcp_relay_info(const struct dhcp_msg *m, uint32_t *link)
+{
+	size_t len;
+	const uint8_t *p = dhcp_opt(m, DHCP_OPT_RELAY_AGENT, &len);
+	struct rd r = rd_init(p, p != NULL ? len : 0);
+
+	*link = 0;
+	while (rd_left(&r) > 0) {
+		uint8_t code = rd_u8(&r), l = rd_u8(&r);
+		const uint8_t *v = rd_take(&r, l);
+		if (v == NULL)
+			return -EINVAL;
+		if (code == RELAY_SUBOPT_LINK_SELECTION) {
+			if (l != 4)
+				return -EINVAL;
+			*link = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 |
+				v[3];
+		}
+	}
+	return r.err ? -EINVAL : 0;
 }
 
 static bool dhcp_requested(const struct dhcp_msg *m, uint8_t code)
@@ -324,30 +423,43 @@ static bool dhcp_requested(const struct dhcp_msg *m, uint8_t code)
 }
 
 /* The PXE part of a reply (PXE 2.1 §2.2): vendor class echo, option 43, file. */
-static void dhcp_put_boot_opts(struct dhcp_builder *b, const struct dhcp_ctx *x)
+static void dhcp_set_boot_opts(struct dhcp_optset *o, const struct dhcp_ctx *x, bool long_file)
 {
 	const struct dhcp_msg *m = x->req;
 	size_t len;
 	const uint8_t *uuid;
 
 	if (x->facts.http_client)
-		dhcp_build_opt_str(b, DHCP_OPT_VENDOR_CLASS, "HTTPClient");
+		dhcp_optset_put_str(o, DHCP_OPT_VENDOR_CLASS, "HTTPClient");
 	else if (x->facts.pxe_client)
-		dhcp_build_opt_str(b, DHCP_OPT_VENDOR_CLASS, "PXEClient");
+		dhcp_optset_put_str(o, DHCP_OPT_VENDOR_CLASS, "PXEClient");
 	uint8_t pxe43[255];
 	int n = pxe_build_vendor_opts(x->conf, &x->facts, &x->plan, x->server_ip,
 				      x->port == PXE_BOOT_SERVER_PORT, pxe43, sizeof(pxe43));
 	if (n > 0)
-		dhcp_build_opt(b, DHCP_OPT_VENDOR, pxe43, (size_t)n);
+		dhcp_optset_put(o, DHCP_OPT_VENDOR, pxe43, (size_t)n);
 	/* Several ROMs ignore a PXE reply that does not echo the client's UUID. */
 	if ((uuid = dhcp_opt(m, DHCP_OPT_UUID, &len)) != NULL)
-		dhcp_build_opt(b, DHCP_OPT_UUID, uuid, len);
+		dhcp_optset_put(o, DHCP_OPT_UUID, uuid, len);
 	if (dhcp_requested(m, DHCP_OPT_TFTP_SERVER) && x->plan.action == BOOT_TFTP) {
 		char ip[16];
-		dhcp_build_opt_str(b, DHCP_OPT_TFTP_SERVER, ip4_format(ip, x->server_ip));
+		dhcp_optset_put_str(o, DHCP_OPT_TFTP_SERVER, ip4_format(ip, x->server_ip));
 	}
-	if (dhcp_requested(m, DHCP_OPT_BOOTFILE))
-		dhcp_build_opt_str(b, DHCP_OPT_BOOTFILE, x->plan.file);
+	/* A name too long for the 128-byte file field travels only as option 67. */
+	if (x->plan.file[0] != '\0' && (long_file || dhcp_requested(m, DHCP_OPT_BOOTFILE)))
+		dhcp_optset_put_str(o, DHCP_OPT_BOOTFILE, x->plan.file);
+	else
+		dhcp_optset_del(o, DHCP_OPT_BOOTFILE);
+}
+
+/* The largest reply the client takes: option 57, else 576 (RFC 2131 §2), less IP/UDP. */
+static size_t dhcp_max_reply_len(const struct dhcp_msg *m)
+{
+	uint16_t max = 576;
+	if (dhcp_opt_u16(m, DHCP_OPT_MAX_SIZE, &max) && max < 576)
+		max = 576;
+	size_t len = (size_t)max - 28;
+	return len < DHCP_MAX_LEN ? len : DHCP_MAX_LEN;
 }
 
 /*
@@ -361,6 +473,7 @@ static int dhcp_build_reply(struct dhcp_ctx *x, uint8_t type, uint32_t yiaddr,
 	const struct dhcp_msg *m = x->req;
 	bool boot =
 	    type != DHCPNAK && dhcp_is_boot_client(&x->facts) && x->plan.action != BOOT_NONE;
+	bool long_file = boot && strlen(x->plan.file) >= sizeof(m->file);
 	struct dhcp_reply_hdr h = {.op = DHCP_BOOTREPLY,
 				   .htype = m->htype,
 				   .hlen = m->hlen,
@@ -371,19 +484,37 @@ static int dhcp_build_reply(struct dhcp_ctx *x, uint8_t type, uint32_t yiaddr,
 				   .siaddr = boot ? x->server_ip : 0,
 				   .giaddr = m->giaddr,
 				   .chaddr = m->chaddr,
-				   .file = boot ? x->plan.file : NULL};
+				   .file =
+				       boot && !long_file && x->plan.file[0] ? x->plan.file : NULL};
+	struct dhcp_optset *o = &x->s->optset;
 	struct dhcp_builder b;
+	size_t prl_len = 0, l82;
+	const uint8_t *prl = dhcp_opt(m, DHCP_OPT_PARAM_LIST, &prl_len);
+	const uint8_t *o82 = dhcp_opt(m, DHCP_OPT_RELAY_AGENT, &l82);
 
 	x->reply_type = type;
+	dhcp_optset_init(o);
+	dhcp_optset_put(o, DHCP_OPT_MSG_TYPE, &type, 1);
+	dhcp_optset_put_u32(o, DHCP_OPT_SERVER_ID, x->server_ip);
+	if (type != DHCPNAK) {
+		if (lease_s != 0)
+			dhcp_set_lease_times(o, lease_s);
+		if (sn != NULL)
+			dhcp_set_net_opts(o, sn);
+		dhcp_set_conf_opts(o, x, sn);
+		if (boot)
+			dhcp_set_boot_opts(o, x, long_file);
+	}
+	/* The relay's option 82 goes back to it, last (RFC 3046 §2.2). */
+	if (o82 != NULL && m->giaddr != 0)
+		dhcp_optset_put(o, DHCP_OPT_RELAY_AGENT, o82, l82);
 	dhcp_build_start(&b, out, cap, &h);
-	dhcp_build_opt_u8(&b, DHCP_OPT_MSG_TYPE, type);
-	dhcp_build_opt_ip(&b, DHCP_OPT_SERVER_ID, x->server_ip);
-	if (lease_s != 0)
-		dhcp_put_lease_times(&b, lease_s);
-	if (sn != NULL)
-		dhcp_put_net_opts(&b, sn);
-	if (boot)
-		dhcp_put_boot_opts(&b, x);
+	size_t dropped =
+	    dhcp_optset_emit(o, &b, prl, prl != NULL ? prl_len : 0, dhcp_max_reply_len(m),
+			     (h.file == NULL ? 1u : 0u) | 2u /* file/sname carry no name */);
+	if (dropped > 0)
+		log_warn("dhcp", "%s: %zu options left out of a reply (client takes %zu bytes)",
+			 x->macs, dropped, dhcp_max_reply_len(m));
 	return dhcp_build_finish(&b);
 }
 
@@ -425,10 +556,12 @@ static void dhcp_record(struct dhcp_ctx *x, const char *proto, uint8_t type, uin
 		log_escape(vc, sizeof(vc), p, len);
 	if ((p = dhcp_opt(x->req, DHCP_OPT_USER_CLASS, &len)) != NULL)
 		log_escape(uc, sizeof(uc), p, len);
-	bool boot = dhcp_is_boot_client(&x->facts) && x->plan.file[0] != '\0';
+	/* Boot clients get the plan's file and reason; the reason also explains a refusal. */
+	bool boot = dhcp_is_boot_client(&x->facts);
+	bool file = boot && x->plan.file[0] != '\0';
 	snprintf(detail, sizeof(detail), "arch=%s vendor=%s user=%s%s%s%s%s",
 		 x->facts.has_arch ? boot_arch_name(x->facts.arch) : "-", vc[0] ? vc : "-",
-		 uc[0] ? uc : "-", boot ? " file=" : "", boot ? x->plan.file : "",
+		 uc[0] ? uc : "-", file ? " file=" : "", file ? x->plan.file : "",
 		 why != NULL && boot ? " reason=" : "", why != NULL && boot ? why : "");
 	char kind[24];
 	snprintf(kind, sizeof(kind), "%s", dhcp_msg_type_name(type));
@@ -493,10 +626,11 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 		return 0;
 	}
 	/* The store dropped the client's other lease (one per client): so does the pool. */
-	if (old != 0 && old != ip)
-		pool_set(dhcp_pool_for_subnet(x->s, sn), old, POOL_FREE, x->facts.mac, 0);
+	dhcp_pool_unlease(dhcp_pool_for_subnet(x->s, sn), old != ip ? old : 0, x->facts.mac);
+	/* A reserved address stays reserved while leased, so a release cannot free it. */
 	struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
-	if (p != NULL)
+	struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
+	if (slot != NULL && slot->state != POOL_RESERVED)
 		pool_set(p, ip, POOL_LEASED, x->facts.mac, l.expires);
 	obs_learn(x->s->d->obs, ip, x->facts.mac);
 	x->granted = true;
@@ -508,8 +642,50 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 	return n;
 }
 
+/* The client states a REQUEST can come from (RFC 2131 §4.3.2). */
+enum dhcp_req_state { REQ_SELECTING, REQ_INIT_REBOOT, REQ_RENEWING };
+
+static const char *const dhcp_req_state_names[] = {
+    [REQ_SELECTING] = "SELECTING",
+    [REQ_INIT_REBOOT] = "INIT-REBOOT",
+    [REQ_RENEWING] = "RENEWING/REBINDING",
+};
+
+static enum dhcp_req_state dhcp_request_state(const struct dhcp_msg *m)
+{
+	if (dhcp_opt(m, DHCP_OPT_SERVER_ID, NULL) != NULL)
+		return REQ_SELECTING;
+	return m->ciaddr != 0 ? REQ_RENEWING : REQ_INIT_REBOOT;
+}
+
+/* Why ip cannot be this client's, or NULL when it can. */
+static const char *dhcp_request_refusal(struct dhcp_ctx *x, const struct conf_subnet *sn,
+					uint32_t ip)
+{
+	const struct conf_host *h = x->host;
+	bool reserved_here = h != NULL && h->address == ip;
+	if (ip == 0 || !dhcp_in_subnet(sn, ip))
+		return "requested address is not on this network";
+	if (h != NULL && h->address != 0 && !reserved_here)
+		return "this machine has another reserved address";
+	if (!reserved_here && !dhcp_in_pool(sn, ip))
+		return "requested address is outside the pool";
+	if (!dhcp_addr_usable(x, ip))
+		return "requested address belongs to another client";
+	return NULL;
+}
+
+/* Does the store hold a lease of ip for this client (expired or not)? */
+static bool dhcp_has_record(struct dhcp_ctx *x, uint32_t ip)
+{
+	struct store_lease l;
+	return store_lease_by_ip(x->s->d->store, ip, &l) == 0 &&
+	       memcmp(l.mac, x->facts.mac, 6) == 0;
+}
+
 static int dhcp_on_request(struct dhcp_ctx *x, uint8_t *out, size_t cap)
 {
+	enum dhcp_req_state st = dhcp_request_state(x->req);
 	uint32_t sid = 0, ip = 0;
 
 	/* SELECTING with another server's id: the client chose someone else. */
@@ -518,23 +694,35 @@ static int dhcp_on_request(struct dhcp_ctx *x, uint8_t *out, size_t cap)
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
 		return 0;
 	}
-	if (!dhcp_opt_ip(x->req, DHCP_OPT_REQUESTED_IP, &ip))
-		ip = x->req->ciaddr; /* RENEWING / REBINDING */
+	if (st == REQ_RENEWING)
+		ip = x->req->ciaddr;
+	else
+		dhcp_opt_ip(x->req, DHCP_OPT_REQUESTED_IP, &ip);
 	const struct conf_subnet *sn = dhcp_subnet_for(x);
 	if (sn == NULL) {
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
 		return 0;
 	}
-	if (ip == 0 || !dhcp_in_subnet(sn, ip))
-		return dhcp_nak(x, ip, "requested address is not on this network", out, cap);
-	const struct conf_host *h = x->host;
-	bool reserved_here = h != NULL && h->address == ip;
-	if (h != NULL && h->address != 0 && !reserved_here)
-		return dhcp_nak(x, ip, "this machine has another reserved address", out, cap);
-	if (!reserved_here && !dhcp_in_pool(sn, ip))
-		return dhcp_nak(x, ip, "requested address is outside the pool", out, cap);
-	if (!dhcp_addr_usable(x, ip))
-		return dhcp_nak(x, ip, "requested address belongs to another client", out, cap);
+	const char *why = dhcp_request_refusal(x, sn, ip);
+	/*
+	 * INIT-REBOOT (§4.3.2): NAK an address that is wrong (another network,
+	 * another client's); for a client we have no record of and an address
+	 * we cannot fault, the server MUST remain silent.
+	 */
+	if (st == REQ_INIT_REBOOT && why == NULL && !dhcp_has_record(x, ip)) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		log_debug("dhcp", "%s: INIT-REBOOT for an address we have no record of", x->macs);
+		return 0;
+	}
+	if (why != NULL) {
+		if (!x->conf->authoritative && st != REQ_SELECTING) {
+			metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+			return 0;
+		}
+		char reason[160];
+		snprintf(reason, sizeof(reason), "%s (%s)", why, dhcp_req_state_names[st]);
+		return dhcp_nak(x, ip, reason, out, cap);
+	}
 	return dhcp_grant(x, sn, ip, out, cap);
 }
 
@@ -545,10 +733,7 @@ static int dhcp_on_release(struct dhcp_ctx *x)
 	/* Honoured only from the lease's owner. */
 	if (store_lease_by_ip(x->s->d->store, ip, &l) == 0 && memcmp(l.mac, x->facts.mac, 6) == 0 &&
 	    store_lease_delete(x->s->d->store, ip) == 0) {
-		struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
-		struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
-		if (slot != NULL && slot->state == POOL_LEASED)
-			pool_set(p, ip, POOL_FREE, x->facts.mac, 0);
+		dhcp_pool_unlease(dhcp_pool_of(x->s, ip), ip, x->facts.mac);
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_RELEASE);
 		dhcp_record(x, "dhcp", DHCPRELEASE, ip, NULL, true);
 	} else {
@@ -600,6 +785,40 @@ static int dhcp_on_inform(struct dhcp_ctx *x, uint8_t *out, size_t cap)
 	return n;
 }
 
+/* ---- menu choices ----------------------------------------------------------- */
+
+static struct dhcp_choice *dhcp_choice_slot(struct dhcp_server *s, const uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 6; i++)
+		h = (h ^ mac[i]) * 16777619u;
+	return &s->choices[h % DHCP_CHOICE_SLOTS];
+}
+
+/* A boot item the client named itself on port 4011 is remembered for it. */
+static void dhcp_choice_remember(struct dhcp_server *s, const struct boot_facts *f)
+{
+	if (!f->has_boot_item || f->boot_item_remembered)
+		return;
+	struct dhcp_choice *c = dhcp_choice_slot(s, f->mac);
+	memcpy(c->mac, f->mac, 6);
+	c->type = f->boot_item_type;
+	c->layer = f->boot_item_layer;
+	c->until = (int64_t)time(NULL) + DHCP_CHOICE_HOLD_S;
+}
+
+/* A request without a boot item inherits the machine's recent choice. */
+static void dhcp_choice_recall(struct dhcp_server *s, struct boot_facts *f)
+{
+	const struct dhcp_choice *c = dhcp_choice_slot(s, f->mac);
+	if (f->has_boot_item || memcmp(c->mac, f->mac, 6) != 0 || c->until <= time(NULL))
+		return;
+	f->has_boot_item = true;
+	f->boot_item_remembered = true;
+	f->boot_item_type = c->type;
+	f->boot_item_layer = c->layer;
+}
+
 /* ---- proxyDHCP and the boot server -------------------------------------- */
 
 /*
@@ -611,7 +830,8 @@ static int dhcp_on_proxy(struct dhcp_ctx *x, uint8_t type, uint8_t *out, size_t 
 	if (!dhcp_is_boot_client(&x->facts) || x->plan.action == BOOT_NONE) {
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
 		if (dhcp_is_boot_client(&x->facts))
-			dhcp_record(x, "proxy", type, 0, x->plan.reason, false);
+			dhcp_record(x, x->port == PXE_BOOT_SERVER_PORT ? "pxe4011" : "proxy", type,
+				    x->req->ciaddr, x->plan.reason, false);
 		return 0;
 	}
 	uint8_t reply = type == DHCPDISCOVER ? DHCPOFFER : DHCPACK;
@@ -689,14 +909,22 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 			  e != DHCP_OK ? dhcp_decode_strerror(e) : "not an Ethernet BOOTREQUEST");
 		return 0;
 	}
+	if (m->hops > DHCP_MAX_HOPS || dhcp_relay_info(m, &x.link) < 0) {
+		metric_inc(&s->d->metrics, METRIC_DHCP_BAD);
+		log_debug("dhcp", "dropped: hops %u or a malformed option 82", m->hops);
+		return 0;
+	}
 	x.server_ip = x.iface->ip;
 	dhcp_facts(m, &x.facts);
 	x.facts.interface = x.iface->name;
-	x.host = conf_find_host(x.conf, x.facts.mac);
+	dhcp_choice_recall(s, &x.facts);
+	x.host = dhcp_find_host(x.conf, &x.facts);
 	mac_format(x.macs, x.facts.mac);
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
 	uint8_t type = dhcp_msg_type(m);
 	int n = dhcp_dispatch(&x, type, out, cap);
+	if (n > 0 && port == PXE_BOOT_SERVER_PORT && x.plan.action != BOOT_NONE)
+		dhcp_choice_remember(s, &x.facts);
 	if (n > 0) {
 		dhcp_dest_for(&x, x.reply_type, dest);
 		dest->grants_lease = x.granted;

@@ -4,27 +4,18 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "dhcp/options.h"
 
 /*
- * Length rules for the options whose meaning we read (RFC 2132 §3-§9,
- * RFC 4578 §2). A known option with another length is malformed; anything
- * else is carried through unchecked.
+ * The options whose meaning the decoder or the server reads (RFC 2132 §3-§9,
+ * RFC 4578 §2). One of them with a length its catalogue entry forbids makes
+ * the message malformed; every other option is carried through unchecked.
  */
-struct dhcp_len_rule {
-	uint8_t code;
-	uint8_t min, max; /* inclusive */
-	uint8_t multiple; /* the length must be a multiple of this */
-};
-
-static const struct dhcp_len_rule dhcp_len_rules[] = {
-    {DHCP_OPT_SUBNET_MASK, 4, 4, 1},  {DHCP_OPT_ROUTER, 4, 252, 4},
-    {DHCP_OPT_DNS, 4, 252, 4},	      {DHCP_OPT_BROADCAST, 4, 4, 1},
-    {DHCP_OPT_REQUESTED_IP, 4, 4, 1}, {DHCP_OPT_LEASE_TIME, 4, 4, 1},
-    {DHCP_OPT_OVERLOAD, 1, 1, 1},     {DHCP_OPT_MSG_TYPE, 1, 1, 1},
-    {DHCP_OPT_SERVER_ID, 4, 4, 1},    {DHCP_OPT_MAX_SIZE, 2, 2, 1},
-    {DHCP_OPT_RENEWAL, 4, 4, 1},      {DHCP_OPT_REBINDING, 4, 4, 1},
-    {DHCP_OPT_CLIENT_ID, 2, 255, 1},  {DHCP_OPT_CLIENT_ARCH, 2, 254, 2},
-    {DHCP_OPT_CLIENT_NDI, 3, 3, 1},
+static const uint8_t dhcp_checked_opts[] = {
+    DHCP_OPT_SUBNET_MASK,  DHCP_OPT_ROUTER,	 DHCP_OPT_DNS,	      DHCP_OPT_BROADCAST,
+    DHCP_OPT_REQUESTED_IP, DHCP_OPT_LEASE_TIME,	 DHCP_OPT_OVERLOAD,   DHCP_OPT_MSG_TYPE,
+    DHCP_OPT_SERVER_ID,	   DHCP_OPT_MAX_SIZE,	 DHCP_OPT_RENEWAL,    DHCP_OPT_REBINDING,
+    DHCP_OPT_CLIENT_ID,	   DHCP_OPT_CLIENT_ARCH, DHCP_OPT_CLIENT_NDI,
 };
 
 static const char *const dhcp_err_names[] = {
@@ -117,12 +108,9 @@ static void dhcp_gather(const struct dhcp_segs *segs, struct dhcp_msg *m)
 
 static enum dhcp_decode_err dhcp_check_lengths(const struct dhcp_msg *m)
 {
-	for (size_t i = 0; i < sizeof(dhcp_len_rules) / sizeof(dhcp_len_rules[0]); i++) {
-		const struct dhcp_len_rule *r = &dhcp_len_rules[i];
-		if (!m->has[r->code])
-			continue;
-		uint16_t l = m->len[r->code];
-		if (l < r->min || l > r->max || l % r->multiple != 0)
+	for (size_t i = 0; i < sizeof(dhcp_checked_opts); i++) {
+		uint8_t code = dhcp_checked_opts[i];
+		if (m->has[code] && !dhcp_optdef_len_ok(dhcp_optdef_by_code(code), m->len[code]))
 			return DHCP_ERR_OPTION_LEN;
 	}
 	return DHCP_OK;

@@ -14,6 +14,8 @@
 #define DHCP_MAX_LEN 1500      /* we never accept or build larger */
 #define DHCP_MIN_REPLY_LEN 300 /* BOOTP-era relays and ROMs drop shorter replies */
 #define DHCP_MAGIC 0x63825363u
+#define DHCP_SNAME_OFFSET 44 /* where the 64-byte sname field starts */
+#define DHCP_FILE_OFFSET 108 /* where the 128-byte file field starts */
 
 #define DHCP_BOOTREQUEST 1
 #define DHCP_BOOTREPLY 2

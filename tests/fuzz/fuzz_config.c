@@ -6,7 +6,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc \
  *     tests/fuzz/fuzz_config.c src/conf/config.c src/core/util.c src/core/log.c \
- *     $(pkg-config --cflags --libs yaml-0.1) -o fuzz_config
+ *     src/core/buf.c src/dhcp/options.c src/dhcp/pxe.c src/boot/policy.c \
+ *     src/boot/classes.c $(pkg-config --cflags --libs yaml-0.1) -o fuzz_config
  *   mkdir -p corpus && cp examples/pxed.yaml corpus/
  *   ./fuzz_config -max_len=65536 corpus
  *

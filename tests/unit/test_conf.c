@@ -15,6 +15,7 @@
 
 #include "conf/config.h"
 #include "core/util.h"
+#include "dhcp/options.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -316,7 +317,7 @@ static const struct err_case parse_cases[] = {
      "interfaces: [br0]\n"
      "hosts:\n"
      "  - name: node1\n",
-     {"@:3: host entry is missing 'mac'"}},
+     {"@:3: host entry is missing 'mac' or 'client_id'"}},
     {"bad mac",
      "interfaces: [br0]\n"
      "hosts:\n"
@@ -430,6 +431,229 @@ static const struct err_case parse_cases[] = {
 static void test_parse_errors(void **state)
 {
 	run_err_cases(parse_cases, PXED_ARRAY_LEN(parse_cases));
+}
+
+/* The keys of issue 3: options, classes, overrides, menus, client ids. */
+static const struct err_case dhcp_parse_cases[] = {
+    {"unknown option",
+     "interfaces: [br0]\n"
+     "options:\n"
+     "  bogus: 1\n",
+     {"@:3: options: unknown option 'bogus' (a name from docs/config.md, or a number 1-254)"}},
+    {"option number out of range",
+     "interfaces: [br0]\n"
+     "options:\n"
+     "  0: 1\n"
+     "  255: 1\n",
+     {"@:3: options: unknown option '0' (a name from docs/config.md, or a number 1-254)",
+      "@:4: options: unknown option '255' (a name from docs/config.md, or a number 1-254)"}},
+    {"options pxed manages",
+     "interfaces: [br0]\n"
+     "options:\n"
+     "  lease-time: 60\n"
+     "  53: 1\n"
+     "  server-identifier: 10.0.0.1\n"
+     "  client-identifier: 01:02\n"
+     "  82: 01:02\n"
+     "  parameter_request_list: 01:03\n",
+     {"@:3: options: option lease-time (51) is set by pxed itself; set lease_time instead",
+      "@:4: options: option message-type (53) is set by pxed itself",
+      "@:5: options: option server-identifier (54) is set by pxed itself; set "
+      "server_address instead",
+      "@:6: options: option client-identifier (61) is set by pxed itself; it identifies the "
+      "client; use a host's client_id",
+      "@:7: options: option relay-agent-information (82) is set by pxed itself; pxed echoes "
+      "what the relay sent",
+      "@:8: options: option parameter-request-list (55) is set by pxed itself"}},
+    {"option given twice under two names",
+     "interfaces: [br0]\n"
+     "options:\n"
+     "  dns: 10.0.0.1\n"
+     "  6: 10.0.0.2\n",
+     {"@:4: options: option domain-name-servers (6) is given twice (first at line 3)"}},
+    {"list for a single-valued option",
+     "interfaces: [br0]\n"
+     "options:\n"
+     "  interface-mtu: [1500]\n",
+     {"@:3: options.interface-mtu takes a single value, not a list"}},
+    {"bad option values",
+     "interfaces: [br0]\n"
+     "options:\n"
+     "  client-ndi: \"01:02\"\n"
+     "  domain-search: [a.example, \"b..c\"]\n"
+     "  interface-mtu: 67\n"
+     "  ip-forwarding: maybe\n"
+     "  host-name:\n"
+     "  routers: {a: 1}\n",
+     {"@:3: options.client-ndi: the value is 2 bytes long; the option needs at least 3",
+      "@:4: options.domain-search: 'b..c' is not a domain name",
+      "@:5: options.interface-mtu: '67' is out of range (68-65535)",
+      "@:6: options.ip-forwarding: 'maybe' is not true or false",
+      "@:7: options.host-name has no value",
+      "@:8: options.routers must be a single value, not a mapping"}},
+    {"bad option in a subnet, a class and a host",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    options: {routers: 10.0.0.256}\n"
+     "classes:\n"
+     "  - name: c\n"
+     "    match: {arch: 7}\n"
+     "    options: {classless-static-routes: 10.0.0.1/8 via 10.0.0.1}\n"
+     "hosts:\n"
+     "  - mac: 52:54:00:aa:00:01\n"
+     "    options: {uuid: 1234}\n",
+     {"@:4: subnet.options.routers: '10.0.0.256' is not an IPv4 address",
+      "@:8: class.options.classless-static-routes: '10.0.0.1/8 via 10.0.0.1' has host bits "
+      "set in its destination",
+      "@:11: host.options.uuid: '1234' is not a UUID (like "
+      "01234567-89ab-cdef-0123-456789abcdef)"}},
+    {"options not a mapping",
+     "interfaces: [br0]\n"
+     "options: [routers]\n",
+     {"@:2: options must be a mapping (name: value), not a list"}},
+    {"bad authoritative and max_leases",
+     "interfaces: [br0]\n"
+     "dhcp:\n"
+     "  authoritative: yes\n"
+     "  max_leases: 4294967296\n",
+     {"@:3: dhcp.authoritative: 'yes' is not true or false",
+      "@:4: dhcp.max_leases: '4294967296' is out of range (0-4294967295)"}},
+    {"max_leases not a number",
+     "interfaces: [br0]\n"
+     "dhcp: {max_leases: -1}\n",
+     {"@:2: dhcp.max_leases: '-1' is not a number"}},
+    {"class without match or name",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: a\n"
+     "  - match: {arch: 7}\n",
+     {"@:3: class entry is missing 'match'", "@:4: class entry is missing 'name'"}},
+    {"class match without a condition",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: b\n"
+     "    match: {}\n"
+     "  - name: c\n"
+     "    match:\n",
+     {"@:4: class.match needs at least one condition (vendor_class, user_class, arch, "
+      "mac_prefix, relay or interface)",
+      "@:6: class.match needs at least one condition (vendor_class, user_class, arch, "
+      "mac_prefix, relay or interface)"}},
+    {"bad class conditions",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: d\n"
+     "    match:\n"
+     "      mac_prefix: b8:27:e\n"
+     "      arch: [7, efi-x64]\n"
+     "      relay: 0.0.0.0\n"
+     "      interface: a/b\n"
+     "      colour: blue\n",
+     {"@:5: class.match.mac_prefix: 'b8:27:e' is not a MAC prefix (1 to 6 bytes, like "
+      "b8:27:eb)",
+      "@:6: class.match.arch: architecture 7 is listed twice",
+      "@:7: class.match.relay: 0.0.0.0 is not a relay address",
+      "@:8: class.match.interface: 'a/b' is not an interface name",
+      "@:9: unknown key 'colour' in class.match"}},
+    {"bad class arch and prefix",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: e\n"
+     "    match: {arch: [efi-x65, 65536, unknown], mac_prefix: 01:02:03:04:05:06:07}\n",
+     {"@:4: class.match.arch: 'efi-x65' is not an architecture (a number 0-65535 or a name "
+      "like efi-x64)",
+      "@:4: class.match.arch: '65536' is out of range (0-65535)",
+      "@:4: class.match.arch: 'unknown' is not an architecture (a number 0-65535 or a name "
+      "like efi-x64)",
+      "@:4: class.match.mac_prefix: '01:02:03:04:05:06:07' is not a MAC prefix (1 to 6 bytes, "
+      "like b8:27:eb)"}},
+    {"too many class architectures",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: f\n"
+     "    match: {arch: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]}\n",
+     {"@:4: class.match.arch: too many entries (at most 16)"}},
+    {"bad class name",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: ../x\n"
+     "    match: {arch: 7}\n",
+     {"@:3: class.name: '../x' may only have letters, digits, '.', '_' and '-' (at most 64, "
+      "not starting with '.')"}},
+    {"class entry not a mapping",
+     "interfaces: [br0]\n"
+     "classes: [rpi]\n",
+     {"@:2: each entry of classes must be a mapping (name: ..., match: ...), not a single "
+      "value"}},
+    {"bad arch overrides",
+     "interfaces: [br0]\n"
+     "arch_overrides:\n"
+     "  - mac_prefix: b8:27:eb\n"
+     "  - {mac_prefix: zz, arch: 0}\n"
+     "  - {mac_prefix: b8:27:eb, arch: bios-x}\n",
+     {"@:3: arch_override entry is missing 'arch'",
+      "@:4: arch_override.mac_prefix: 'zz' is not a MAC prefix (1 to 6 bytes, like b8:27:eb)",
+      "@:5: arch_override.arch: 'bios-x' is not an architecture (a number 0-65535 or a name "
+      "like efi-x64)"}},
+    {"host without mac or client_id",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - name: node1\n"
+     "    address: 10.0.0.1\n",
+     {"@:3: host entry is missing 'mac' or 'client_id'"}},
+    {"bad client ids",
+     "interfaces: [br0]\n"
+     "hosts:\n"
+     "  - client_id: 01:52:5\n"
+     "  - client_id: x\n"
+     "  - client_id: 0x01\n"
+     "  - {mac: 52:54:00:aa:00:01, client_id: \"\"}\n",
+     {"@:3: host.client_id: '01:52:5' is not hex bytes (like 01:02:ff or 0x0102ff)",
+      "@:4: host.client_id: 'x' is 1 byte long; a client identifier has at least 2",
+      "@:5: host.client_id: '0x01' is 1 byte long; a client identifier has at least 2",
+      "@:6: host.client_id has no value"}},
+    {"menu item errors",
+     "interfaces: [br0]\n"
+     "pxe_menu:\n"
+     "  timeout: 256\n"
+     "  items:\n"
+     "    - {label: A}\n"
+     "    - {label: B, local: true, profile: x}\n"
+     "    - {label: C, local: true, type: 3}\n"
+     "    - {label: D, profile: x, type: 0}\n"
+     "    - {label: E, profile: x, type: 32768}\n",
+     {"@:3: pxe_menu.timeout: '256' is out of range (0-255)",
+      "@:5: pxe_menu item 'A' needs a 'profile' (or 'local: true')",
+      "@:6: pxe_menu item 'B': give either 'profile' or 'local: true', not both",
+      "@:7: pxe_menu item 'C': a local item is type 0; leave 'type' out",
+      "@:8: pxe_menu.item.type: '0' is out of range (1-32767)",
+      "@:9: pxe_menu.item.type: '32768' is out of range (1-32767)"}},
+    {"more menu errors",
+     "interfaces: [br0]\n"
+     "pxe_menu:\n"
+     "  items:\n"
+     "    - {label: F, local: maybe}\n"
+     "    - {profile: x}\n"
+     "    - label: [a]\n"
+     "      profile: x\n",
+     {"@:4: pxe_menu.item.local: 'maybe' is not true or false",
+      "@:5: pxe_menu.item entry is missing 'label'",
+      "@:6: pxe_menu.item.label must be a single value, not a list"}},
+    {"menu without items",
+     "interfaces: [br0]\n"
+     "pxe_menu:\n"
+     "  prompt: Boot?\n",
+     {"@:3: pxe_menu entry is missing 'items'"}},
+    {"menu not a mapping",
+     "interfaces: [br0]\n"
+     "pxe_menu: [a]\n",
+     {"@:2: pxe_menu must be a mapping (prompt: ..., items: [...]), not a list"}},
+};
+
+static void test_dhcp_parse_errors(void **state)
+{
+	run_err_cases(dhcp_parse_cases, PXED_ARRAY_LEN(dhcp_parse_cases));
 }
 
 static const struct err_case validation_cases[] = {
@@ -575,6 +799,77 @@ static void test_validation_errors(void **state)
 	run_err_cases(validation_cases, PXED_ARRAY_LEN(validation_cases));
 }
 
+static const struct err_case dhcp_validation_cases[] = {
+    {"subnet key and option both set",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "    router: 10.0.0.1\n"
+     "    dns: [10.0.0.1]\n"
+     "    domain: lab.example\n"
+     "    options:\n"
+     "      routers: 10.0.0.2\n"
+     "      6: 10.0.0.3\n"
+     "      domain-name: x.example\n",
+     {"@:8: subnet 10.0.0.0/24: options.routers and 'router' both set option 3; give one",
+      "@:9: subnet 10.0.0.0/24: options.domain-name-servers and 'dns' both set option 6; "
+      "give one",
+      "@:10: subnet 10.0.0.0/24: options.domain-name and 'domain' both set option 15; give "
+      "one"}},
+    {"class errors",
+     "interfaces: [br0, eth1]\n"
+     "classes:\n"
+     "  - name: a\n"
+     "    match: {arch: 7}\n"
+     "    profile: nope\n"
+     "  - name: a\n"
+     "    match: {interface: eth9}\n",
+     {"@:3: class 'a': profile 'nope' is not defined", "@:6: duplicate class 'a' (first at line 3)",
+      "@:6: class 'a': interface 'eth9' is not one of the interfaces DHCP listens on"}},
+    {"arch override twice",
+     "interfaces: [br0]\n"
+     "arch_overrides:\n"
+     "  - {mac_prefix: b8:27:eb, arch: 0}\n"
+     "  - {mac_prefix: B8-27-EB, arch: 41}\n",
+     {"@:4: arch override for b8:27:eb is given twice (first at line 3)"}},
+    {"client id hosts",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - subnet: 10.0.0.0/24\n"
+     "hosts:\n"
+     "  - {client_id: \"01:02:03\", profile: zz}\n"
+     "  - {client_id: \"0x010203\"}\n"
+     "  - {client_id: node-7, address: 10.0.0.7}\n"
+     "  - {mac: \"52:54:00:00:00:01\", address: 10.0.0.7}\n",
+     {"@:5: host client_id 01:02:03: profile 'zz' is not defined",
+      "@:8: address 10.0.0.7 is reserved for two hosts (first at line 7)",
+      "@:6: duplicate host client_id 01:02:03 (first at line 5)"}},
+    {"menu errors",
+     "interfaces: [br0]\n"
+     "profiles:\n"
+     "  p: {kernel: boot/vmlinuz}\n"
+     "pxe_menu:\n"
+     "  items:\n"
+     "    - {label: one, profile: p, type: 5}\n"
+     "    - {label: two, profile: p, type: 5}\n"
+     "    - {label: local1, local: true}\n"
+     "    - {label: local2, local: true}\n"
+     "    - {label: q, profile: q}\n",
+     {"@:7: pxe_menu: type 5 is given to two items (first at line 6)",
+      "@:9: pxe_menu: only one item may boot the local disk (first at line 8)",
+      "@:10: pxe_menu item 'q': profile 'q' is not defined"}},
+    {"empty menu",
+     "interfaces: [br0]\n"
+     "pxe_menu:\n"
+     "  items: []\n",
+     {"@:3: pxe_menu needs 1 to 16 items"}},
+};
+
+static void test_dhcp_validation_errors(void **state)
+{
+	run_err_cases(dhcp_validation_cases, PXED_ARRAY_LEN(dhcp_validation_cases));
+}
+
 /* Errors of both stages in one file, all reported: parse first, then checks. */
 static void test_many_errors(void **state)
 {
@@ -637,6 +932,10 @@ static void test_defaults(void **state)
 	assert_null(c->tftp_root);
 	assert_null(c->default_profile);
 	assert_int_equal(c->n_hosts + c->n_profiles + c->n_subnets + c->n_interfaces, 0);
+	assert_true(c->authoritative);
+	assert_int_equal(c->max_leases, 0);
+	assert_int_equal(c->options.n + c->n_classes + c->n_arch_overrides, 0);
+	assert_null(c->pxe_menu);
 	conf_free(c);
 
 	/* A minimal file keeps every default. */
@@ -839,6 +1138,335 @@ static void test_lookups(void **state)
 	conf_free(c);
 }
 
+static void expect_option(const struct conf_options *set, size_t i, uint8_t code, const void *v,
+			  size_t len)
+{
+	assert_true(i < set->n);
+	assert_int_equal(set->v[i].code, code);
+	assert_int_equal(set->v[i].len, len);
+	assert_memory_equal(set->v[i].data, v, len);
+}
+
+/* Every key of issue 3, with every field checked below. */
+static const char dhcp_yaml[] = "interfaces: [br0, eth1]\n"
+				"dhcp:\n"
+				"  authoritative: false\n"
+				"  max_leases: 5000\n"
+				"options:\n"
+				"  ntp-servers: [10.77.0.1, 10.77.0.2]\n"
+				"  domain-search: [lab.example, example.com]\n"
+				"  \"150\": 10.77.0.1\n"
+				"  224: \"01:02\"\n"
+				"  ip_forwarding: false\n"
+				"subnets:\n"
+				"  - subnet: 10.77.0.0/24\n"
+				"    router: 10.77.0.1\n"
+				"    options:\n"
+				"      classless-static-routes: [\"10.0.0.0/8 via 10.77.0.254\",\n"
+				"                                0.0.0.0/0 via 10.77.0.1]\n"
+				"      interface-mtu: 9000\n"
+				"profiles:\n"
+				"  debian: {kernel: boot/vmlinuz}\n"
+				"  rescue: {kernel: boot/vmlinuz}\n"
+				"classes:\n"
+				"  - name: rpi\n"
+				"    match: {mac_prefix: \"b8:27:eb\", arch: 0}\n"
+				"    profile: rescue\n"
+				"    options: {vendor-class-identifier: PXEClient}\n"
+				"  - name: uefi\n"
+				"    match:\n"
+				"      vendor_class: \"PXEClient:Arch:0000\"\n"
+				"      arch: [efi-x64, 11]\n"
+				"      user_class: iPXE\n"
+				"      relay: 10.0.5.1\n"
+				"      interface: eth1\n"
+				"arch_overrides:\n"
+				"  - {mac_prefix: \"b8:27:eb\", arch: 41}\n"
+				"  - {mac_prefix: \"DC-A6-32-01\", arch: efi-arm64}\n"
+				"pxe_menu:\n"
+				"  prompt: Press F8 for the boot menu\n"
+				"  timeout: 5\n"
+				"  items:\n"
+				"    - {label: Install Debian, profile: debian}\n"
+				"    - {label: Rescue, profile: rescue, type: 1}\n"
+				"    - {label: Local disk, local: true}\n"
+				"    - {label: Debian again, profile: debian}\n"
+				"hosts:\n"
+				"  - mac: 52:54:00:aa:00:01\n"
+				"    client_id: \"01:52:54:00:aa:00:01\"\n"
+				"    options: {host-name: node1}\n"
+				"  - client_id: node-7\n"
+				"    name: node7\n"
+				"    address: 10.77.0.57\n"
+				"  - mac: 02:00:00:00:00:01\n";
+
+static void check_dhcp_options(const struct conf *c)
+{
+	assert_false(c->authoritative);
+	assert_int_equal(c->max_leases, 5000);
+	assert_int_equal(c->options.n, 5);
+	expect_option(&c->options, 0, 42, "\x0a\x4d\x00\x01\x0a\x4d\x00\x02", 8);
+	expect_option(&c->options, 1, 119,
+		      "\x03lab\x07"
+		      "example\x00\x07"
+		      "example\x03"
+		      "com\x00",
+		      26);
+	expect_option(&c->options, 2, 150, "\x0a\x4d\x00\x01", 4);
+	expect_option(&c->options, 3, 224, "\x01\x02", 2);
+	expect_option(&c->options, 4, 19, "\x00", 1);
+	assert_int_equal(c->options.v[4].line, 10);
+	assert_int_equal(c->subnets[0].options.n, 2);
+	expect_option(&c->subnets[0].options, 0, 121,
+		      "\x08\x0a\x0a\x4d\x00\xfe\x00\x0a\x4d\x00\x01", 11);
+	expect_option(&c->subnets[0].options, 1, 26, "\x23\x28", 2);
+}
+
+static void check_dhcp_classes(const struct conf *c)
+{
+	const struct conf_class *cl = &c->classes[0];
+
+	assert_int_equal(c->n_classes, 2);
+	assert_string_equal(cl->name, "rpi");
+	assert_int_equal(cl->line, 22);
+	assert_int_equal(cl->match.mac_prefix_len, 3);
+	assert_memory_equal(cl->match.mac_prefix, "\xb8\x27\xeb", 3);
+	assert_int_equal(cl->match.n_arches, 1);
+	assert_int_equal(cl->match.arches[0], 0);
+	assert_null(cl->match.vendor_class_prefix);
+	assert_string_equal(cl->profile, "rescue");
+	expect_option(&cl->options, 0, 60, "PXEClient", 9);
+	cl = &c->classes[1];
+	assert_string_equal(cl->match.vendor_class_prefix, "PXEClient:Arch:0000");
+	assert_string_equal(cl->match.user_class, "iPXE");
+	assert_int_equal(cl->match.n_arches, 3); /* efi-x64 is 7 and 9 */
+	assert_int_equal(cl->match.arches[0], 7);
+	assert_int_equal(cl->match.arches[1], 9);
+	assert_int_equal(cl->match.arches[2], 11);
+	assert_int_equal(cl->match.relay, 0x0a000501);
+	assert_string_equal(cl->match.interface, "eth1");
+	assert_null(cl->profile);
+	assert_int_equal(cl->options.n, 0);
+
+	assert_int_equal(c->n_arch_overrides, 2);
+	assert_int_equal(c->arch_overrides[0].arch, 41);
+	assert_int_equal(c->arch_overrides[1].arch, 11);
+	assert_int_equal(c->arch_overrides[1].mac_prefix_len, 4);
+	assert_memory_equal(c->arch_overrides[1].mac_prefix, "\xdc\xa6\x32\x01", 4);
+	assert_int_equal(c->arch_overrides[1].line, 35);
+}
+
+static void check_dhcp_menu(const struct conf *c)
+{
+	const struct conf_pxe_menu *m = c->pxe_menu;
+
+	assert_non_null(m);
+	assert_string_equal(m->prompt, "Press F8 for the boot menu");
+	assert_int_equal(m->timeout_s, 5);
+	assert_int_equal(m->n_items, 4);
+	/* Items without a type count 1, 2, 3..., skipping the types given. */
+	assert_int_equal(m->items[0].type, 2);
+	assert_string_equal(m->items[0].label, "Install Debian");
+	assert_string_equal(m->items[0].profile, "debian");
+	assert_int_equal(m->items[1].type, 1);
+	assert_int_equal(m->items[2].type, 0);
+	assert_null(m->items[2].profile);
+	assert_int_equal(m->items[3].type, 3);
+	assert_int_equal(m->items[3].line, 43);
+}
+
+/* Hosts: by MAC, the one known only by client id last. */
+static void check_dhcp_hosts(const struct conf *c)
+{
+	assert_int_equal(c->n_hosts, 3);
+	assert_memory_equal(c->hosts[0].mac, "\x02\0\0\0\0\x01", 6);
+	assert_true(c->hosts[1].has_mac);
+	assert_int_equal(c->hosts[1].client_id_len, 7);
+	expect_option(&c->hosts[1].options, 0, 12, "node1", 5);
+	assert_false(c->hosts[2].has_mac);
+	assert_string_equal(c->hosts[2].name, "node7");
+	assert_int_equal(c->hosts[2].client_id_len, 6);
+	assert_memory_equal(c->hosts[2].client_id, "node-7", 6);
+	assert_ptr_equal(conf_find_host(c, (const uint8_t *)"\x52\x54\x00\xaa\x00\x01"),
+			 &c->hosts[1]);
+	assert_ptr_equal(conf_find_host(c, (const uint8_t *)"\x02\0\0\0\0\x01"), &c->hosts[0]);
+	assert_null(conf_find_host(c, (const uint8_t *)"\xff\xff\xff\xff\xff\xff"));
+	assert_null(conf_find_host(c, (const uint8_t *)"\0\0\0\0\0\0"));
+	assert_ptr_equal(conf_find_host_by_client_id(c, (const uint8_t *)"node-7", 6),
+			 &c->hosts[2]);
+	assert_ptr_equal(
+	    conf_find_host_by_client_id(c, (const uint8_t *)"\x01\x52\x54\x00\xaa\x00\x01", 7),
+	    &c->hosts[1]);
+	assert_null(conf_find_host_by_client_id(c, (const uint8_t *)"node-", 5));
+	assert_null(conf_find_host_by_client_id(c, (const uint8_t *)"node-8", 6));
+	assert_null(conf_find_host_by_client_id(c, (const uint8_t *)"", 0));
+}
+
+static void test_dhcp_config(void **state)
+{
+	struct conf *c = load_ok(dhcp_yaml);
+
+	check_dhcp_options(c);
+	check_dhcp_classes(c);
+	check_dhcp_menu(c);
+	check_dhcp_hosts(c);
+	conf_free(c);
+}
+
+/* Defaults of the new keys, and a menu's own defaults. */
+static void test_dhcp_defaults(void **state)
+{
+	struct conf *c = load_ok("interfaces: [br0]\n"
+				 "dhcp: {authoritative: true, max_leases: 0}\n"
+				 "options:\n"
+				 "classes:\n"
+				 "arch_overrides: ~\n"
+				 "profiles:\n"
+				 "  p: {kernel: boot/vmlinuz}\n"
+				 "pxe_menu:\n"
+				 "  items:\n"
+				 "    - {label: Boot, profile: p}\n"
+				 "    - {label: Disk, local: false, profile: p, type: 32767}\n");
+
+	assert_true(c->authoritative);
+	assert_int_equal(c->max_leases, 0);
+	assert_int_equal(c->options.n + c->n_classes + c->n_arch_overrides, 0);
+	assert_non_null(c->pxe_menu);
+	assert_null(c->pxe_menu->prompt);
+	assert_int_equal(c->pxe_menu->timeout_s, 10);
+	assert_int_equal(c->pxe_menu->items[0].type, 1);
+	assert_int_equal(c->pxe_menu->items[1].type, 32767);
+	assert_int_equal(c->pxe_menu->line, 9);
+	conf_free(c);
+}
+
+/* Limits of the new lists: an error at the first entry past them. */
+static void test_dhcp_limits(void **state)
+{
+	char *yaml = malloc(64 * 1024), path[PATH_MAX];
+	struct conf_errors errs = {0};
+	struct conf *c;
+	size_t n = 0;
+
+	assert_non_null(yaml);
+	n += (size_t)sprintf(yaml + n, "interfaces: [br0]\noptions:\n");
+	for (int i = 0, code = 128; i <= 64; code++) { /* lines 3..67: codes of type bytes */
+		if (dhcp_optdef_known(dhcp_optdef_by_code((uint8_t)code)))
+			continue;
+		n += (size_t)sprintf(yaml + n, "  %d: \"01\"\n", code);
+		i++;
+	}
+	n += (size_t)sprintf(yaml + n, "classes:\n");
+	for (int i = 0; i <= 64; i++) /* lines 69..133 */
+		n += (size_t)sprintf(yaml + n, "  - {name: c%d, match: {arch: %d}}\n", i, i);
+	n += (size_t)sprintf(yaml + n, "arch_overrides:\n");
+	for (int i = 0; i <= 64; i++) /* lines 135..199 */
+		n += (size_t)sprintf(yaml + n, "  - {mac_prefix: \"02:%02x\", arch: 0}\n", i);
+	n += (size_t)sprintf(yaml + n, "pxe_menu:\n  items:\n");
+	for (int i = 0; i <= 16; i++) /* lines 202..218 */
+		n += (size_t)sprintf(yaml + n, "    - {label: i%d, local: true}\n", i);
+	assert_int_equal(load_yaml(yaml, path, &c, &errs), -EINVAL);
+	if (errs.n != 4)
+		print_errors(&errs);
+	assert_int_equal(errs.n, 4);
+	assert_string_equal(errs.msgs[0],
+			    expand("@:67: options: too many options (at most 64)", path));
+	assert_string_equal(errs.msgs[1], expand("@:133: too many classes (at most 64)", path));
+	assert_string_equal(errs.msgs[2],
+			    expand("@:199: too many arch_overrides (at most 64)", path));
+	assert_string_equal(errs.msgs[3],
+			    expand("@:218: pxe_menu.items: too many entries (at most 16)", path));
+	conf_errors_free(&errs);
+	unlink(path);
+	free(yaml);
+}
+
+/*
+ * The whole menu must fit in one option 43 of 255 bytes: discovery control
+ * (3), boot servers (2 + 7 per item), menu (2 + 3 per item + labels),
+ * prompt (3 + text), END (1).
+ */
+static void menu_yaml(char *yaml, int items, const char *prompt)
+{
+	int n = sprintf(yaml,
+			"interfaces: [br0]\nprofiles:\n  p: {kernel: boot/vmlinuz}\n"
+			"pxe_menu:\n  prompt: %s\n  items:\n",
+			prompt);
+
+	for (int i = 0; i < items; i++) /* labels of 20 bytes */
+		n += sprintf(yaml + n, "    - {label: label-%014d, profile: p}\n", i);
+}
+
+static void test_menu_size(void **state)
+{
+	char yaml[4096], path[PATH_MAX];
+	struct conf_errors errs = {0};
+	struct conf *c;
+
+	/* 3 + (2 + 7 * 8) + (2 + 8 * 23) + (3 + 4) + 1 = 255: fits exactly. */
+	menu_yaml(yaml, 8, "Boot");
+	c = load_ok(yaml);
+	assert_int_equal(c->pxe_menu->n_items, 8);
+	conf_free(c);
+
+	/* One byte more does not. */
+	menu_yaml(yaml, 8, "Boot!");
+	assert_int_equal(load_yaml(yaml, path, &c, &errs), -EINVAL);
+	if (errs.n != 1)
+		print_errors(&errs);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.msgs[0],
+			    expand("@:5: pxe_menu does not fit in the 255 bytes of option 43 (an "
+				   "item takes 10 bytes and its label, the prompt 3 and its text); "
+				   "shorten the labels or the prompt, or drop items",
+				   path));
+	conf_errors_free(&errs);
+	unlink(path);
+}
+
+/* Hosts filled in by hand, with client ids: the index is rebuilt by conf_sort_hosts. */
+static void test_client_id_by_hand(void **state)
+{
+	struct conf *c = conf_new_defaults();
+	struct conf_errors errs = {0};
+	struct conf_host *h;
+
+	c->dhcp_mode = CONF_DHCP_OFF;
+	c->hosts = h = calloc(3, sizeof(*h));
+	c->n_hosts = 3;
+	h[0].client_id_len = 2;
+	memcpy(h[0].client_id, "\x01\x02", 2);
+	h[0].name = strdup("by-id");
+	memcpy(h[1].mac, "\x52\x54\x00\x00\x00\x02", 6); /* has_mac false, no id: by MAC */
+	memcpy(h[2].mac, "\x52\x54\x00\x00\x00\x01", 6);
+	h[2].has_mac = true;
+	h[2].client_id_len = 3;
+	memcpy(h[2].client_id, "abc", 3);
+	assert_null(conf_find_host_by_client_id(c, (const uint8_t *)"abc", 3));
+	assert_int_equal(conf_validate(c, &errs), -EINVAL);
+	assert_int_equal(errs.n, 2);
+	assert_string_equal(errs.msgs[0],
+			    "internal error: hosts are not sorted (call conf_sort_hosts)");
+	assert_string_equal(errs.msgs[1],
+			    "internal error: the client_id index is stale (call conf_sort_hosts)");
+	conf_errors_free(&errs);
+
+	conf_sort_hosts(c);
+	assert_int_equal(conf_validate(c, &errs), 0);
+	assert_string_equal(c->hosts[2].name, "by-id");
+	assert_ptr_equal(conf_find_host_by_client_id(c, (const uint8_t *)"abc", 3), &c->hosts[0]);
+	assert_ptr_equal(conf_find_host_by_client_id(c, (const uint8_t *)"\x01\x02", 2),
+			 &c->hosts[2]);
+	assert_ptr_equal(conf_find_host(c, (const uint8_t *)"\x52\x54\x00\x00\x00\x02"),
+			 &c->hosts[1]);
+	assert_ptr_equal(conf_find_host(c, (const uint8_t *)"\x52\x54\x00\x00\x00\x01"),
+			 &c->hosts[0]);
+	assert_null(conf_find_host(c, (const uint8_t *)"\0\0\0\0\0\0"));
+	conf_sort_hosts(c); /* twice is fine */
+	assert_int_equal(c->n_hosts_by_client_id, 2);
+	conf_free(c);
+}
+
 /* ---------------------------------------------------------------------- */
 
 static void copy_file(const char *from, const char *to)
@@ -889,6 +1517,14 @@ static void test_example(void **state)
 	assert_true(c->n_hosts >= 1);
 	assert_non_null(c->default_profile);
 	assert_non_null(conf_find_profile(c, c->default_profile));
+	/* It shows every kind of DHCP setting too. */
+	assert_true(c->options.n >= 1);
+	assert_true(c->subnets[0].options.n >= 1);
+	assert_true(c->n_classes >= 1);
+	assert_true(c->n_arch_overrides >= 1);
+	assert_non_null(c->pxe_menu);
+	assert_non_null(
+	    conf_find_host_by_client_id(c, (const uint8_t *)"\x01\x52\x54\x00\xaa\x00\x03", 7));
 	conf_free(c);
 	remove_tree(dir);
 }
@@ -1183,6 +1819,13 @@ int main(void)
 	    cmocka_unit_test(test_cmdline_length),
 	    cmocka_unit_test(test_validate_without_file),
 	    cmocka_unit_test(test_errors_add),
+	    cmocka_unit_test(test_dhcp_parse_errors),
+	    cmocka_unit_test(test_dhcp_validation_errors),
+	    cmocka_unit_test(test_dhcp_config),
+	    cmocka_unit_test(test_dhcp_defaults),
+	    cmocka_unit_test(test_dhcp_limits),
+	    cmocka_unit_test(test_menu_size),
+	    cmocka_unit_test(test_client_id_by_hand),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,302 @@
+/*
+ * The whole DHCP message handler, bytes in and reply out, with a real store
+ * in a temporary directory and no sockets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "conf/config.h"
+#include "dhcp/server.h"
+#include "dhcp/wire.h"
+#include "obs/obs.h"
+#include "pxed.h"
+#include "store/store.h"
+
+#define SERVER 0x0a4d0001u /* 10.77.0.1 */
+#define RELAY 0x0a4e0001u  /* 10.78.0.1 */
+
+struct fx {
+	struct pxed d;
+	struct conf *c;
+	struct dhcp_server *s;
+	char dir[64];
+};
+
+static void add_subnet(struct conf *c, uint32_t net, uint32_t first, uint32_t last)
+{
+	struct conf_subnet *sn = &c->subnets[c->n_subnets++];
+	sn->network = net;
+	sn->prefix_len = 24;
+	sn->pool_first = first;
+	sn->pool_last = last;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/pxed-handler-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	f->c = conf_new_defaults();
+	add_subnet(f->c, 0x0a4d0000u, 0x0a4d0064u, 0x0a4d0065u);
+	add_subnet(f->c, 0x0a4e0000u, 0x0a4e0064u, 0x0a4e00c8u);
+	f->d.conf = f->c;
+	if (store_open(f->dir, &f->d.store) < 0 || obs_open(f->d.store, &f->d.obs) < 0 ||
+	    dhcp_server_new(&f->d, &f->s) < 0 ||
+	    dhcp_server_add_iface(f->s, "t0", 1, SERVER, 24) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+	dhcp_server_stop(f->s);
+	obs_close(f->d.obs);
+	store_close(f->d.store);
+	conf_free(f->c);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	int rc = system(cmd);
+	free(f);
+	return rc == 0 ? 0 : -1;
+}
+
+/* A request: type, MAC's last byte, then extra option bytes (ending with END). */
+static size_t req(uint8_t *buf, uint8_t type, uint8_t last, const uint8_t *opts, size_t n)
+{
+	memset(buf, 0, DHCP_MIN_LEN);
+	buf[0] = 1, buf[1] = 1, buf[2] = 6;
+	buf[4] = 1, buf[7] = last; /* xid */
+	const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, last};
+	memcpy(buf + 28, mac, 6);
+	buf[236] = 0x63, buf[237] = 0x82, buf[238] = 0x53, buf[239] = 0x63;
+	buf[240] = 53, buf[241] = 1, buf[242] = type;
+	memcpy(buf + 243, opts, n);
+	return 243 + n;
+}
+
+static int handle(struct fx *f, const uint8_t *in, size_t n, uint8_t *out, struct dhcp_msg *m,
+		  struct dhcp_dest *dest)
+{
+	int r = dhcp_server_handle(f->s, in, n, 1, 67, 0, 68, out, DHCP_MAX_LEN, dest);
+	if (r > 0) {
+		out[0] = 1; /* decode the reply with the request decoder */
+		assert_int_equal(dhcp_decode(out, (size_t)r, m), DHCP_OK);
+	}
+	return r;
+}
+
+/* Offset of option code (END included) in a reply's options field, or -1. */
+static int opt_pos(const uint8_t *out, int len, uint8_t code)
+{
+	for (int i = DHCP_MIN_LEN; i < len;) {
+		if (out[i] == code)
+			return i;
+		if (out[i] == 255)
+			return -1;
+		i += out[i] == 0 ? 1 : 2 + out[i + 1];
+	}
+	return -1;
+}
+
+static void test_prl_order(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t opts[] = {55, 3, 28, 1, 51, 255};
+	int r = handle(f, in, req(in, DHCPDISCOVER, 1, opts, sizeof(opts)), out, &m, &d);
+	assert_true(r >= DHCP_MIN_REPLY_LEN);
+	assert_int_equal(dhcp_msg_type(&m), DHCPOFFER);
+	/* 53 and 54 first, then 28, 1, 51 in the client's order. */
+	assert_int_equal(opt_pos(out, r, 53), DHCP_MIN_LEN);
+	assert_true(opt_pos(out, r, 28) < opt_pos(out, r, 1));
+	assert_true(opt_pos(out, r, 1) < opt_pos(out, r, 51));
+	assert_true(opt_pos(out, r, 51) < opt_pos(out, r, 58));
+	assert_int_equal(d.ip, 0xffffffffu); /* no address yet: broadcast */
+}
+
+static void test_unrequested_options(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	f->c->subnets[0].domain = strdup("lab.example");
+	/* With a request list that does not name 15, the domain is not sent... */
+	const uint8_t prl[] = {55, 2, 1, 3, 255};
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 8, prl, sizeof(prl)), out, &m, &d) > 0);
+	assert_null(dhcp_opt(&m, DHCP_OPT_DOMAIN, NULL));
+	assert_non_null(dhcp_opt(&m, DHCP_OPT_LEASE_TIME, NULL)); /* always sent */
+	/* ...and without a request list, everything that applies is. */
+	const uint8_t none[] = {255};
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 8, none, sizeof(none)), out, &m, &d) > 0);
+	assert_non_null(dhcp_opt(&m, DHCP_OPT_DOMAIN, NULL));
+}
+
+static void test_relay_82_echo_and_link(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t opts[] = {82, 8, 1, 2, 'a', 'b', 2, 2, 'c', 'd', 255};
+	size_t n = req(in, DHCPDISCOVER, 2, opts, sizeof(opts));
+	in[3] = 1;					  /* hops */
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1; /* giaddr 10.78.0.1 */
+	int r = handle(f, in, n, out, &m, &d);
+	assert_true(r > 0);
+	assert_int_equal(m.yiaddr >> 8, RELAY >> 8); /* from the relay's subnet */
+	assert_int_equal(d.ip, RELAY);
+	assert_int_equal(d.port, 67);
+	size_t l;
+	const uint8_t *o82 = dhcp_opt(&m, 82, &l);
+	assert_non_null(o82);
+	assert_int_equal(l, 8);
+	assert_int_equal(opt_pos(out, r, 255) - opt_pos(out, r, 82), 10); /* 82 is last */
+	/* RFC 3527 link selection overrides giaddr. */
+	const uint8_t link[] = {82, 6, 5, 4, 10, 77, 0, 9, 255};
+	n = req(in, DHCPDISCOVER, 3, link, sizeof(link));
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+	r = handle(f, in, n, out, &m, &d);
+	assert_true(r > 0);
+	assert_int_equal(m.yiaddr >> 8, SERVER >> 8);
+}
+
+static void test_bad_relay_input_dropped(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t none[] = {255};
+	size_t n = req(in, DHCPDISCOVER, 4, none, sizeof(none));
+	in[3] = 17; /* hops over 16 */
+	assert_int_equal(handle(f, in, n, out, &m, &d), 0);
+	const uint8_t bad82[] = {82, 4, 1, 9, 'x', 'y', 255}; /* sub-option runs past 82 */
+	n = req(in, DHCPDISCOVER, 4, bad82, sizeof(bad82));
+	assert_int_equal(handle(f, in, n, out, &m, &d), 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_BAD], 2);
+}
+
+static void test_init_reboot(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	/* No record of this client, an address we cannot fault: silence (§4.3.2). */
+	const uint8_t free_ip[] = {50, 4, 10, 77, 0, 100, 255};
+	size_t n = req(in, DHCPREQUEST, 5, free_ip, sizeof(free_ip));
+	assert_int_equal(handle(f, in, n, out, &m, &d), 0);
+	/* Another network: NAK. */
+	const uint8_t wrong[] = {50, 4, 192, 168, 1, 5, 255};
+	n = req(in, DHCPREQUEST, 5, wrong, sizeof(wrong));
+	assert_true(handle(f, in, n, out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPNAK);
+}
+
+static void test_small_max_size_drops_unrequested(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	/* A 300-byte domain name cannot fit 576 bytes along with everything else. */
+	f->c->subnets[0].domain = malloc(301);
+	memset(f->c->subnets[0].domain, 'd', 300);
+	f->c->subnets[0].domain[300] = '\0';
+	const uint8_t opts[] = {57, 2, 2, 64, 55, 3, 1, 3, 15, 255}; /* max 576, asks for 15 */
+	int r = handle(f, in, req(in, DHCPDISCOVER, 6, opts, sizeof(opts)), out, &m, &d);
+	assert_true(r > 0 && r <= 576 - 28);
+	assert_non_null(dhcp_opt(&m, DHCP_OPT_SUBNET_MASK, NULL));
+	assert_null(dhcp_opt(&m, DHCP_OPT_DOMAIN, NULL));
+	/* With room for it (option 57 = 1500) it is sent, split in two parts. */
+	const uint8_t big[] = {57, 2, 5, 220, 255};
+	r = handle(f, in, req(in, DHCPDISCOVER, 6, big, sizeof(big)), out, &m, &d);
+	size_t l;
+	assert_non_null(dhcp_opt(&m, DHCP_OPT_DOMAIN, &l));
+	assert_int_equal(l, 300);
+}
+
+static void test_overload_into_file(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	size_t l;
+	/*
+	 * A 230-byte domain (option 15) and 100 bytes of option 252 do not both
+	 * fit 576 bytes: 252, written after 15, spills into the file field.
+	 */
+	f->c->subnets[0].domain = malloc(231);
+	memset(f->c->subnets[0].domain, 'd', 230);
+	f->c->subnets[0].domain[230] = '\0';
+	f->c->options.v = calloc(1, sizeof(*f->c->options.v));
+	f->c->options.n = 1;
+	f->c->options.v[0].code = 252;
+	f->c->options.v[0].len = 100;
+	f->c->options.v[0].data = malloc(100);
+	memset(f->c->options.v[0].data, 'w', 100);
+	const uint8_t opts[] = {57, 2, 2, 64, 255};
+	int r = handle(f, in, req(in, DHCPDISCOVER, 7, opts, sizeof(opts)), out, &m, &d);
+	assert_true(r > 0 && r <= 576 - 28);
+	/* The decoder reads them back from the file field (RFC 2131 §4.1). */
+	assert_true(m.overload_file);
+	assert_non_null(dhcp_opt(&m, DHCP_OPT_DOMAIN, &l));
+	assert_int_equal(l, 230);
+	assert_non_null(dhcp_opt(&m, 252, &l));
+	assert_int_equal(l, 100);
+}
+
+static void test_client_id_reservation(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	/* Pool 10.77.0.100-101; .101 is reserved for client id 01:aa:bb. */
+	f->c->hosts = calloc(1, sizeof(*f->c->hosts));
+	f->c->n_hosts = 1;
+	f->c->hosts[0].client_id_len = 3;
+	memcpy(f->c->hosts[0].client_id, "\x01\xaa\xbb", 3);
+	f->c->hosts[0].address = 0x0a4d0065u;
+	conf_sort_hosts(f->c);
+	dhcp_server_stop(f->s); /* the pools read reservations when the server starts */
+	assert_int_equal(dhcp_server_new(&f->d, &f->s), 0);
+	assert_int_equal(dhcp_server_add_iface(f->s, "t0", 1, SERVER, 24), 0);
+	const uint8_t cid[] = {61, 3, 1, 0xaa, 0xbb, 255};
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 9, cid, sizeof(cid)), out, &m, &d) > 0);
+	assert_int_equal(m.yiaddr, 0x0a4d0065u);
+	const uint8_t none[] = {255};
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 10, none, sizeof(none)), out, &m, &d) > 0);
+	assert_int_equal(m.yiaddr, 0x0a4d0064u);
+	/* The pool's other address is reserved: a third client gets no offer. */
+	assert_int_equal(handle(f, in, req(in, DHCPDISCOVER, 11, none, sizeof(none)), out, &m, &d),
+			 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_prl_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_id_reservation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unrequested_options, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relay_82_echo_and_link, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_relay_input_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_init_reboot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_small_max_size_drops_unrequested, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overload_into_file, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
