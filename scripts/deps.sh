@@ -8,7 +8,7 @@ libjansson-dev libcmocka-dev"
 # Real firmware, real clients and the network bootstrap programs the tests boot through;
 # python3 sends the raw malformed packets of the TFTP test.
 LAB="qemu-system-x86 ipxe-qemu ipxe ovmf pxelinux syslinux-common busybox-static cpio
-dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps python3"
+dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps python3 isc-dhcp-client dhcpcd-base"
 
 want=$(echo $BUILD $LAB)
 missing=()

@@ -171,6 +171,13 @@ in_pool "$ip_a" || lab_fail "udhcpc got '$ip_a', outside $LAB_NET.100-110"
 	lab_fail "store after udhcpc: '$(lease_ips "$STATE")', expected $ip_a=${CLI_MAC//:/}"
 ok "udhcpc got $ip_a; the store holds exactly that lease for $CLI_MAC"
 
+# pxed leases lists it, in text and JSON.
+"$PXED" leases --state-dir "$STATE" | grep -qE "^$ip_a +$CLI_MAC .* active" ||
+	lab_fail "pxed leases does not list $ip_a for $CLI_MAC: $("$PXED" leases --state-dir "$STATE")"
+"$PXED" leases --json --state-dir "$STATE" | grep -q "\"ip\": \"$ip_a\"" ||
+	lab_fail "pxed leases --json does not list $ip_a"
+ok "pxed leases lists $ip_a for $CLI_MAC (text and JSON)"
+
 if command -v dhclient >/dev/null; then
 	lab_log "dhclient is installed but not exercised here"
 else

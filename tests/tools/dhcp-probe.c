@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/udp.h"
 #include "core/util.h"
@@ -51,6 +52,9 @@ static const char usage_text[] =
     "  --user-class STR     option 77 as raw bytes, e.g. iPXE\n"
     "  --arch N             option 93 (0 BIOS, 7 and 9 EFI x64, 11 EFI ARM64...)\n"
     "  --uuid               option 97: type 0 and a 16-byte UUID made from MAC\n"
+    "  --boot-item T[:L]    option 43 with PXE sub-option 71, boot item type T and\n"
+    "                       layer L (default 0), as a PXE client sends it to a boot\n"
+    "                       server on port 4011 after a menu choice\n"
     "  --hostname STR       option 12\n"
     "  --param-list L       option 55: comma-separated codes (default\n"
     "                       1,3,6,12,15,28,43,51,54,60,66,67,97; \"none\" omits it)\n"
@@ -88,6 +92,11 @@ static const char usage_text[] =
     "  subnet_mask(1) router(3) hostname(12) vendor_opts(43, hex) lease_time(51)\n"
     "  server_id(54) message(56) renewal(58) rebinding(59) vendor_class(60)\n"
     "  tftp_server(66) bootfile(67) user_class(77) uuid(97, hex)\n"
+    "  Option 43 of a PXE reply is also decoded, one line per sub-option (PXE 2.1):\n"
+    "  pxe_discovery_control=N, pxe_boot_server=TYPE IP (one line per address),\n"
+    "  pxe_menu_item=TYPE LABEL (one line per item, in order), pxe_prompt_timeout=N,\n"
+    "  pxe_prompt=TEXT, pxe_boot_item=TYPE LAYER, pxe_subopt_N=HEX for others, and\n"
+    "  pxe_malformed=1 when a sub-option runs past the option.\n"
     "  Strings are escaped: bytes outside printable ASCII, \" and \\ as \\xHH.\n"
     "\n"
     "exit status: 0 reply printed (or message sent), 1 no reply before the timeout,\n"
@@ -124,8 +133,9 @@ struct probe_opts {
 	uint16_t port, from_port;
 	uint32_t ciaddr, giaddr, requested_ip, server_id;
 	const char *vendor_class, *user_class, *hostname;
-	bool has_arch, uuid, broadcast_flag, no_pad, no_wait, dry_run;
+	bool has_arch, uuid, broadcast_flag, no_pad, no_wait, dry_run, has_boot_item;
 	uint16_t arch;
+	uint16_t boot_item_type, boot_item_layer;
 	uint8_t params[255];
 	size_t n_params;
 	uint32_t xid;
@@ -151,6 +161,7 @@ enum {
 	OPT_USER_CLASS,
 	OPT_ARCH,
 	OPT_UUID,
+	OPT_BOOT_ITEM,
 	OPT_HOSTNAME,
 	OPT_PARAM_LIST,
 	OPT_BROADCAST_FLAG,
@@ -182,6 +193,7 @@ static const struct option probe_long_opts[] = {
     {"user-class", required_argument, NULL, OPT_USER_CLASS},
     {"arch", required_argument, NULL, OPT_ARCH},
     {"uuid", no_argument, NULL, OPT_UUID},
+    {"boot-item", required_argument, NULL, OPT_BOOT_ITEM},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"param-list", required_argument, NULL, OPT_PARAM_LIST},
     {"broadcast-flag", no_argument, NULL, OPT_BROADCAST_FLAG},
@@ -259,6 +271,22 @@ static void probe_parse_range(struct probe_opts *o, const char *s)
 				  o->garbage_max);
 }
 
+/* --boot-item TYPE[:LAYER], each 0..65535. */
+static void probe_parse_boot_item(struct probe_opts *o, const char *s)
+{
+	char type[16];
+	const char *colon = strchr(s, ':');
+	size_t n = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	if (n >= sizeof(type))
+		probe_usage_error("--boot-item: expected TYPE[:LAYER], got '%s'", s);
+	memcpy(type, s, n);
+	type[n] = '\0';
+	o->boot_item_type = (uint16_t)probe_num("--boot-item", type, 0, 65535);
+	o->boot_item_layer =
+	    colon != NULL ? (uint16_t)probe_num("--boot-item", colon + 1, 0, 65535) : 0;
+	o->has_boot_item = true;
+}
+
 static void probe_parse_type(struct probe_opts *o, const char *s)
 {
 	for (size_t i = 0; i < PXED_ARRAY_LEN(probe_types); i++) {
@@ -319,6 +347,9 @@ static void probe_take(struct probe_opts *o, int opt, const char *arg)
 		break;
 	case OPT_UUID:
 		o->uuid = true;
+		break;
+	case OPT_BOOT_ITEM:
+		probe_parse_boot_item(o, arg);
 		break;
 	case OPT_HOSTNAME:
 		o->hostname = arg;
@@ -480,6 +511,17 @@ static int probe_build(const struct probe_opts *o, uint8_t msg_type, uint32_t re
 		probe_uuid(o->mac, u);
 		dhcp_build_opt(&b, DHCP_OPT_UUID, u, sizeof(u));
 	}
+	if (o->has_boot_item) {
+		/* PXE 2.1 §2.4.7.2: sub-option 71, type and layer in network order. */
+		uint8_t v[7] = {71,
+				4,
+				(uint8_t)(o->boot_item_type >> 8),
+				(uint8_t)o->boot_item_type,
+				(uint8_t)(o->boot_item_layer >> 8),
+				(uint8_t)o->boot_item_layer,
+				255};
+		dhcp_build_opt(&b, DHCP_OPT_VENDOR, v, sizeof(v));
+	}
 	*end = b.len + 1;
 	int n = dhcp_build_finish(&b);
 	if (n >= 0 && o->no_pad)
@@ -595,6 +637,83 @@ static void probe_print_opts(const struct dhcp_msg *m)
 	}
 }
 
+/* One PXE sub-option of option 43 (PXE 2.1 §2.4), as key=value lines. */
+static void probe_print_pxe_subopt(uint8_t code, const uint8_t *v, size_t n)
+{
+	struct rd r = rd_init(v, n);
+	char key[24];
+
+	switch (code) {
+	case 6:
+		printf("pxe_discovery_control=%u\n", rd_u8(&r));
+		break;
+	case 8: /* type (2), count (1), count addresses */
+		while (rd_left(&r) >= 3) {
+			uint16_t type = rd_u16(&r);
+			uint8_t count = rd_u8(&r);
+			for (unsigned i = 0; i < count && rd_left(&r) >= 4; i++) {
+				char ip[16];
+				printf("pxe_boot_server=%u %s\n", type, ip4_format(ip, rd_u32(&r)));
+			}
+		}
+		break;
+	case 9: /* type (2), length (1), description */
+		while (rd_left(&r) >= 3) {
+			uint16_t type = rd_u16(&r);
+			uint8_t len = rd_u8(&r);
+			const uint8_t *d = rd_take(&r, len);
+			char esc[4 * 255 + 1];
+			if (d != NULL)
+				printf("pxe_menu_item=%u %s\n", type,
+				       log_escape(esc, sizeof(esc), d, len));
+		}
+		break;
+	case 10:
+		printf("pxe_prompt_timeout=%u\n", rd_u8(&r));
+		if (n > 0)
+			probe_print_str("pxe_prompt", rd_take(&r, n - 1), n - 1);
+		break;
+	case 71:
+		if (n == 4) {
+			uint16_t type = rd_u16(&r);
+			printf("pxe_boot_item=%u %u\n", type, rd_u16(&r));
+		} else {
+			probe_print_hex("pxe_subopt_71", v, n);
+		}
+		return;
+	default:
+		snprintf(key, sizeof(key), "pxe_subopt_%u", code);
+		probe_print_hex(key, v, n);
+		return;
+	}
+	/* Lists that do not tile their sub-option exactly. */
+	if (r.err || rd_left(&r) > 0)
+		printf("pxe_malformed=1\n");
+}
+
+/* Option 43 of a reply to a PXE client: its sub-options, in order. */
+static void probe_print_pxe(const struct dhcp_msg *m)
+{
+	size_t n;
+	const uint8_t *p = dhcp_opt(m, DHCP_OPT_VENDOR, &n);
+	struct rd r = rd_init(p, p != NULL ? n : 0);
+
+	while (rd_left(&r) > 0) {
+		uint8_t code = rd_u8(&r);
+		if (code == 255)
+			break;
+		if (code == 0)
+			continue;
+		uint8_t len = rd_u8(&r);
+		const uint8_t *v = rd_take(&r, len);
+		if (v == NULL) {
+			printf("pxe_malformed=1\n");
+			return;
+		}
+		probe_print_pxe_subopt(code, v, len);
+	}
+}
+
 static void probe_print_reply(const struct dhcp_msg *m, const struct udp_meta *meta,
 			      uint16_t local_port)
 {
@@ -615,6 +734,7 @@ static void probe_print_reply(const struct dhcp_msg *m, const struct udp_meta *m
 	probe_print_field("sname", m->sname, sizeof(m->sname));
 	probe_print_field("file", m->file, sizeof(m->file));
 	probe_print_opts(m);
+	probe_print_pxe(m);
 	fflush(stdout);
 }
 
