@@ -8,7 +8,8 @@
 #
 #   tests/e2e/pxe-menu.sh          nobody presses a key: the prompt (3 s) times
 #                                  out and both boot the default, item 1
-#   tests/e2e/pxe-menu.sh keys     F8 on the keyboard (QEMU monitor sendkey), then
+#   PXED_MENU_MODE=keys tests/e2e/pxe-menu.sh   (tests/e2e/pxe-menu-keys.sh)
+#                                  F8 on the keyboard (QEMU monitor sendkey), then
 #                                  item 2: "b" in iPXE's menu, down and Enter in
 #                                  EDK2's. The UEFI guest then runs the iPXE that
 #                                  item 2 loaded, which must still get item 2.
@@ -16,14 +17,15 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-MODE=${1:-default}
+# $1 is the build directory, as for every test script; the mode comes from the environment.
+MODE=${PXED_MENU_MODE:-default}
 case "$MODE" in
-default) ITEM=first TYPE=1 LABEL="First item" PROMPT_S=3 ;;
-keys) ITEM=second TYPE=2 LABEL="Second item" PROMPT_S=15 ;;
-*) echo "usage: $0 [default|keys]" >&2; exit 2 ;;
+default) ITEM=first TYPE=1 LABEL="First item" PROMPT_S=3 LAB=pxed-e2e-menu OCTET=16 ;;
+keys) ITEM=second TYPE=2 LABEL="Second item" PROMPT_S=15 LAB=pxed-e2e-menukeys OCTET=17 ;;
+*) echo "PXED_MENU_MODE must be default or keys" >&2; exit 2 ;;
 esac
 TIMEOUT=${PXED_E2E_TIMEOUT:-120}
-lab_setup pxed-e2e-menu 16
+lab_setup "$LAB" "$OCTET"
 lab_assets
 BIOS_MAC=52:54:00:77:10:01
 UEFI_MAC=52:54:00:77:10:02
