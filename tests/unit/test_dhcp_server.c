@@ -286,10 +286,64 @@ static void test_client_id_reservation(void **state)
 			 0);
 }
 
+static void set_opt(struct conf_options *o, const char *text)
+{
+	o->v = calloc(1, sizeof(*o->v));
+	o->n = 1;
+	o->v[0].code = 252;
+	o->v[0].len = (uint16_t)strlen(text);
+	o->v[0].data = (uint8_t *)strdup(text);
+}
+
+static void test_option_precedence(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	size_t l;
+	/* Option 252 at three levels: global, a class of PXE clients, one host. */
+	set_opt(&f->c->options, "global");
+	struct conf_class *cl = &f->c->classes[f->c->n_classes++];
+	cl->name = strdup("pxe");
+	cl->match.vendor_class_prefix = strdup("PXEClient");
+	set_opt(&cl->options, "class");
+	f->c->hosts = calloc(1, sizeof(*f->c->hosts));
+	f->c->n_hosts = 1;
+	const uint8_t hmac[6] = {0x52, 0x54, 0, 0, 0, 12};
+	memcpy(f->c->hosts[0].mac, hmac, 6);
+	f->c->hosts[0].has_mac = true;
+	set_opt(&f->c->hosts[0].options, "host");
+	conf_sort_hosts(f->c);
+
+	const uint8_t plain[] = {55, 1, 252, 255};
+	const uint8_t pxe[] = {55, 1, 252, 60, 9, 'P', 'X', 'E', 'C', 'l', 'i', 'e', 'n', 't', 255};
+	struct {
+		uint8_t last;
+		const uint8_t *opts;
+		size_t n;
+		const char *want;
+	} cases[] = {
+	    {13, plain, sizeof(plain), "global"},
+	    {13, pxe, sizeof(pxe), "class"},
+	    {12, pxe, sizeof(pxe), "host"}, /* the host wins over its class */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_true(handle(f, in,
+				   req(in, DHCPDISCOVER, cases[i].last, cases[i].opts, cases[i].n),
+				   out, &m, &d) > 0);
+		const uint8_t *v = dhcp_opt(&m, 252, &l);
+		assert_non_null(v);
+		assert_int_equal(l, strlen(cases[i].want));
+		assert_memory_equal(v, cases[i].want, l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_prl_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_option_precedence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_id_reservation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unrequested_options, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_relay_82_echo_and_link, setup, teardown),
