@@ -63,7 +63,7 @@ run_group() {
 	local -a scripts=()
 	for f in "$dir"/*.sh; do
 		[ -e "$f" ] || continue
-		[ "$(basename "$f")" = lib.sh ] && continue
+		case "$(basename "$f")" in lib*.sh) continue ;; esac
 		selected "$(basename "$f" .sh)" && scripts+=("$f")
 	done
 	for f in "${scripts[@]}"; do

@@ -480,17 +480,6 @@ static int parse_duration(const char *s, uint32_t *out)
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "b8:27:eb": 1 to 6 bytes of a MAC, two hex digits each, ':' or '-' between. */
 static int mac_prefix_parse(const char *s, uint8_t prefix[6], size_t *len)
 {
@@ -749,6 +738,63 @@ static bool walk_mapping(struct parser *p, yaml_node_t *map, const char *section
 			lines[i] = first[i];
 	}
 	return ok;
+}
+
+/*
+ * A list of mappings, each an entry of a table capped at max. An entry is
+ * walked zeroed in the caller's scratch space, with its line set; then add()
+ * takes it (and counts it), or, with no add(), it is copied to base[*count].
+ * An entry missing a required key, or that add() refuses, is cleared.
+ */
+struct list_spec {
+	const char *each;     /* "each entry of subnets", for an entry that is not a mapping */
+	const char *hint;     /* the shape an entry should have */
+	const char *section;  /* where walk_mapping() reports keys */
+	const char *too_many; /* "too many subnets", reported at the first entry past max */
+	size_t max;
+	const struct key_spec *keys;
+	size_t n_keys;
+	size_t size;	 /* of one entry */
+	size_t line_off; /* offset of the entry's int line */
+	/* clean: the walk reported no error. Returns whether it took the entry. */
+	bool (*add)(struct parser *p, void *entry, const int *lines, bool clean, void *ctx);
+	void (*clear)(void *entry); /* frees what a dropped entry holds */
+};
+
+/* The fields of a list_spec that follow from the entry type and its keys. */
+#define LIST_ENTRIES(sect, type, key_table)                                                        \
+	.section = (sect), .keys = (key_table), .n_keys = PXED_ARRAY_LEN(key_table),               \
+	.size = sizeof(type), .line_off = offsetof(type, line)
+
+static void walk_list(struct parser *p, const char *what, yaml_node_t *val,
+		      const struct list_spec *ls, void *entry, void *base, size_t *count, void *ctx)
+{
+	yaml_node_item_t *it;
+
+	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
+		return;
+	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(p, *it);
+		int lines[KEYS_MAX], line = node_line(item);
+		size_t before = p->n_errors;
+		bool kept;
+
+		if (*count == ls->max) {
+			perr(p, line, "%s (at most %zu)", ls->too_many, ls->max);
+			return;
+		}
+		if (!expect_type(p, ls->each, item, YAML_MAPPING_NODE, ls->hint))
+			continue;
+		memset(entry, 0, ls->size);
+		memcpy((char *)entry + ls->line_off, &line, sizeof(line));
+		kept = walk_mapping(p, item, ls->section, ls->keys, ls->n_keys, entry, lines);
+		if (kept && ls->add != NULL)
+			kept = ls->add(p, entry, lines, p->n_errors == before, ctx);
+		else if (kept)
+			memcpy((char *)base + (*count)++ * ls->size, entry, ls->size);
+		if (!kept && ls->clear != NULL)
+			ls->clear(entry);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1365,36 +1411,29 @@ static const struct key_spec subnet_keys[] = {
     {"options", set_options, offsetof(struct conf_subnet, options), false},
 };
 
+static void subnet_clear(void *entry)
+{
+	struct conf_subnet *sn = entry;
+
+	free(sn->domain);
+	options_clear(&sn->options);
+}
+
+static const struct list_spec subnet_list = {
+    .each = "each entry of subnets",
+    .hint = " (subnet: ..., pool: ...)",
+    .too_many = "too many subnets",
+    .max = CONF_MAX_SUBNETS,
+    LIST_ENTRIES("subnet", struct conf_subnet, subnet_keys),
+    .clear = subnet_clear,
+};
+
 static void set_subnets(struct parser *p, const char *what, yaml_node_t *val, void *dst)
 {
 	struct conf *c = dst;
-	yaml_node_item_t *it;
+	struct conf_subnet sn;
 
-	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
-		return;
-	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
-		yaml_node_t *item = node_at(p, *it);
-		struct conf_subnet *sn;
-
-		if (c->n_subnets == CONF_MAX_SUBNETS) {
-			perr(p, node_line(item), "too many subnets (at most %d)", CONF_MAX_SUBNETS);
-			return;
-		}
-		if (!expect_type(p, "each entry of subnets", item, YAML_MAPPING_NODE,
-				 " (subnet: ..., pool: ...)"))
-			continue;
-		sn = &c->subnets[c->n_subnets];
-		memset(sn, 0, sizeof(*sn));
-		sn->line = node_line(item);
-		if (walk_mapping(p, item, "subnet", subnet_keys, PXED_ARRAY_LEN(subnet_keys), sn,
-				 NULL)) {
-			c->n_subnets++;
-		} else {
-			free(sn->domain);
-			options_clear(&sn->options);
-			memset(sn, 0, sizeof(*sn));
-		}
-	}
+	walk_list(p, what, val, &subnet_list, &sn, c->subnets, &c->n_subnets, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1559,32 +1598,35 @@ static void hosts_append(struct parser *p, const struct conf_host *h)
 	c->hosts[c->n_hosts++] = *h;
 }
 
+static bool host_add(struct parser *p, void *entry, const int *lines, bool clean, void *ctx)
+{
+	if (!host_identified(p, entry, lines))
+		return false;
+	hosts_append(p, entry);
+	return true;
+}
+
+static void host_drop(void *entry)
+{
+	host_clear(entry);
+}
+
+static const struct list_spec host_list = {
+    .each = "each entry of hosts",
+    .hint = " (mac: ..., profile: ...)",
+    .too_many = "too many hosts",
+    .max = CONF_MAX_HOSTS,
+    LIST_ENTRIES("host", struct conf_host, host_keys),
+    .add = host_add,
+    .clear = host_drop,
+};
+
 static void set_hosts(struct parser *p, const char *what, yaml_node_t *val, void *dst)
 {
 	struct conf *c = dst;
-	yaml_node_item_t *it;
+	struct conf_host h;
 
-	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
-		return;
-	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
-		yaml_node_t *item = node_at(p, *it);
-		struct conf_host h = {.line = node_line(item)};
-		int lines[PXED_ARRAY_LEN(host_keys)];
-
-		if (c->n_hosts == CONF_MAX_HOSTS) {
-			perr(p, node_line(item), "too many hosts (at most %d)", CONF_MAX_HOSTS);
-			return;
-		}
-		if (!expect_type(p, "each entry of hosts", item, YAML_MAPPING_NODE,
-				 " (mac: ..., profile: ...)"))
-			continue;
-		if (walk_mapping(p, item, "host", host_keys, PXED_ARRAY_LEN(host_keys), &h,
-				 lines) &&
-		    host_identified(p, &h, lines))
-			hosts_append(p, &h);
-		else
-			host_clear(&h);
-	}
+	walk_list(p, what, val, &host_list, &h, NULL, &c->n_hosts, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1687,32 +1729,26 @@ static const struct key_spec class_keys[] = {
     {"profile", set_string, offsetof(struct conf_class, profile), false},
 };
 
+static void class_drop(void *entry)
+{
+	class_clear(entry);
+}
+
+static const struct list_spec class_list = {
+    .each = "each entry of classes",
+    .hint = " (name: ..., match: ...)",
+    .too_many = "too many classes",
+    .max = CONF_MAX_CLASSES,
+    LIST_ENTRIES("class", struct conf_class, class_keys),
+    .clear = class_drop,
+};
+
 static void set_classes(struct parser *p, const char *what, yaml_node_t *val, void *dst)
 {
 	struct conf *c = dst;
-	yaml_node_item_t *it;
+	struct conf_class cl;
 
-	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
-		return;
-	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
-		yaml_node_t *item = node_at(p, *it);
-		struct conf_class *cl = &c->classes[c->n_classes];
-
-		if (c->n_classes == CONF_MAX_CLASSES) {
-			perr(p, node_line(item), "too many classes (at most %d)", CONF_MAX_CLASSES);
-			return;
-		}
-		if (!expect_type(p, "each entry of classes", item, YAML_MAPPING_NODE,
-				 " (name: ..., match: ...)"))
-			continue;
-		memset(cl, 0, sizeof(*cl));
-		cl->line = node_line(item);
-		if (walk_mapping(p, item, "class", class_keys, PXED_ARRAY_LEN(class_keys), cl,
-				 NULL))
-			c->n_classes++;
-		else
-			class_clear(cl);
-	}
+	walk_list(p, what, val, &class_list, &cl, c->classes, &c->n_classes, NULL);
 }
 
 static void set_override_mac_prefix(struct parser *p, const char *what, yaml_node_t *val, void *dst)
@@ -1737,33 +1773,20 @@ static const struct key_spec override_keys[] = {
     {"arch", set_override_arch, offsetof(struct conf_arch_override, arch), true},
 };
 
+static const struct list_spec override_list = {
+    .each = "each entry of arch_overrides",
+    .hint = " (mac_prefix: ..., arch: ...)",
+    .too_many = "too many arch_overrides",
+    .max = CONF_MAX_ARCH_OVERRIDES,
+    LIST_ENTRIES("arch_override", struct conf_arch_override, override_keys),
+};
+
 static void set_arch_overrides(struct parser *p, const char *what, yaml_node_t *val, void *dst)
 {
 	struct conf *c = dst;
-	yaml_node_item_t *it;
+	struct conf_arch_override o;
 
-	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
-		return;
-	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
-		yaml_node_t *item = node_at(p, *it);
-		struct conf_arch_override *o = &c->arch_overrides[c->n_arch_overrides];
-
-		if (c->n_arch_overrides == CONF_MAX_ARCH_OVERRIDES) {
-			perr(p, node_line(item), "too many arch_overrides (at most %d)",
-			     CONF_MAX_ARCH_OVERRIDES);
-			return;
-		}
-		if (!expect_type(p, "each entry of arch_overrides", item, YAML_MAPPING_NODE,
-				 " (mac_prefix: ..., arch: ...)"))
-			continue;
-		memset(o, 0, sizeof(*o));
-		o->line = node_line(item);
-		if (walk_mapping(p, item, "arch_override", override_keys,
-				 PXED_ARRAY_LEN(override_keys), o, NULL))
-			c->n_arch_overrides++;
-		else
-			memset(o, 0, sizeof(*o));
-	}
+	walk_list(p, what, val, &override_list, &o, c->arch_overrides, &c->n_arch_overrides, NULL);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1839,38 +1862,53 @@ static void assign_menu_types(struct conf_pxe_menu *m, const bool *explicit_type
 	}
 }
 
+/* What the items of one menu share while they are parsed. */
+struct menu_items {
+	struct conf_pxe_menu *m;
+	bool explicit_type[CONF_MAX_MENU_ITEMS];
+};
+
+/* An item with any error is dropped, so the menu checks do not repeat it. */
+static bool menu_item_add(struct parser *p, void *entry, const int *lines, bool clean, void *ctx)
+{
+	struct item_parse *ip = entry;
+	struct menu_items *mi = ctx;
+
+	if (!clean || !menu_item_complete(p, ip, lines))
+		return false;
+	mi->explicit_type[mi->m->n_items] = lines[ITEM_TYPE] != 0;
+	mi->m->items[mi->m->n_items++] = ip->it;
+	return true;
+}
+
+static void menu_item_drop(void *entry)
+{
+	struct item_parse *ip = entry;
+
+	menu_item_clear(&ip->it);
+}
+
+static const struct list_spec menu_item_list = {
+    .each = "each entry of pxe_menu.items",
+    .hint = " (label: ..., profile: ...)",
+    .too_many = "pxe_menu.items: too many entries",
+    .max = CONF_MAX_MENU_ITEMS,
+    .section = "pxe_menu.item",
+    .keys = menu_item_keys,
+    .n_keys = PXED_ARRAY_LEN(menu_item_keys),
+    .size = sizeof(struct item_parse),
+    .line_off = offsetof(struct item_parse, it.line),
+    .add = menu_item_add,
+    .clear = menu_item_drop,
+};
+
 static void set_menu_items(struct parser *p, const char *what, yaml_node_t *val, void *dst)
 {
-	struct conf_pxe_menu *m = dst;
-	bool explicit_type[CONF_MAX_MENU_ITEMS] = {false};
-	yaml_node_item_t *it;
+	struct menu_items mi = {.m = dst};
+	struct item_parse ip;
 
-	if (node_is_null(val) || !expect_type(p, what, val, YAML_SEQUENCE_NODE, ""))
-		return;
-	for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
-		yaml_node_t *item = node_at(p, *it);
-		struct item_parse ip = {.it.line = node_line(item)};
-		int lines[PXED_ARRAY_LEN(menu_item_keys)];
-		size_t before = p->n_errors;
-
-		if (m->n_items == CONF_MAX_MENU_ITEMS) {
-			perr(p, node_line(item), "%s: too many entries (at most %d)", what,
-			     CONF_MAX_MENU_ITEMS);
-			break;
-		}
-		if (!expect_type(p, "each entry of pxe_menu.items", item, YAML_MAPPING_NODE,
-				 " (label: ..., profile: ...)"))
-			continue;
-		if (walk_mapping(p, item, "pxe_menu.item", menu_item_keys,
-				 PXED_ARRAY_LEN(menu_item_keys), &ip, lines) &&
-		    p->n_errors == before && menu_item_complete(p, &ip, lines)) {
-			explicit_type[m->n_items] = lines[ITEM_TYPE] != 0;
-			m->items[m->n_items++] = ip.it;
-		} else {
-			menu_item_clear(&ip.it);
-		}
-	}
-	assign_menu_types(m, explicit_type);
+	walk_list(p, what, val, &menu_item_list, &ip, NULL, &mi.m->n_items, &mi);
+	assign_menu_types(mi.m, mi.explicit_type);
 }
 
 /* Sub-option 10 holds the timeout and the prompt in at most 255 bytes. */

@@ -40,7 +40,7 @@ char *mac_format_dash(char out[18], const uint8_t mac[6])
 	return mac_format_sep(out, mac, '-');
 }
 
-static int hexval(char c)
+int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -56,7 +56,7 @@ int mac_parse(const char *s, uint8_t mac[6])
 	if (strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+		int hi = hex_digit(s[i * 3]), lo = hex_digit(s[i * 3 + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		if (i < 5 && s[i * 3 + 2] != ':' && s[i * 3 + 2] != '-')

@@ -18,6 +18,8 @@ int64_t now_wall_us(void);
 char *mac_format(char out[18], const uint8_t mac[6]);
 /* "52-54-00-aa-00-01", the form used in file names (18 bytes). */
 char *mac_format_dash(char out[18], const uint8_t mac[6]);
+/* The value of one hexadecimal digit (either case), or -1. */
+int hex_digit(char c);
 /* Accepts colons or dashes; 0 on success, -EINVAL otherwise. */
 int mac_parse(const char *s, uint8_t mac[6]);
 

@@ -395,14 +395,6 @@ static const char *skip_blanks(const char *q)
 	return q;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* "01:02:ff" or "0x0102ff" into e; false (nothing written) if it is neither. */
 static bool hex_parse(struct enc *e, const char *s)
 {
@@ -413,7 +405,7 @@ static bool hex_parse(struct enc *e, const char *s)
 	if (*q == '\0')
 		return false;
 	while (*q != '\0') {
-		int hi = hexval(q[0]), lo = hi < 0 ? -1 : hexval(q[1]);
+		int hi = hex_digit(q[0]), lo = hi < 0 ? -1 : hex_digit(q[1]);
 		if (hi < 0 || lo < 0)
 			goto bad;
 		enc_u8(e, (uint8_t)(hi << 4 | lo));
@@ -439,7 +431,7 @@ static bool looks_like_hex(const char *s)
 	for (; *s != '\0'; s++) {
 		if (*s == ':')
 			colon = true;
-		else if (hexval(*s) < 0)
+		else if (hex_digit(*s) < 0)
 			return false;
 	}
 	return colon;
@@ -566,9 +558,9 @@ static void enc_uuid(struct enc *e, const char *s)
 		size_t at = (size_t)(q - s);
 		if (*q == '-' && strlen(s) == 36 && (at == 8 || at == 13 || at == 18 || at == 23))
 			continue;
-		if (hexval(q[0]) < 0 || hexval(q[1]) < 0 || n == 16)
+		if (hex_digit(q[0]) < 0 || hex_digit(q[1]) < 0 || n == 16)
 			goto bad;
-		b[1 + n++] = (uint8_t)(hexval(q[0]) << 4 | hexval(q[1]));
+		b[1 + n++] = (uint8_t)(hex_digit(q[0]) << 4 | hex_digit(q[1]));
 		q++;
 	}
 	if (n != 16)

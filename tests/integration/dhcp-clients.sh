@@ -34,14 +34,8 @@ set -euo pipefail
 
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
-case "$BUILD" in
-/*) ;;
-*) [ -d "$BUILD" ] && BUILD=$(cd "$BUILD" && pwd) || BUILD=$(cd "$HERE/../.." && pwd)/$BUILD ;;
-esac
-PXED=${PXED:-$BUILD/pxed}
-PROBE=${DHCP_PROBE:-$BUILD/tests/dhcp-probe}
-# shellcheck source=../e2e/lib.sh
-. "$HERE/../e2e/lib.sh"
+# shellcheck source=lib-dhcp.sh
+. "$HERE/lib-dhcp.sh"
 
 NS=pxed-it-clients
 OCTET=31
@@ -54,21 +48,7 @@ MAC_OTHER=52:54:00:1f:00:05 # dhcp-probe: a stranger asking for the reserved add
 MAC_RLY=52:54:00:1f:00:06  # dhcp-probe: the relayed client
 LEASE_S=60                 # the main subnet's lease time (the minimum): T1 30 s
 RLY_LEASE_S=600            # the relayed subnet's
-passed=0
-failed=0
 t_start=$(date +%s.%N)
-
-ok() {
-	lab_ok "$@"
-	passed=$((passed + 1))
-}
-
-# not_ok MSG...: a failing check that does not stop the test (a pxed bug, reported;
-# later checks still run). The test exits 1 at the end.
-not_ok() {
-	echo "not ok - $*"
-	failed=$((failed + 1))
-}
 
 [ -x "$PROBE" ] || { echo "not ok - dhcp-probe not built: $PROBE (ninja -C $BUILD)"; exit 1; }
 [ -x "$PXED" ] || { echo "not ok - pxed not built: $PXED"; exit 1; }
@@ -141,19 +121,8 @@ EOF
 
 # ---- helpers -------------------------------------------------------------------
 
-# field KEY TEXT: the value of KEY= in dhcp-probe's output (empty if absent).
-field() { sed -n "s/^$1=//p" <<<"$2" | head -n1; }
-
-# probe NS ARGS...: dhcp-probe on eth0 of namespace NS; its status is returned.
-probe() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$PROBE" --iface eth0 "$@"
-}
-
 sql() { sqlite3 -cmd '.timeout 2000' "$STATE/pxed.db" "$1"; }
 hexmac() { local m=${1//:/}; echo "${m^^}"; }
-IPSQL="(ip>>24)||'.'||((ip>>16)&255)||'.'||((ip>>8)&255)||'.'||(ip&255)"
 
 # lease_ip MAC / lease_exp MAC: the store's lease of MAC (empty if none).
 lease_ip() { sql "select $IPSQL from leases where hex(mac) = '$(hexmac "$1")'"; }
@@ -519,14 +488,14 @@ reply_text() {
 # a client pxed has no record of; never an ACK). Prints why not and returns 1 if not.
 stranger_refused() {
 	local rip=${R_IP[$1]} out rc=0
-	out=$(probe "$PRB_NS" --type request --mac "$MAC_OTHER" --requested-ip "$rip" \
+	out=$(probe_in "$PRB_NS" --type request --mac "$MAC_OTHER" --requested-ip "$rip" \
 		--server-id "$SERVER") || rc=$?
 	[ "$rc" = 0 ] && [ "$(field type "$out")" = NAK ] || {
 		echo "SELECTING REQUEST for the $2 reserved $rip from $MAC_OTHER: got $(reply_text "$out" "$rc"), expected a NAK"
 		return 1
 	}
 	rc=0
-	out=$(probe "$PRB_NS" --type request --mac "$MAC_OTHER" --requested-ip "$rip" \
+	out=$(probe_in "$PRB_NS" --type request --mac "$MAC_OTHER" --requested-ip "$rip" \
 		--timeout-ms 1000) || rc=$?
 	[ "$rc" = 1 ] || { [ "$rc" = 0 ] && [ "$(field type "$out")" = NAK ]; } || {
 		echo "INIT-REBOOT REQUEST for the $2 reserved $rip from $MAC_OTHER: got $(reply_text "$out" "$rc"), expected a NAK or no reply"
@@ -563,7 +532,7 @@ done
 # ---- 2. a relayed client ------------------------------------------------------------
 
 mark=$(sniff_mark)
-out=$(probe "$RLY_NS" --type dora --mac "$MAC_RLY" --giaddr "$GIADDR" --to "$SERVER" \
+out=$(probe_in "$RLY_NS" --type dora --mac "$MAC_RLY" --giaddr "$GIADDR" --to "$SERVER" \
 	--from-port 67) || lab_fail "relayed DORA (giaddr $GIADDR) got no ACK at $GIADDR:67"
 what="relayed DORA (giaddr $GIADDR)"
 [ "$(field type "$out")" = ACK ] || lab_fail "$what: reply $(field type "$out"): $(tr '\n' ' ' <<<"$out")"
@@ -651,7 +620,7 @@ reservation_stranger() {
 	local out oip
 	kill -USR2 "${R_PID[0]}"
 	wait_until 5 no_lease "$MAC_RES" || { res_fail 0 "release not honoured"; return; }
-	out=$(probe "$PRB_NS" --mac "$MAC_OTHER") || lab_fail "DISCOVER from $MAC_OTHER: no reply"
+	out=$(probe_in "$PRB_NS" --mac "$MAC_OTHER") || lab_fail "DISCOVER from $MAC_OTHER: no reply"
 	oip=$(field yiaddr "$out")
 	in_pool "$oip" && [ "$oip" != "$RES_IP" ] ||
 		{ res_fail 0 "DISCOVER from $MAC_OTHER while $RES_IP is free: offered '$oip'"; return; }

@@ -52,14 +52,8 @@ set -euo pipefail
 
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
-case "$BUILD" in
-/*) ;;
-*) [ -d "$BUILD" ] && BUILD=$(cd "$BUILD" && pwd) || BUILD=$(cd "$HERE/../.." && pwd)/$BUILD ;;
-esac
-PXED=${PXED:-$BUILD/pxed}
-PROBE=${DHCP_PROBE:-$BUILD/tests/dhcp-probe}
-# shellcheck source=../e2e/lib.sh
-. "$HERE/../e2e/lib.sh"
+# shellcheck source=lib-dhcp.sh
+. "$HERE/lib-dhcp.sh"
 
 NS=pxed-it-durable
 OCTET=33
@@ -78,20 +72,7 @@ ACK_CAP=$((POOL_SIZE / 2))           # stop here once there were MIN_KILLS kills
 ACK_HARD_CAP=$((POOL_SIZE * 9 / 10)) # and here in any case
 MIN_KILLS=10
 SAMPLE=20 # ACKed MACs whose address pxed is asked again after the run
-passed=0
-failed=0
 t_start=$EPOCHREALTIME
-
-ok() {
-	lab_ok "$@"
-	passed=$((passed + 1))
-}
-
-# not_ok MSG...: a failing check that does not stop the test; it exits 1 at the end.
-not_ok() {
-	echo "not ok - $*"
-	failed=$((failed + 1))
-}
 
 [[ "$SEED" =~ ^[0-9]+$ ]] || { echo "not ok - PXED_DURABLE_SEED must be a number, got '$SEED'"; exit 1; }
 [[ "$SECONDS_RUN" =~ ^[0-9]+$ ]] && [ "$SECONDS_RUN" -ge 5 ] && [ "$SECONDS_RUN" -le 600 ] ||
@@ -139,16 +120,6 @@ EOF
 	lab_fail "pxed check: $(cat "$LAB_TMP/check.out")"
 
 # ---- helpers -------------------------------------------------------------
-
-# field KEY TEXT: the value of KEY= in dhcp-probe's output (empty if absent).
-field() { sed -n "s/^$1=//p" <<<"$2" | head -n1; }
-
-# probe NS ARGS...: dhcp-probe on eth0 of client namespace NS.
-probe() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$PROBE" --iface eth0 "$@"
-}
 
 # secs_since T: seconds (with decimals) from the $EPOCHREALTIME value T to now.
 secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
@@ -431,7 +402,7 @@ n_sample=0
 if [ "$n_ack" -gt 0 ]; then
 	while read -r _ mac ip _; do
 		n_sample=$((n_sample + 1))
-		out=$(probe "${CLI_NS[0]}" --mac "$mac" --timeout-ms 2000 2>&1) || true
+		out=$(probe_in "${CLI_NS[0]}" --mac "$mac" --timeout-ms 2000 2>&1) || true
 		[ "$(field type "$out")" = OFFER ] && [ "$(field yiaddr "$out")" = "$ip" ] ||
 			sample_bad+=("$mac was ACKed $ip, now: $(field type "$out") $(field yiaddr "$out")")
 	done < <(awk -v seed="$SEED" 'BEGIN { srand(seed) } { print rand(), $0 }' "$LAB_TMP/acks.txt" |
@@ -444,7 +415,7 @@ else
 fi
 new_mac=$(printf '02:ff:%02x:%02x:00:01' $((RANDOM & 255)) $((RANDOM & 255)))
 t0=$EPOCHREALTIME
-out=$(probe "${CLI_NS[0]}" --type dora --mac "$new_mac" --timeout-ms 2000 2>&1) ||
+out=$(probe_in "${CLI_NS[0]}" --type dora --mac "$new_mac" --timeout-ms 2000 2>&1) ||
 	lab_fail "a new client's DORA after the run got no ACK: $(tr '\n' ' ' <<<"$out")"
 new_ip=$(field yiaddr "$out")
 [ "$(field type "$out")" = ACK ] || lab_fail "a new client's DORA after the run: $(tr '\n' ' ' <<<"$out")"

@@ -3,10 +3,10 @@
 # from that interface's own subnet, with that interface's address as server id,
 # and a reply sent out of the interface the request came in on.
 set -euo pipefail
-# shellcheck source=../e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
 BUILD=${1:-build}
-PROBE=${DHCP_PROBE:-$LAB_ROOT/$BUILD/tests/dhcp-probe}
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib-dhcp.sh
+. "$HERE/lib-dhcp.sh"
 
 lab_setup pxed-it-ifaces 34
 # A second network in the same namespace: br1 with 10.77.134.1/24.
@@ -35,12 +35,11 @@ NS_A=$LAB_HOST_NS
 LAB_BR=br1 lab_add_host b
 NS_B=$LAB_HOST_NS
 
-field() { sed -n "s/^$1=//p" <<<"$2" | head -1; }
 for side in a b; do
 	ns=NS_${side^^}
 	net=$([ "$side" = a ] && echo 10.77.34 || echo 10.77.134)
 	mac=52:54:00:22:00:0$([ "$side" = a ] && echo 1 || echo 2)
-	out=$(ip netns exec "${!ns}" "$PROBE" --iface eth0 --mac "$mac" --type dora) ||
+	out=$(probe_in "${!ns}" --mac "$mac" --type dora) ||
 		lab_fail "client on $side: no lease"
 	[ "$(field type "$out")" = ACK ] || lab_fail "client on $side: $out"
 	ip=$(field yiaddr "$out")

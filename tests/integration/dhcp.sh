@@ -22,14 +22,8 @@ set -euo pipefail
 
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
-case "$BUILD" in
-/*) ;;
-*) [ -d "$BUILD" ] && BUILD=$(cd "$BUILD" && pwd) || BUILD=$(cd "$HERE/../.." && pwd)/$BUILD ;;
-esac
-PXED=${PXED:-$BUILD/pxed}
-PROBE=${DHCP_PROBE:-$BUILD/tests/dhcp-probe}
-# shellcheck source=../e2e/lib.sh
-. "$HERE/../e2e/lib.sh"
+# shellcheck source=lib-dhcp.sh
+. "$HERE/lib-dhcp.sh"
 
 NS=pxed-it-dhcp
 OCTET=30
@@ -39,21 +33,7 @@ PXE_MAC_DASH=${PXE_MAC//:/-}
 DORA_MAC=52:54:00:1e:00:03  # a second address client
 VC_EFI=PXEClient:Arch:00007:UNDI:003000
 VC_BIOS=PXEClient:Arch:00000:UNDI:002001
-passed=0
-failed=0
 t_start=$(date +%s.%N)
-
-ok() {
-	lab_ok "$@"
-	passed=$((passed + 1))
-}
-
-# not_ok MSG...: a failing check that does not stop the test (a pxed bug that is
-# known and reported; later checks still run). The test exits 1 at the end.
-not_ok() {
-	echo "not ok - $*"
-	failed=$((failed + 1))
-}
 
 [ -x "$PROBE" ] || { echo "not ok - dhcp-probe not built: $PROBE (ninja -C $BUILD)"; exit 1; }
 [ -x "$PXED" ] || { echo "not ok - pxed not built: $PXED"; exit 1; }
@@ -73,19 +53,6 @@ printf 'not an initrd\n' >"$LAB_TMP/initrd.img"
 
 # ---- helpers -------------------------------------------------------------
 
-# probe ARGS...: dhcp-probe on the client host's eth0; its status is returned.
-probe() { ip netns exec "$CLI_NS" "$PROBE" --iface eth0 "$@"; }
-
-# field KEY TEXT: the value of KEY= in dhcp-probe's output (empty if absent).
-field() { sed -n "s/^$1=//p" <<<"$2" | head -n1; }
-
-# expect KEY WANT TEXT WHAT: fail unless KEY=WANT is in TEXT.
-expect() {
-	local got
-	got=$(field "$1" "$3")
-	[ "$got" = "$2" ] || lab_fail "$4: $1 is '$got', expected '$2'; reply: $(tr '\n' ' ' <<<"$3")"
-}
-
 # has_opt CODE TEXT: true if the reply in TEXT carried option CODE.
 has_opt() { [[ ",$(field options "$2")," == *",$1,"* ]]; }
 
@@ -97,16 +64,8 @@ sql() { sqlite3 "$1/pxed.db" "$2"; }
 
 # lease_ips STATE_DIR: "a.b.c.d=mac" of every lease, space-separated, in address order.
 lease_ips() {
-	sql "$1" "select (ip>>24)||'.'||((ip>>16)&255)||'.'||((ip>>8)&255)||'.'||(ip&255)||'='||
-	          lower(hex(mac)) from leases order by ip" | tr '\n' ' ' | sed 's/ $//'
-}
-
-# metric 'NAME{LABELS}': its value from pxed's /metrics (0 when absent).
-metric() {
-	local text
-	text=$(ip netns exec "$LAB_NS" curl -sS --max-time 5 "http://$SERVER:8080/metrics") ||
-		lab_fail "GET /metrics failed"
-	awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' <<<"$text"
+	sql "$1" "select $IPSQL||'='||lower(hex(mac)) from leases order by ip" | tr '\n' ' ' |
+		sed 's/ $//'
 }
 
 # udp_stat FIELD: a counter from the Udp: lines of /proc/net/snmp in the lab namespace.

@@ -21,14 +21,8 @@ set -euo pipefail
 
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
-case "$BUILD" in
-/*) ;;
-*) [ -d "$BUILD" ] && BUILD=$(cd "$BUILD" && pwd) || BUILD=$(cd "$HERE/../.." && pwd)/$BUILD ;;
-esac
-PXED=${PXED:-$BUILD/pxed}
-PROBE=${DHCP_PROBE:-$BUILD/tests/dhcp-probe}
-# shellcheck source=../e2e/lib.sh
-. "$HERE/../e2e/lib.sh"
+# shellcheck source=lib-dhcp.sh
+. "$HERE/lib-dhcp.sh"
 
 VC_EFI=PXEClient:Arch:00007:UNDI:003000 # EDK2 on x64
 VC_IPXE=PXEClient:Arch:00000:UNDI:002001 # QEMU's iPXE ROM
@@ -77,35 +71,14 @@ YAML
 
 # ---- helpers -------------------------------------------------------------
 
-# probe ARGS...: dhcp-probe on the client host's eth0; its status is returned.
-probe() { ip netns exec "$CLI_NS" "$PROBE" --iface eth0 "$@"; }
-
-# field KEY TEXT: the first value of KEY= in dhcp-probe's output (empty if absent).
-field() { sed -n "s/^$1=//p" <<<"$2" | head -n1; }
-
 # fields KEY TEXT: every value of KEY=, one per line.
 fields() { sed -n "s/^$1=//p" <<<"$2"; }
-
-# expect KEY WANT TEXT WHAT: fail unless KEY=WANT is in TEXT.
-expect() {
-	local got
-	got=$(field "$1" "$3")
-	[ "$got" = "$2" ] || lab_fail "$4: $1 is '$got', expected '$2'; reply: $(tr '\n' ' ' <<<"$3")"
-}
 
 # expect_all KEY WANT TEXT WHAT: every KEY= line, joined with ';', must be WANT.
 expect_all() {
 	local got
 	got=$(fields "$1" "$3" | paste -sd ';')
 	[ "$got" = "$2" ] || lab_fail "$4: $1 lines are '$got', expected '$2'"
-}
-
-# metric 'NAME{LABELS}': its value from pxed's /metrics (0 when absent).
-metric() {
-	local text
-	text=$(ip netns exec "$LAB_NS" curl -sS --max-time 5 "http://$SERVER:8080/metrics") ||
-		lab_fail "GET /metrics failed"
-	awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' <<<"$text"
 }
 
 # get PATH: an HTTP GET from pxed, as the client host.

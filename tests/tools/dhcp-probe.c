@@ -300,20 +300,10 @@ static void probe_parse_type(struct probe_opts *o, const char *s)
 			  s);
 }
 
-static void probe_take(struct probe_opts *o, int opt, const char *arg)
+/* The options that take an address or a number; false for any other. */
+static bool probe_take_value(struct probe_opts *o, int opt, const char *arg)
 {
 	switch (opt) {
-	case OPT_IFACE:
-		o->iface = arg;
-		break;
-	case OPT_MAC:
-		if (mac_parse(arg, o->mac) < 0)
-			probe_usage_error("--mac: '%s' is not a MAC address", arg);
-		o->has_mac = true;
-		break;
-	case OPT_TYPE:
-		probe_parse_type(o, arg);
-		break;
 	case OPT_PORT:
 		o->port = (uint16_t)probe_num("--port", arg, 1, 65535);
 		break;
@@ -335,15 +325,56 @@ static void probe_take(struct probe_opts *o, int opt, const char *arg)
 	case OPT_GIADDR:
 		o->giaddr = probe_ip("--giaddr", arg);
 		break;
+	case OPT_ARCH:
+		o->arch = (uint16_t)probe_num("--arch", arg, 0, 65535);
+		o->has_arch = true;
+		break;
+	case OPT_XID:
+		o->xid = (uint32_t)probe_num("--xid", arg, 0, UINT32_MAX);
+		break;
+	case OPT_TIMEOUT_MS:
+		o->timeout_ms = (unsigned)probe_num("--timeout-ms", arg, 1, PROBE_MAX_TIMEOUT_MS);
+		break;
+	case OPT_GARBAGE:
+		o->garbage = (long)probe_num("--garbage", arg, 0, PROBE_MAX_GARBAGE);
+		break;
+	case OPT_SEED:
+		o->seed = probe_num("--seed", arg, 0, UINT64_MAX);
+		o->has_seed = true;
+		break;
+	case OPT_GAP_US:
+		o->gap_us = (unsigned)probe_num("--gap-us", arg, 0, 1000000);
+		break;
+	case OPT_TRUNCATE:
+		o->truncate = (long)probe_num("--truncate", arg, 0, DHCP_MAX_LEN);
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static void probe_take(struct probe_opts *o, int opt, const char *arg)
+{
+	if (probe_take_value(o, opt, arg))
+		return;
+	switch (opt) {
+	case OPT_IFACE:
+		o->iface = arg;
+		break;
+	case OPT_MAC:
+		if (mac_parse(arg, o->mac) < 0)
+			probe_usage_error("--mac: '%s' is not a MAC address", arg);
+		o->has_mac = true;
+		break;
+	case OPT_TYPE:
+		probe_parse_type(o, arg);
+		break;
 	case OPT_VENDOR_CLASS:
 		o->vendor_class = arg;
 		break;
 	case OPT_USER_CLASS:
 		o->user_class = arg;
-		break;
-	case OPT_ARCH:
-		o->arch = (uint16_t)probe_num("--arch", arg, 0, 65535);
-		o->has_arch = true;
 		break;
 	case OPT_UUID:
 		o->uuid = true;
@@ -360,33 +391,14 @@ static void probe_take(struct probe_opts *o, int opt, const char *arg)
 	case OPT_BROADCAST_FLAG:
 		o->broadcast_flag = true;
 		break;
-	case OPT_XID:
-		o->xid = (uint32_t)probe_num("--xid", arg, 0, UINT32_MAX);
-		break;
-	case OPT_TIMEOUT_MS:
-		o->timeout_ms = (unsigned)probe_num("--timeout-ms", arg, 1, PROBE_MAX_TIMEOUT_MS);
-		break;
 	case OPT_NO_WAIT:
 		o->no_wait = true;
 		break;
 	case OPT_NO_PAD:
 		o->no_pad = true;
 		break;
-	case OPT_GARBAGE:
-		o->garbage = (long)probe_num("--garbage", arg, 0, PROBE_MAX_GARBAGE);
-		break;
-	case OPT_SEED:
-		o->seed = probe_num("--seed", arg, 0, UINT64_MAX);
-		o->has_seed = true;
-		break;
 	case OPT_GARBAGE_LEN:
 		probe_parse_range(o, arg);
-		break;
-	case OPT_GAP_US:
-		o->gap_us = (unsigned)probe_num("--gap-us", arg, 0, 1000000);
-		break;
-	case OPT_TRUNCATE:
-		o->truncate = (long)probe_num("--truncate", arg, 0, DHCP_MAX_LEN);
 		break;
 	case OPT_DRY_RUN:
 		o->dry_run = true;

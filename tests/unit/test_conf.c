@@ -947,46 +947,49 @@ static void test_defaults(void **state)
 	conf_free(c);
 }
 
-/* The configuration from the design notes, with every field checked. */
-static void test_full_config(void **state)
+/* The configuration from the design notes, checked field by field below. */
+static const char full_yaml[] = "interfaces: [br0, eth1]\n"
+				"dhcp:\n"
+				"  mode: proxy\n"
+				"  lease_time: 2h\n"
+				"server_address: 10.77.0.1\n"
+				"state_dir: state\n"
+				"tftp:\n"
+				"  root: tftp\n"
+				"  port: 6969\n"
+				"http:\n"
+				"  root: /\n"
+				"  port: 8080\n"
+				"  listen: 10.77.0.1\n"
+				"nbp_dirs:\n"
+				"  ipxe: /opt/ipxe\n"
+				"subnets:\n"
+				"  - subnet: 10.77.0.0/24\n"
+				"    pool: 10.77.0.100-10.77.0.199\n"
+				"    router: 10.77.0.1\n"
+				"    dns: [10.77.0.1, 10.77.0.2]\n"
+				"    domain: lab.example\n"
+				"    lease_time: 30m\n"
+				"profiles:\n"
+				"  debian:\n"
+				"    kernel: boot/vmlinuz\n"
+				"    initrds: [boot/initrd.img, ./boot/extra.img]\n"
+				"    cmdline: console=ttyS0 quiet\n"
+				"  single:\n"
+				"    kernel: boot/vmlinuz\n"
+				"    initrd: boot/initrd.img\n"
+				"default_profile: debian\n"
+				"hosts:\n"
+				"  - mac: 52:54:00:aa:00:01\n"
+				"    name: node1\n"
+				"    address: 10.77.0.50\n"
+				"    profile: debian\n"
+				"    cmdline: role=web\n";
+
+/* The full configuration: the global settings. */
+static void test_full_config_globals(void **state)
 {
-	struct conf *c = load_ok("interfaces: [br0, eth1]\n"
-				 "dhcp:\n"
-				 "  mode: proxy\n"
-				 "  lease_time: 2h\n"
-				 "server_address: 10.77.0.1\n"
-				 "state_dir: state\n"
-				 "tftp:\n"
-				 "  root: tftp\n"
-				 "  port: 6969\n"
-				 "http:\n"
-				 "  root: /\n"
-				 "  port: 8080\n"
-				 "  listen: 10.77.0.1\n"
-				 "nbp_dirs:\n"
-				 "  ipxe: /opt/ipxe\n"
-				 "subnets:\n"
-				 "  - subnet: 10.77.0.0/24\n"
-				 "    pool: 10.77.0.100-10.77.0.199\n"
-				 "    router: 10.77.0.1\n"
-				 "    dns: [10.77.0.1, 10.77.0.2]\n"
-				 "    domain: lab.example\n"
-				 "    lease_time: 30m\n"
-				 "profiles:\n"
-				 "  debian:\n"
-				 "    kernel: boot/vmlinuz\n"
-				 "    initrds: [boot/initrd.img, ./boot/extra.img]\n"
-				 "    cmdline: console=ttyS0 quiet\n"
-				 "  single:\n"
-				 "    kernel: boot/vmlinuz\n"
-				 "    initrd: boot/initrd.img\n"
-				 "default_profile: debian\n"
-				 "hosts:\n"
-				 "  - mac: 52:54:00:aa:00:01\n"
-				 "    name: node1\n"
-				 "    address: 10.77.0.50\n"
-				 "    profile: debian\n"
-				 "    cmdline: role=web\n");
+	struct conf *c = load_ok(full_yaml);
 	char want[PATH_MAX];
 
 	assert_int_equal(c->n_interfaces, 2);
@@ -1004,6 +1007,13 @@ static void test_full_config(void **state)
 	assert_int_equal(c->listen_address, 0x0a4d0001);
 	assert_string_equal(c->nbp_dir_ipxe, "/opt/ipxe");
 	assert_string_equal(c->nbp_dir_pxelinux, "/usr/lib/PXELINUX");
+	conf_free(c);
+}
+
+/* The full configuration: its subnet. */
+static void test_full_config_subnets(void **state)
+{
+	struct conf *c = load_ok(full_yaml);
 
 	assert_int_equal(c->n_subnets, 1);
 	assert_int_equal(c->subnets[0].network, 0x0a4d0000);
@@ -1016,6 +1026,14 @@ static void test_full_config(void **state)
 	assert_string_equal(c->subnets[0].domain, "lab.example");
 	assert_int_equal(c->subnets[0].lease_time_s, 1800);
 	assert_int_equal(c->subnets[0].line, 17);
+	conf_free(c);
+}
+
+/* The full configuration: its profiles and host. */
+static void test_full_config_profiles_hosts(void **state)
+{
+	struct conf *c = load_ok(full_yaml);
+	char want[PATH_MAX];
 
 	assert_int_equal(c->n_profiles, 2);
 	assert_string_equal(c->profiles[0].name, "debian");
@@ -1802,7 +1820,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_full_config),
+	    cmocka_unit_test(test_full_config_globals),
+	    cmocka_unit_test(test_full_config_subnets),
+	    cmocka_unit_test(test_full_config_profiles_hosts),
 	    cmocka_unit_test(test_example),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_validation_errors),
