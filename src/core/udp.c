@@ -21,6 +21,16 @@ int udp_open(uint32_t ip, uint16_t port, const char *ifname, unsigned flags)
 	if ((flags & UDP_REUSEADDR) &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto fail;
+	/*
+	 * A rack powering on sends hundreds of requests at once; the default
+	 * buffer (rmem_default, ~200 KB) drops them. SO_RCVBUFFORCE passes
+	 * rmem_max as root; otherwise the kernel caps SO_RCVBUF at rmem_max.
+	 */
+	if (flags & UDP_BIGBUF) {
+		int bytes = UDP_BIGBUF_BYTES;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+	}
 	if (ifname != NULL &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0)
 		goto fail;

@@ -18,6 +18,8 @@ struct udp_meta {
 
 #define UDP_BROADCAST 0x1 /* SO_BROADCAST */
 #define UDP_REUSEADDR 0x2 /* SO_REUSEADDR */
+#define UDP_BIGBUF 0x4 /* a receive buffer for bursts: UDP_BIGBUF_BYTES */
+#define UDP_BIGBUF_BYTES (4 << 20)
 
 /*
  * Opens a non-blocking UDP socket bound to ip:port (host order; 0 = any),

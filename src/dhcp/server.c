@@ -1013,7 +1013,8 @@ static int dhcp_iface_open(struct dhcp_server *s, struct dhcp_iface *ifc)
 
 	for (int i = 0; i < 2; i++) {
 		/* One socket per interface and port: SO_BINDTODEVICE with SO_REUSEADDR. */
-		ifc->fd[i] = udp_open(0, ports[i], ifc->name, UDP_BROADCAST | UDP_REUSEADDR);
+		ifc->fd[i] =
+		    udp_open(0, ports[i], ifc->name, UDP_BROADCAST | UDP_REUSEADDR | UDP_BIGBUF);
 		if (ifc->fd[i] < 0)
 			return ifc->fd[i];
 		ifc->ev[i] =
