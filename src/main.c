@@ -44,6 +44,7 @@ static const char usage_boot[] =
     "usage: pxed boot --interface IFACE (--proxy | --dhcp-range FIRST,LAST)\n"
     "                 --kernel PATH [--initrd PATH]... [--cmdline TEXT] [--state-dir DIR]\n"
     "                 [--http-port N] [--tftp-port N] [--log-format text|json]\n"
+    "                 [--log-level error|warn|info|debug]\n"
     "\n"
     "Boots every PXE client on IFACE into KERNEL with the given initrds and command\n"
     "line: BIOS and UEFI x64 firmware get iPXE over TFTP, iPXE gets a script and\n"
@@ -59,10 +60,12 @@ static const char usage_boot[] =
     "  --state-dir DIR       leases and boot timelines (default /var/lib/pxed)\n"
     "  --http-port N         HTTP port (default 80)\n"
     "  --tftp-port N         TFTP port (default 69)\n"
-    "  --log-format FMT      text (default) or json\n";
+    "  --log-format FMT      text (default) or json\n"
+    "  --log-level LEVEL     error, warn, info (default) or debug (every reply's options)\n";
 
 static const char usage_serve[] =
     "usage: pxed serve --config FILE [--state-dir DIR] [--log-format text|json]\n"
+    "                  [--log-level error|warn|info|debug]\n"
     "       pxed serve --listen ADDR [--tftp-root DIR] [--tftp-port N]\n"
     "                  [--http-root DIR] [--http-port N] [--no-dhcp] [--state-dir DIR]\n"
     "\n"
@@ -104,6 +107,7 @@ enum {
 	OPT_HTTP_PORT,
 	OPT_TFTP_PORT,
 	OPT_LOG_FORMAT,
+	OPT_LOG_LEVEL,
 	OPT_CONFIG,
 	OPT_LISTEN,
 	OPT_TFTP_ROOT,
@@ -125,6 +129,7 @@ static const struct option long_opts[] = {
     {"http-port", required_argument, NULL, OPT_HTTP_PORT},
     {"tftp-port", required_argument, NULL, OPT_TFTP_PORT},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"tftp-root", required_argument, NULL, OPT_TFTP_ROOT},
@@ -145,6 +150,7 @@ struct args {
 	bool proxy, no_dhcp, json, all, help;
 	long http_port, tftp_port; /* -1 when not given */
 	enum log_format log_format;
+	enum log_level log_level;
 	const char *positional;
 };
 
@@ -192,6 +198,10 @@ static void args_take(struct args *a, int opt, const char *cmd)
 		if (log_parse_format(optarg, &a->log_format) < 0)
 			fatal("--log-format: '%s' is neither text nor json", optarg);
 		break;
+	case OPT_LOG_LEVEL:
+		if (log_parse_level(optarg, &a->log_level) < 0)
+			fatal("--log-level: '%s' is not error, warn, info or debug", optarg);
+		break;
 	case OPT_CONFIG:
 		a->config = optarg;
 		break;
@@ -226,6 +236,7 @@ static void args_parse(int argc, char **argv, const char *cmd, struct args *a)
 	int opt;
 	memset(a, 0, sizeof(*a));
 	a->http_port = a->tftp_port = -1;
+	a->log_level = LOG_INFO;
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
@@ -433,7 +444,7 @@ static int cmd_boot(int argc, char **argv)
 		fputs(usage_boot, stdout);
 		return 0;
 	}
-	log_setup(a.log_format, LOG_INFO);
+	log_setup(a.log_format, a.log_level);
 	struct conf *c = boot_conf(&a);
 	conf_apply_common(c, &a);
 	conf_check_or_die(c);
@@ -465,7 +476,7 @@ static int cmd_serve(int argc, char **argv)
 	}
 	if ((a.config == NULL) == (a.listen == NULL))
 		fatal("serve: give exactly one of --config and --listen (see pxed serve --help)");
-	log_setup(a.log_format, LOG_INFO);
+	log_setup(a.log_format, a.log_level);
 	struct conf *c = a.config != NULL ? load_config_or_die(a.config) : listen_conf(&a);
 	conf_apply_common(c, &a);
 	conf_check_or_die(c);

@@ -21,6 +21,22 @@ void log_setup(enum log_format format, enum log_level level)
 	log_lvl = level;
 }
 
+bool log_enabled(enum log_level level)
+{
+	return level <= log_lvl;
+}
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+	for (int i = LOG_ERR; i <= LOG_DEBUG; i++) {
+		if (strcmp(s, log_level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int log_parse_format(const char *s, enum log_format *out)
 {
 	if (strcmp(s, "text") == 0)

@@ -5,12 +5,16 @@
 #ifndef PXED_CORE_LOG_H
 #define PXED_CORE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 enum log_format { LOG_TEXT, LOG_JSON };
 
 void log_setup(enum log_format format, enum log_level level);
+int log_parse_level(const char *s, enum log_level *out);
+/* Is level logged? Lets a hot path skip formatting what nobody will read. */
+bool log_enabled(enum log_level level);
 int log_parse_format(const char *s, enum log_format *out);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

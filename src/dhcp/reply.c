@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "dhcp/options.h"
 #include "dhcp/wire.h"
 
 #define DHCP_OPT_RELAY_AGENT 82
@@ -39,8 +40,9 @@ void dhcp_optset_init(struct dhcp_optset *o)
 
 bool dhcp_optset_put(struct dhcp_optset *o, uint8_t code, const void *v, size_t len)
 {
+	/* The catalogue's length rule holds for what we send as for what we accept. */
 	if (code == DHCP_OPT_PAD || code == DHCP_OPT_END || len > UINT16_MAX ||
-	    len > sizeof(o->data) - o->used)
+	    len > sizeof(o->data) - o->used || !dhcp_optdef_len_ok(dhcp_optdef_by_code(code), len))
 		return false;
 	memcpy(o->data + o->used, v, len);
 	o->has[code] = true;

@@ -17,6 +17,7 @@
 #include "core/udp.h"
 #include "core/util.h"
 #include "boot/classes.h"
+#include "dhcp/options.h"
 #include "dhcp/pool.h"
 #include "dhcp/reply.h"
 #include "dhcp/pxe.h"
@@ -462,6 +463,26 @@ static size_t dhcp_max_reply_len(const struct dhcp_msg *m)
 	return len < DHCP_MAX_LEN ? len : DHCP_MAX_LEN;
 }
 
+/* Debug: the reply's options by name and value, from the option catalogue. */
+static void dhcp_log_options(const struct dhcp_ctx *x, const struct dhcp_optset *o)
+{
+	char line[1024], label[DHCP_OPTDEF_LABEL_MAX], value[256];
+	size_t n = 0;
+	for (int code = 1; code < 255 && n < sizeof(line) - 1; code++) {
+		if (!o->has[code])
+			continue;
+		const struct dhcp_optdef *def = dhcp_optdef_by_code((uint8_t)code);
+		dhcp_optdef_format(def, o->data + o->off[code], o->len[code], value, sizeof(value));
+		int w = snprintf(line + n, sizeof(line) - n, "%s%s=%s", n ? " " : "",
+				 dhcp_optdef_label(def, label), value);
+		if (w < 0)
+			break;
+		n += (size_t)w < sizeof(line) - n ? (size_t)w : sizeof(line) - n - 1;
+	}
+	line[n] = '\0';
+	log_debug("dhcp", "%s %s options: %s", x->macs, dhcp_msg_type_name(x->reply_type), line);
+}
+
 /*
  * Builds a reply of `type`. sn != NULL adds the network's options; lease_s
  * != 0 the lease times (grants only, never INFORM: RFC 2131 §4.3.5).
@@ -515,6 +536,8 @@ static int dhcp_build_reply(struct dhcp_ctx *x, uint8_t type, uint32_t yiaddr,
 	if (dropped > 0)
 		log_warn("dhcp", "%s: %zu options left out of a reply (client takes %zu bytes)",
 			 x->macs, dropped, dhcp_max_reply_len(m));
+	if (log_enabled(LOG_DEBUG))
+		dhcp_log_options(x, o);
 	return dhcp_build_finish(&b);
 }
 
@@ -616,6 +639,9 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 	const uint8_t *host = dhcp_opt(x->req, DHCP_OPT_HOSTNAME, &len);
 
 	memcpy(l.mac, x->facts.mac, 6);
+	/* Old ROMs pad names with NULs or 0xFF: the padding is not part of the name. */
+	while (host != NULL && len > 0 && (host[len - 1] == 0 || host[len - 1] == 0xff))
+		len--;
 	if (host != NULL)
 		log_escape(l.hostname, sizeof(l.hostname), host, len);
 	uint32_t old = pool_by_mac(dhcp_pool_for_subnet(x->s, sn), x->facts.mac);
@@ -672,6 +698,14 @@ static const char *dhcp_request_refusal(struct dhcp_ctx *x, const struct conf_su
 		return "requested address is outside the pool";
 	if (!dhcp_addr_usable(x, ip))
 		return "requested address belongs to another client";
+	/* A new lease counts against dhcp.max_leases; one the client holds does not. */
+	struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
+	const struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
+	bool holds = slot != NULL && memcmp(slot->mac, x->facts.mac, 6) == 0 &&
+		     (slot->state == POOL_LEASED || slot->state == POOL_OFFERED);
+	if (!holds && !reserved_here && x->conf->max_leases != 0 &&
+	    dhcp_leases_in_use(x->s) >= x->conf->max_leases)
+		return "the lease limit (dhcp.max_leases) is reached";
 	return NULL;
 }
 

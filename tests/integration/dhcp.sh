@@ -80,7 +80,7 @@ start_pxed() {
 	local state=$1
 	shift
 	lab_pxed boot --interface "$LAB_BR" "$@" --kernel "$LAB_TMP/vmlinuz" \
-		--initrd "$LAB_TMP/initrd.img" --state-dir "$state" --http-port 8080
+		--initrd "$LAB_TMP/initrd.img" --state-dir "$state" --http-port 8080 --log-level debug
 	lab_wait_port udp 67 && lab_wait_port udp 4011 && lab_wait_port tcp 8080 ||
 		lab_fail "pxed $* did not listen on UDP 67 and 4011 and TCP 8080"
 }
@@ -136,6 +136,11 @@ ok "udhcpc got $ip_a; the store holds exactly that lease for $CLI_MAC"
 "$PXED" leases --json --state-dir "$STATE" | grep -q "\"ip\": \"$ip_a\"" ||
 	lab_fail "pxed leases --json does not list $ip_a"
 ok "pxed leases lists $ip_a for $CLI_MAC (text and JSON)"
+
+# --log-level debug names every option of a reply, from the option catalogue.
+grep -qE "$CLI_MAC ACK options: .*subnet-mask=255\.255\.255\.0" "$LAB_TMP/pxed.log" ||
+	lab_fail "no debug line naming the ACK's options in pxed.log"
+ok "--log-level debug logs the ACK's options by name"
 
 if command -v dhclient >/dev/null; then
 	lab_log "dhclient is installed but not exercised here"

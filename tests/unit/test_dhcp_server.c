@@ -211,21 +211,27 @@ static void test_small_max_size_drops_unrequested(void **state)
 	uint8_t in[600], out[DHCP_MAX_LEN];
 	struct dhcp_msg m;
 	struct dhcp_dest d;
-	/* A 300-byte domain name cannot fit 576 bytes along with everything else. */
-	f->c->subnets[0].domain = malloc(301);
-	memset(f->c->subnets[0].domain, 'd', 300);
-	f->c->subnets[0].domain[300] = '\0';
-	const uint8_t opts[] = {57, 2, 2, 64, 55, 3, 1, 3, 15, 255}; /* max 576, asks for 15 */
+	/*
+	 * 300 bytes of classless routes (option 121 may exceed 255 bytes, RFC
+	 * 3396) cannot fit 576 bytes with everything else, nor file or sname.
+	 */
+	f->c->options.v = calloc(1, sizeof(*f->c->options.v));
+	f->c->options.n = 1;
+	f->c->options.v[0].code = 121;
+	f->c->options.v[0].len = 300;
+	f->c->options.v[0].data = calloc(1, 300);
+	const uint8_t opts[] = {57, 2, 2, 64, 55, 3, 1, 3, 121, 255}; /* max 576, asks for 121 */
 	int r = handle(f, in, req(in, DHCPDISCOVER, 6, opts, sizeof(opts)), out, &m, &d);
 	assert_true(r > 0 && r <= 576 - 28);
 	assert_non_null(dhcp_opt(&m, DHCP_OPT_SUBNET_MASK, NULL));
-	assert_null(dhcp_opt(&m, DHCP_OPT_DOMAIN, NULL));
+	assert_null(dhcp_opt(&m, 121, NULL));
 	/* With room for it (option 57 = 1500) it is sent, split in two parts. */
-	const uint8_t big[] = {57, 2, 5, 220, 255};
+	const uint8_t big[] = {57, 2, 5, 220, 55, 1, 121, 255};
 	r = handle(f, in, req(in, DHCPDISCOVER, 6, big, sizeof(big)), out, &m, &d);
 	size_t l;
-	assert_non_null(dhcp_opt(&m, DHCP_OPT_DOMAIN, &l));
+	assert_non_null(dhcp_opt(&m, 121, &l));
 	assert_int_equal(l, 300);
+	assert_int_equal(out[opt_pos(out, r, 121) + 1], 255); /* the first part is full */
 }
 
 static void test_overload_into_file(void **state)
@@ -339,10 +345,74 @@ static void test_option_precedence(void **state)
 	}
 }
 
+static void test_lease_limit(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	f->c->max_leases = 1;
+	const uint8_t want[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	const uint8_t none[] = {255};
+	/* The first client takes the only lease the limit allows... */
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 20, want, sizeof(want)), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	/* ...a second one gets no offer, although the pool has another address... */
+	assert_int_equal(handle(f, in, req(in, DHCPDISCOVER, 21, none, sizeof(none)), out, &m, &d),
+			 0);
+	/* ...nor an ACK when it asks for that address straight away (a NAK)... */
+	const uint8_t other[] = {50, 4, 10, 77, 0, 101, 54, 4, 10, 77, 0, 1, 255};
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 21, other, sizeof(other)), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPNAK);
+	/* ...and the first one still gets its own. */
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 20, none, sizeof(none)), out, &m, &d) > 0);
+	assert_int_equal(m.yiaddr, 0x0a4d0064u);
+}
+
+static void test_uefi_http_boot(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	size_t l;
+	struct conf_profile *p = &f->c->profiles[f->c->n_profiles++];
+	p->name = strdup("p");
+	p->kernel = strdup("/k");
+	f->c->default_profile = strdup("p");
+	/* UEFI HTTP Boot (arch 16): HTTPClient echoed, a full URL as the boot file. */
+	const uint8_t opts[] = {60,  10,  'H', 'T', 'T', 'P', 'C', 'l', 'i',
+				'e', 'n', 't', 93,  2,	 0,   16,  255};
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 22, opts, sizeof(opts)), out, &m, &d) > 0);
+	const uint8_t *vc = dhcp_opt(&m, DHCP_OPT_VENDOR_CLASS, &l);
+	assert_non_null(vc);
+	assert_int_equal(l, 10);
+	assert_memory_equal(vc, "HTTPClient", 10);
+	assert_string_equal((const char *)m.file, "http://10.77.0.1/ipxe.efi");
+}
+
+static void test_padded_hostname(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	struct store_lease l;
+	/* An old ROM pads its host name with NULs and 0xFF: they are not part of it. */
+	const uint8_t opts[] = {50, 4,	10, 77,	 0,   100, 54, 4,    10, 77, 0,
+				1,  12, 6,  'p', 'c', '1', 0,  0xff, 0,	 255};
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 23, opts, sizeof(opts)), out, &m, &d) > 0);
+	assert_int_equal(store_lease_by_ip(f->d.store, 0x0a4d0064u, &l), 0);
+	assert_string_equal(l.hostname, "pc1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_prl_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_uefi_http_boot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_padded_hostname, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_option_precedence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_id_reservation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unrequested_options, setup, teardown),
