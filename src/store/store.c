@@ -63,9 +63,21 @@ static const char *const store_sql[ST_COUNT] = {
 		      "ORDER BY ts_us, id",
 };
 
+/* Events written during a batch wait here until its commit (the lock is the batch's). */
+#define STORE_EVQ_CAP 512
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	/*
+	 * Timeline events go through a second connection with synchronous=NORMAL:
+	 * they need no fsync of their own (a later lease commit syncs the WAL
+	 * they share), so a turn that grants nothing costs no fsync.
+	 */
+	sqlite3 *evdb;
+	sqlite3_stmt *ev_add;
+	struct store_event *evq;
+	size_t evq_n;
 	bool in_batch;	   /* inside store_batch_begin .. store_batch_commit */
 	bool batch_failed; /* a write of the batch failed: it will not commit */
 };
@@ -96,6 +108,22 @@ static int store_prepare_all(struct store *s)
 	return 0;
 }
 
+static int store_open_events(struct store *s, const char *path)
+{
+	s->evq = calloc(STORE_EVQ_CAP, sizeof(*s->evq));
+	if (s->evq == NULL ||
+	    sqlite3_open_v2(path, &s->evdb, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->evdb, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->evdb, store_sql[ST_EVENT_ADD], -1, &s->ev_add, NULL) !=
+		SQLITE_OK) {
+		log_err("store", "events connection: %s",
+			s->evdb != NULL ? sqlite3_errmsg(s->evdb) : "out of memory");
+		return -EIO;
+	}
+	sqlite3_busy_timeout(s->evdb, 2000);
+	return 0;
+}
+
 int store_open(const char *state_dir, struct store **out)
 {
 	char path[PATH_MAX];
@@ -120,7 +148,7 @@ int store_open(const char *state_dir, struct store **out)
 	 */
 	if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") < 0 ||
 	    store_exec(s, "PRAGMA quick_check;") < 0 || store_exec(s, store_schema) < 0 ||
-	    store_prepare_all(s) < 0)
+	    store_prepare_all(s) < 0 || store_open_events(s, path) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -135,7 +163,10 @@ void store_close(struct store *s)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	sqlite3_finalize(s->ev_add);
+	sqlite3_close(s->evdb);
 	sqlite3_close(s->db);
+	free(s->evq);
 	free(s);
 }
 
@@ -193,6 +224,8 @@ static int store_step_done(struct store *s, sqlite3_stmt *q)
 	return 0;
 }
 
+static void store_event_flush(struct store *s);
+
 int store_batch_begin(struct store *s)
 {
 	if (s->in_batch)
@@ -210,10 +243,11 @@ int store_batch_commit(struct store *s)
 		return -EINVAL;
 	s->in_batch = false;
 	/* COMMIT is where SQLite fsyncs the WAL: after it, every write is durable. */
-	if (!s->batch_failed && store_exec(s, "COMMIT") == 0)
-		return 0;
-	store_exec(s, "ROLLBACK");
-	return -EIO;
+	int rc = !s->batch_failed && store_exec(s, "COMMIT") == 0 ? 0 : -EIO;
+	if (rc < 0)
+		store_exec(s, "ROLLBACK");
+	store_event_flush(s);
+	return rc;
 }
 
 /* Opens a transaction unless a batch holds one; the pair of store_txn_end. */
@@ -321,9 +355,9 @@ int store_declined_each(struct store *s, int (*fn)(uint32_t ip, int64_t until, v
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int store_event_add(struct store *s, const struct store_event *ev)
+static int store_event_write(struct store *s, sqlite3 *db, sqlite3_stmt *q,
+			     const struct store_event *ev)
 {
-	sqlite3_stmt *q = s->st[ST_EVENT_ADD];
 	sqlite3_bind_int64(q, 1, ev->ts_us);
 	if (ev->has_mac)
 		sqlite3_bind_blob(q, 2, ev->mac, 6, SQLITE_STATIC);
@@ -336,7 +370,39 @@ int store_event_add(struct store *s, const struct store_event *ev)
 	sqlite3_bind_int64(q, 7, (sqlite3_int64)ev->bytes);
 	sqlite3_bind_int64(q, 8, (sqlite3_int64)ev->duration_us);
 	sqlite3_bind_int(q, 9, ev->ok);
-	return store_step_done(s, q);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE) {
+		log_err("store", "event: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Writes the events queued during a batch, in one transaction of their own. */
+static void store_event_flush(struct store *s)
+{
+	if (s->evq_n == 0)
+		return;
+	bool txn = sqlite3_exec(s->evdb, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	for (size_t i = 0; i < s->evq_n; i++)
+		store_event_write(s, s->evdb, s->ev_add, &s->evq[i]);
+	if (txn && sqlite3_exec(s->evdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(s->evdb, "ROLLBACK", NULL, NULL, NULL);
+	s->evq_n = 0;
+}
+
+int store_event_add(struct store *s, const struct store_event *ev)
+{
+	if (!s->in_batch)
+		return store_event_write(s, s->evdb, s->ev_add, ev);
+	if (s->evq_n < STORE_EVQ_CAP) {
+		s->evq[s->evq_n++] = *ev;
+		return 0;
+	}
+	/* A full queue: this one joins the batch's own transaction instead. */
+	return store_event_write(s, s->db, s->st[ST_EVENT_ADD], ev);
 }
 
 static void store_row_event(sqlite3_stmt *q, struct store_event *e)
