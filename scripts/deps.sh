@@ -10,7 +10,11 @@ libjansson-dev libcmocka-dev clang libclang-rt-14-dev"
 LAB="qemu-system-x86 ipxe-qemu ipxe ovmf pxelinux syslinux-common busybox-static cpio
 dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps python3 isc-dhcp-client dhcpcd-base"
 
+# Only for `scripts/deps.sh --bench` (make bench): the servers pxed is measured against.
+BENCH="kea-dhcp4-server"
+
 want=$(echo $BUILD $LAB)
+if [ "${1:-}" = --bench ]; then want="$want $(echo $BENCH)"; fi
 missing=()
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
