@@ -406,10 +406,69 @@ static void test_padded_hostname(void **state)
 	assert_string_equal(l.hostname, "pc1");
 }
 
+static void test_decline_by_another_client(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	struct store_lease l;
+	const uint8_t want[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 30, want, sizeof(want)), out, &m, &d) > 0);
+	/* Another MAC declines 10.77.0.100: ignored, the owner's lease stays. */
+	const uint8_t dec[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	assert_int_equal(handle(f, in, req(in, DHCPDECLINE, 31, dec, sizeof(dec)), out, &m, &d), 0);
+	assert_int_equal(store_lease_by_ip(f->d.store, 0x0a4d0064u, &l), 0);
+	assert_int_equal(l.mac[5], 30);
+	assert_int_equal(store_declined_until(f->d.store, 0x0a4d0064u), 0);
+}
+
+/*
+ * 100,000 DISCOVERs from random MACs (a starvation flood) take every free
+ * address for the offer's hold, but not a lease already granted. (Each
+ * refusal is still a timeline event: retention is issue 6's, rate limits 7's.)
+ */
+static void test_random_mac_flood(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t want[] = {50, 4, 10, 78, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	const uint8_t none[] = {255};
+	size_t n = req(in, DHCPREQUEST, 40, want, sizeof(want));
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1; /* relayed: 10.78.0.0/24 */
+	assert_true(handle(f, in, n, out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	srand(42);
+	size_t offers = 0;
+	for (int i = 0; i < 100000; i++) {
+		n = req(in, DHCPDISCOVER, 0, none, sizeof(none));
+		for (int b = 30; b < 34; b++)
+			in[b] = (uint8_t)rand();
+		in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+		if (handle(f, in, n, out, &m, &d) > 0)
+			offers++;
+	}
+	/* Only the pool's other 100 addresses were offered; the rest got nothing. */
+	assert_int_equal(offers, 100);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_POOL_EMPTY], 100000 - 100);
+	/* The client that held a lease still renews it. */
+	const uint8_t renew[] = {255};
+	n = req(in, DHCPREQUEST, 40, renew, sizeof(renew));
+	in[12] = 10, in[13] = 78, in[14] = 0, in[15] = 100; /* ciaddr */
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+	assert_true(handle(f, in, n, out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_int_equal(m.yiaddr, 0x0a4e0064u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_prl_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decline_by_another_client, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_random_mac_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uefi_http_boot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_padded_hostname, setup, teardown),
