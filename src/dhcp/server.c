@@ -644,15 +644,18 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 		len--;
 	if (host != NULL)
 		log_escape(l.hostname, sizeof(l.hostname), host, len);
-	uint32_t old = pool_by_mac(dhcp_pool_for_subnet(x->s, sn), x->facts.mac);
 	if (store_lease_put(x->s->d->store, &l) < 0) {
 		/* No durable lease, no ACK: the client will retry. */
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_STORE_FAIL);
 		dhcp_record(x, "dhcp", DHCPREQUEST, ip, "lease store failed: no ACK", false);
 		return 0;
 	}
-	/* The store dropped the client's other lease (one per client): so does the pool. */
-	dhcp_pool_unlease(dhcp_pool_for_subnet(x->s, sn), old != ip ? old : 0, x->facts.mac);
+	/* The store dropped the client's other lease (one per client): so do the pools. */
+	for (size_t i = 0; i < x->conf->n_subnets; i++) {
+		uint32_t old = pool_by_mac(&x->s->pools[i], x->facts.mac);
+		if (old != ip)
+			dhcp_pool_unlease(&x->s->pools[i], old, x->facts.mac);
+	}
 	/* A reserved address stays reserved while leased, so a release cannot free it. */
 	struct dhcp_pool *p = dhcp_pool_of(x->s, ip);
 	struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;

@@ -463,10 +463,34 @@ static void test_random_mac_flood(void **state)
 	assert_int_equal(m.yiaddr, 0x0a4e0064u);
 }
 
+static void test_client_moves_subnet(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t none[] = {255};
+	/* Client 50 leases 10.77.0.100 (the pool is .100-.101)... */
+	const uint8_t here[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 50, here, sizeof(here)), out, &m, &d) > 0);
+	/* ...then moves behind a relay to 10.78.0.0/24 and leases there. */
+	const uint8_t there[] = {50, 4, 10, 78, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	size_t n = req(in, DHCPREQUEST, 50, there, sizeof(there));
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+	assert_true(handle(f, in, n, out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	/* Its old address is free again: two new clients get both addresses of the pool. */
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 51, none, sizeof(none)), out, &m, &d) > 0);
+	uint32_t first = m.yiaddr;
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 52, none, sizeof(none)), out, &m, &d) > 0);
+	assert_int_not_equal(m.yiaddr, first);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_prl_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_moves_subnet, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decline_by_another_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_mac_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_limit, setup, teardown),
