@@ -30,6 +30,14 @@ static char *mac_format_sep(char out[18], const uint8_t mac[6], char sep)
 	return out;
 }
 
+uint32_t mac_hash(const uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 6; i++)
+		h = (h ^ mac[i]) * 16777619u;
+	return h;
+}
+
 char *mac_format(char out[18], const uint8_t mac[6])
 {
 	return mac_format_sep(out, mac, ':');

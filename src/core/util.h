@@ -20,6 +20,8 @@ char *mac_format(char out[18], const uint8_t mac[6]);
 char *mac_format_dash(char out[18], const uint8_t mac[6]);
 /* The value of one hexadecimal digit (either case), or -1. */
 int hex_digit(char c);
+/* FNV-1a of a MAC: for the tables indexed by client. */
+uint32_t mac_hash(const uint8_t mac[6]);
 /* Accepts colons or dashes; 0 on success, -EINVAL otherwise. */
 int mac_parse(const char *s, uint8_t mac[6]);
 

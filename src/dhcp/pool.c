@@ -4,13 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t pool_hash(const uint8_t mac[6])
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (int i = 0; i < 6; i++)
-		h = (h ^ mac[i]) * 16777619u;
-	return h;
-}
+#include "core/util.h"
 
 int pool_init(struct dhcp_pool *p, uint32_t first, uint32_t last)
 {
@@ -56,7 +50,7 @@ struct pool_slot *pool_at(struct dhcp_pool *p, uint32_t ip)
 /* The bucket holding mac, or the empty bucket where it would go. */
 static uint32_t pool_bucket(const struct dhcp_pool *p, const uint8_t mac[6])
 {
-	uint32_t b = pool_hash(mac) & p->mask;
+	uint32_t b = mac_hash(mac) & p->mask;
 	while (p->by_mac[b] != 0 && memcmp(p->slots[p->by_mac[b] - 1].mac, mac, 6) != 0)
 		b = (b + 1) & p->mask;
 	return b;
@@ -69,7 +63,7 @@ static void pool_unindex_bucket(struct dhcp_pool *p, uint32_t b)
 	p->by_mac[b] = 0;
 	while (p->by_mac[next] != 0) {
 		uint32_t entry = p->by_mac[next];
-		uint32_t home = pool_hash(p->slots[entry - 1].mac) & p->mask;
+		uint32_t home = mac_hash(p->slots[entry - 1].mac) & p->mask;
 		/* Move it back unless its home lies cyclically in (b, next]. */
 		bool stays = b <= next ? (home > b && home <= next) : (home > b || home <= next);
 		if (!stays) {

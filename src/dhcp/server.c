@@ -826,10 +826,7 @@ static int dhcp_on_inform(struct dhcp_ctx *x, uint8_t *out, size_t cap)
 
 static struct dhcp_choice *dhcp_choice_slot(struct dhcp_server *s, const uint8_t mac[6])
 {
-	uint32_t h = 2166136261u;
-	for (int i = 0; i < 6; i++)
-		h = (h ^ mac[i]) * 16777619u;
-	return &s->choices[h % DHCP_CHOICE_SLOTS];
+	return &s->choices[mac_hash(mac) % DHCP_CHOICE_SLOTS];
 }
 
 /* A boot item the client named itself on port 4011 is remembered for it. */
