@@ -6,27 +6,81 @@ set -euo pipefail
 BUILD="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libyaml-dev
 libjansson-dev libcmocka-dev clang libclang-rt-14-dev"
 # Real firmware, real clients and the network bootstrap programs the tests boot through;
-# python3 sends the raw malformed packets of the TFTP test.
+# python3 sends the raw malformed packets of the TFTP test; nft (nftables) drops packets
+# in tests/integration/tftp-lossy.sh.
 LAB="qemu-system-x86 ipxe-qemu ipxe ovmf pxelinux syslinux-common busybox-static cpio
-dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps python3 isc-dhcp-client dhcpcd-base"
+dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps python3 isc-dhcp-client dhcpcd-base
+grub-efi-amd64-signed shim-signed nftables"
 
 # Only for `scripts/deps.sh --bench` (make bench): the servers pxed is measured against.
-BENCH="kea-dhcp4-server"
+# tftpd-hpa conflicts with atftpd (both ship /usr/sbin/in.tftpd), so atftpd's program alone
+# is unpacked from its package into ATFTPD_DIR, never installed: libwrap0 and libpcre2-8-0
+# are what it links. Neither daemon may run from its package: see below.
+BENCH="kea-dhcp4-server tftpd-hpa libwrap0 libpcre2-8-0"
+ATFTPD_DIR=/opt/pxed-bench/atftpd
 
 want=$(echo $BUILD $LAB)
-if [ "${1:-}" = --bench ]; then want="$want $(echo $BENCH)"; fi
+bench=
+if [ "${1:-}" = --bench ]; then
+	want="$want $(echo $BENCH)"
+	[ -x "$ATFTPD_DIR/usr/sbin/atftpd" ] || command -v atftpd >/dev/null || bench=atftpd
+fi
 missing=()
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ -z "$bench" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing packages (run as root to install): ${missing[*]}" >&2
+	echo "deps: missing packages (run as root to install): ${missing[*]} $bench" >&2
 	exit 1
 fi
-echo "deps: installing ${missing[*]}"
+echo "deps: installing ${missing[*]} $bench"
 export DEBIAN_FRONTEND=noninteractive
+policy=/usr/sbin/policy-rc.d
+own_policy=
+tmp=
+cleanup() {
+	[ -z "$own_policy" ] || rm -f "$policy"
+	[ -z "$tmp" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+if [ ${#missing[@]} -gt 0 ]; then
+	# invoke-rc.d and deb-systemd-invoke ask /usr/sbin/policy-rc.d before they start a
+	# service, and 101 means "no": tftpd-hpa would otherwise start on port 69, which the
+	# tests bind themselves. Ours is temporary and only when the machine has none (a
+	# container image often ships its own, which stays as it is).
+	if [ ! -e "$policy" ]; then
+		own_policy=1
+		printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs.\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+	fi
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	cleanup
+	own_policy=
+	# A policy of the machine's own may have let it start: stop it and keep it off.
+	if [[ " ${missing[*]} " == *" tftpd-hpa "* ]]; then
+		if [ -d /run/systemd/system ]; then
+			systemctl disable --now tftpd-hpa.service >/dev/null 2>&1 || true
+		else
+			[ ! -e /run/tftpd-hpa.pid ] || /etc/init.d/tftpd-hpa stop >/dev/null 2>&1 || true
+			update-rc.d tftpd-hpa disable >/dev/null 2>&1 || true
+		fi
+	fi
+fi
+
+if [ -n "$bench" ]; then
+	# Unpacked only: no maintainer script runs, so no service, socket unit or inetd line.
+	tmp=$(mktemp -d)
+	chown _apt "$tmp" 2>/dev/null || true # apt downloads as _apt when it can
+	(cd "$tmp" && apt-get download -qq atftpd >/dev/null)
+	mkdir -p "$ATFTPD_DIR"
+	dpkg-deb -x "$tmp"/atftpd_*.deb "$ATFTPD_DIR"
+	[ -x "$ATFTPD_DIR/usr/sbin/atftpd" ] || {
+		echo "deps: atftpd did not unpack into $ATFTPD_DIR" >&2
+		exit 1
+	}
+fi
