@@ -13,6 +13,7 @@ struct store;
 struct obs;
 struct dhcp_server;
 struct tftp_server;
+struct tftp_uploads;
 struct http_server;
 
 struct pxed {
@@ -23,6 +24,7 @@ struct pxed {
 	struct metrics metrics;
 	struct dhcp_server *dhcp;
 	struct tftp_server *tftp;
+	struct tftp_uploads *uploads; /* tftp/upload.c: made by the first WRQ, NULL before */
 	struct http_server *http;
 };
 

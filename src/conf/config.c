@@ -150,6 +150,7 @@ struct conf *conf_new_defaults(void)
 	c->authoritative = true;
 	c->tftp_port = 69;
 	c->http_port = 80;
+	c->tftp_upload_max_bytes = CONF_UPLOAD_MAX_DEFAULT;
 	c->state_dir = xstrdup("/var/lib/pxed");
 	c->nbp_dir_ipxe = xstrdup("/usr/lib/ipxe");
 	c->nbp_dir_pxelinux = xstrdup("/usr/lib/PXELINUX");
@@ -233,6 +234,7 @@ void conf_free(struct conf *c)
 	for (size_t i = 0; i < c->n_interfaces; i++)
 		free(c->interfaces[i]);
 	free(c->tftp_root);
+	free(c->tftp_upload_dir);
 	free(c->http_root);
 	free(c->state_dir);
 	free(c->nbp_dir_ipxe);
@@ -1229,6 +1231,60 @@ static void set_tftp_root(struct parser *p, const char *what, yaml_node_t *val, 
 	set_path(p, what, val, dst);
 }
 
+static void set_tftp_upload_dir(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	p->c->lines.tftp_upload_dir = node_line(val);
+	set_path(p, what, val, dst);
+}
+
+/* "65536", "512K", "64M", "1G" (or KiB, MiB, GiB): bytes, the units binary. */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		unsigned shift;
+	} units[] = {{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"K", 10}, {"M", 20}, {"G", 30}};
+	size_t len = strlen(s), ulen;
+	unsigned shift = 0;
+	char *num = xstrdup(s);
+	uint64_t v;
+	int rc;
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(units); i++) {
+		ulen = strlen(units[i].unit);
+		if (len > ulen && strcmp(s + len - ulen, units[i].unit) == 0) {
+			shift = units[i].shift;
+			num[len - ulen] = '\0';
+			break;
+		}
+	}
+	rc = parse_u64(num, 0, UINT64_MAX >> shift, &v);
+	free(num);
+	if (rc < 0)
+		return rc;
+	v <<= shift;
+	if (v < 1 || v > CONF_UPLOAD_MAX_LIMIT)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static void set_bytes(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+	int rc;
+
+	if (s == NULL)
+		return;
+	rc = parse_bytes(s, dst);
+	if (rc == -ERANGE)
+		perr(p, node_line(val), "%s: '" ECHO "' is out of range (1 byte to 1024G)", what,
+		     s);
+	else if (rc < 0)
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a size (bytes, or a number with K, M or G)", what, s);
+}
+
 static void set_http_root(struct parser *p, const char *what, yaml_node_t *val, void *dst)
 {
 	p->c->lines.http_root = node_line(val);
@@ -1266,6 +1322,8 @@ static const struct key_spec tftp_keys[] = {
     {"root", set_tftp_root, offsetof(struct conf, tftp_root), false},
     {"port", set_port, offsetof(struct conf, tftp_port), false},
     {"listen", set_listen, offsetof(struct conf, listen_address), false},
+    {"upload_dir", set_tftp_upload_dir, offsetof(struct conf, tftp_upload_dir), false},
+    {"upload_max_bytes", set_bytes, offsetof(struct conf, tftp_upload_max_bytes), false},
 };
 
 static const struct key_spec http_keys[] = {
@@ -2269,6 +2327,41 @@ static void check_dir(struct checker *v, int line, const char *what, const char 
 		verr(v, line, "%s %s is not a directory", what, path);
 }
 
+/* Path a is path b or lies beneath it (both canonical). */
+static bool path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/' || strcmp(b, "/") == 0);
+}
+
+/*
+ * Uploads must land apart from what pxed serves and keeps: a client could
+ * otherwise replace the files other machines boot, or the lease database.
+ */
+static void check_upload_dir(struct checker *v)
+{
+	const struct conf *c = v->c;
+	const char *dirs[] = {c->tftp_root, c->http_root, c->state_dir};
+	const char *names[] = {"tftp.root", "http.root", "state_dir"};
+	size_t before = v->n_errors;
+	char *up;
+
+	check_dir(v, c->lines.tftp_upload_dir, "tftp.upload_dir", c->tftp_upload_dir);
+	if (c->tftp_upload_dir == NULL || v->n_errors != before)
+		return;
+	up = realpath(c->tftp_upload_dir, NULL);
+	for (size_t i = 0; up != NULL && i < PXED_ARRAY_LEN(dirs); i++) {
+		char *d = dirs[i] != NULL ? realpath(dirs[i], NULL) : NULL;
+		if (d != NULL && (path_within(up, d) || path_within(d, up)))
+			verr(v, c->lines.tftp_upload_dir,
+			     "tftp.upload_dir %s overlaps %s %s: clients could replace its files",
+			     c->tftp_upload_dir, names[i], dirs[i]);
+		free(d);
+	}
+	free(up);
+}
+
 static void check_globals(struct checker *v)
 {
 	const struct conf *c = v->c;
@@ -2288,6 +2381,7 @@ static void check_globals(struct checker *v)
 	}
 	check_dir(v, c->lines.tftp_root, "tftp.root", c->tftp_root);
 	check_dir(v, c->lines.http_root, "http.root", c->http_root);
+	check_upload_dir(v);
 	if (c->default_profile != NULL && conf_find_profile(c, c->default_profile) == NULL)
 		verr(v, c->lines.default_profile, "default_profile '%s' is not a defined profile",
 		     c->default_profile);

@@ -24,6 +24,11 @@
 #define CONF_MAX_ARCH_OVERRIDES 64
 #define CONF_MAX_MENU_ITEMS 16
 #define CONF_MAX_CLIENT_ID 255
+#define CONF_MAX_PROGRAMS 16 /* per profile: one per architecture name */
+#define CONF_MAX_PROGRAM_NAME 127 /* the BOOTP file field holds 128 bytes */
+
+#define CONF_UPLOAD_MAX_DEFAULT (64ull << 20) /* tftp.upload_max_bytes: 64 MiB */
+#define CONF_UPLOAD_MAX_LIMIT (1ull << 40)    /* 1 TiB: more is surely a typo */
 
 enum conf_dhcp_mode {
 	CONF_DHCP_SERVER, /* assigns addresses from the pools */
@@ -152,6 +157,12 @@ struct conf {
 	char *http_root;	 /* may be NULL */
 	uint16_t http_port;	 /* default 80 */
 	uint32_t listen_address; /* TFTP/HTTP bind address, host order; 0 = any */
+	/*
+	 * TFTP uploads (WRQ) are refused while tftp_upload_dir is NULL (the
+	 * default); each may be at most tftp_upload_max_bytes long.
+	 */
+	char *tftp_upload_dir;
+	uint64_t tftp_upload_max_bytes;
 
 	char *state_dir;	/* default /var/lib/pxed */
 	char *nbp_dir_ipxe;	/* where ipxe's programs are: /usr/lib/ipxe */
@@ -192,6 +203,7 @@ struct conf {
 	 */
 	struct {
 		int interfaces, dhcp_mode, default_profile, tftp_root, http_root;
+		int tftp_upload_dir;
 	} lines;
 };
 

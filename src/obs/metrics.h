@@ -32,6 +32,13 @@
 	X(TFTP_DONE, "pxed_tftp_transfers_total", "outcome=\"complete\"", "TFTP transfers")        \
 	X(TFTP_FAILED, "pxed_tftp_transfers_total", "outcome=\"failed\"", "TFTP transfers")        \
 	X(TFTP_BYTES, "pxed_tftp_bytes_sent_total", "", "TFTP file bytes sent")                    \
+	X(TFTP_RETRANSMITS, "pxed_tftp_retransmits_total", "",                                     \
+	  "TFTP packets sent again after a timeout or a lost packet")                              \
+	X(TFTP_UPLOAD_STARTED, "pxed_tftp_uploads_total", "outcome=\"started\"", "TFTP uploads")   \
+	X(TFTP_UPLOAD_DONE, "pxed_tftp_uploads_total", "outcome=\"complete\"", "TFTP uploads")     \
+	X(TFTP_UPLOAD_FAILED, "pxed_tftp_uploads_total", "outcome=\"failed\"", "TFTP uploads")     \
+	X(TFTP_UPLOAD_BYTES, "pxed_tftp_bytes_received_total", "",                                 \
+	  "TFTP file bytes received and stored")                                                   \
 	X(HTTP_REQUESTS, "pxed_http_requests_total", "", "HTTP requests")                          \
 	X(HTTP_ERRORS, "pxed_http_errors_total", "", "HTTP requests answered with 4xx/5xx")        \
 	X(HTTP_BYTES, "pxed_http_bytes_sent_total", "", "HTTP body bytes queued")

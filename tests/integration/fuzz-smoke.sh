@@ -33,6 +33,7 @@ targets=(
 	"fuzz_dhcp 1500 tests/fuzz/corpus/dhcp"
 	"fuzz_dhcp_handler 1500 tests/fuzz/corpus/dhcp"
 	"fuzz_tftp 1500 -"
+	"fuzz_tftp_wxfer 1500 tests/fuzz/corpus/tftp_wxfer"
 	"fuzz_config 65536 examples"
 )
 for entry in "${targets[@]}"; do

@@ -227,6 +227,21 @@ static const struct err_case parse_cases[] = {
      "http:\n"
      "  port: 0\n",
      {"@:3: http.port: '0' is out of range (1-65535)"}},
+    {"upload size not a size",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_max_bytes: 64X\n",
+     {"@:3: tftp.upload_max_bytes: '64X' is not a size (bytes, or a number with K, M or G)"}},
+    {"upload size zero",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_max_bytes: 0M\n",
+     {"@:3: tftp.upload_max_bytes: '0M' is out of range (1 byte to 1024G)"}},
+    {"upload size too large",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_max_bytes: 1025G\n",
+     {"@:3: tftp.upload_max_bytes: '1025G' is out of range (1 byte to 1024G)"}},
     {"section not a mapping",
      "interfaces: [br0]\n"
      "tftp: 69\n",
@@ -792,6 +807,30 @@ static const struct err_case validation_cases[] = {
      "http:\n"
      "  root: /nonexistent/http\n",
      {"@:3: http.root /nonexistent/http: No such file or directory"}},
+    {"upload dir is a file",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_dir: afile\n",
+     {"@:3: tftp.upload_dir $/afile is not a directory"}},
+    {"upload dir missing",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_dir: /nonexistent/up\n",
+     {"@:3: tftp.upload_dir /nonexistent/up: No such file or directory"}},
+    {"upload dir is the tftp root",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  root: tftp\n"
+     "  upload_dir: ./tftp\n",
+     {"@:4: tftp.upload_dir $/tftp overlaps tftp.root $/tftp: clients could replace its "
+      "files"}},
+    {"upload dir holds the http root",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_dir: .\n"
+     "http:\n"
+     "  root: tftp\n",
+     {"@:3: tftp.upload_dir $ overlaps http.root $/tftp: clients could replace its files"}},
 };
 
 static void test_validation_errors(void **state)
@@ -1056,6 +1095,33 @@ static void test_full_config_profiles_hosts(void **state)
 	assert_string_equal(c->hosts[0].cmdline, "role=web");
 	assert_int_equal(c->hosts[0].line, 33);
 	conf_free(c);
+}
+
+/* tftp.upload_dir and tftp.upload_max_bytes: off and 64 MiB unless set. */
+static void test_tftp_uploads(void **state)
+{
+	static const struct {
+		const char *text;
+		uint64_t bytes;
+	} sizes[] = {
+	    {"1", 1},	       {"65536", 65536},    {"512K", 512 << 10}, {"512KiB", 512 << 10},
+	    {"16M", 16 << 20}, {"16MiB", 16 << 20}, {"2G", 2ull << 30},	 {"1024G", 1ull << 40}};
+	char yaml[256], want[PATH_MAX + 8];
+	struct conf *c = load_ok("interfaces: br0\n");
+
+	assert_null(c->tftp_upload_dir);
+	assert_true(c->tftp_upload_max_bytes == 64ull << 20);
+	conf_free(c);
+	for (size_t i = 0; i < PXED_ARRAY_LEN(sizes); i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "interfaces: br0\ntftp:\n  upload_dir: boot\n  upload_max_bytes: %s\n",
+			 sizes[i].text);
+		c = load_ok(yaml);
+		snprintf(want, sizeof(want), "%s/boot", tmpdir);
+		assert_string_equal(c->tftp_upload_dir, want);
+		assert_true(c->tftp_upload_max_bytes == sizes[i].bytes);
+		conf_free(c);
+	}
 }
 
 static void test_lease_time_units(void **state)
@@ -1828,6 +1894,7 @@ int main(void)
 	    cmocka_unit_test(test_validation_errors),
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_lease_time_units),
+	    cmocka_unit_test(test_tftp_uploads),
 	    cmocka_unit_test(test_shorthands),
 	    cmocka_unit_test(test_lookups),
 	    cmocka_unit_test(test_yaml_syntax_errors),
