@@ -18,13 +18,15 @@ struct udp_meta {
 
 #define UDP_BROADCAST 0x1 /* SO_BROADCAST */
 #define UDP_REUSEADDR 0x2 /* SO_REUSEADDR */
-#define UDP_BIGBUF 0x4 /* a receive buffer for bursts: UDP_BIGBUF_BYTES */
+#define UDP_BIGBUF 0x4	  /* a receive buffer for bursts: UDP_BIGBUF_BYTES */
 #define UDP_BIGBUF_BYTES (4 << 20)
+#define UDP_NO_PKTINFO 0x8 /* a socket that needs no IP_PKTINFO (it only replies to one peer) */
 
 /*
  * Opens a non-blocking UDP socket bound to ip:port (host order; 0 = any),
- * with IP_PKTINFO on. When ifname is not NULL the socket is bound to that
- * device (SO_BINDTODEVICE). Returns the descriptor or -errno.
+ * with IP_PKTINFO on unless UDP_NO_PKTINFO. When ifname is not NULL the
+ * socket is bound to that device (SO_BINDTODEVICE). Returns the descriptor
+ * or -errno.
  */
 int udp_open(uint32_t ip, uint16_t port, const char *ifname, unsigned flags);
 

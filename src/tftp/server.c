@@ -13,6 +13,7 @@
 #include "obs/metrics.h"
 #include "obs/obs.h"
 #include "pxed.h"
+#include "tftp/upload.h"
 #include "tftp/wire.h"
 #include "tftp/xfer.h"
 
@@ -20,10 +21,19 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <net/if.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h: UDP GSO, Linux 4.18 */
+#endif
 
 /* Limits: a flood of RRQs costs at most this many sockets and buffers. */
 #define TFTP_MAX_TRANSFERS 1024
@@ -34,6 +44,18 @@
 #define TFTP_RX_BURST 64
 /* The escaped file name kept for logs and the timeline. */
 #define TFTP_LOG_PATH_MAX 200
+/*
+ * UDP GSO (one sendmsg, many datagrams): at most this many segments and
+ * payload bytes per send (the kernel's limits are 64 or 128 segments and a
+ * 64 KiB IP packet).
+ */
+#define TFTP_GSO_SEGS_MAX 64
+#define TFTP_GSO_BYTES_MAX 65000
+/* Send buffer of a windowed transfer's socket: a whole window in flight. */
+#define TFTP_SNDBUF_BYTES (512 * 1024)
+/* How long an interface's MTU is trusted before it is asked again. */
+#define TFTP_MTU_TTL_US (10 * 1000000ull)
+#define TFTP_MTU_CACHE 8
 
 struct tftp_transfer;
 
@@ -45,6 +67,12 @@ struct tftp_server {
 	struct tftp_transfer *head; /* live transfers, owned by the server */
 	unsigned n_transfers;
 	uint64_t refused_busy;
+	bool no_gso; /* the kernel or a device refused UDP GSO once: never again */
+	struct {
+		unsigned ifindex; /* 0: free slot */
+		unsigned mtu;
+		uint64_t at_us;
+	} mtu_cache[TFTP_MTU_CACHE];
 };
 
 /* One allocation per transfer: the object and its packet buffer behind it. */
@@ -57,6 +85,14 @@ struct tftp_transfer {
 	uint32_t client_ip; /* host order */
 	uint16_t client_port;
 	struct vfs_file file; /* owned from tftp_transfer_new() until tftp_transfer_free() */
+	/*
+	 * The file's bytes, for sending straight from the page cache: a private
+	 * read-only mapping of a real file (map_len bytes), or a rendered file's
+	 * buffer. NULL: data goes through read() (an empty or unmappable file).
+	 */
+	const uint8_t *src;
+	size_t map_len;
+	bool gso; /* segments fit the path: UDP GSO may carry a window */
 	char path[TFTP_LOG_PATH_MAX];
 	uint64_t start_us;
 	struct tftp_xfer x;
@@ -119,9 +155,124 @@ static int tftp_transfer_send(void *ctx, const void *pkt, size_t len)
 	return udp_send(t->fd, pkt, len, t->client_ip, t->client_port, 0, 0);
 }
 
+/*
+ * Fills msgs for blocks: each DATA packet is a 4-byte header from hdr and the
+ * payload straight from t->src. With GSO, runs of full blocks share one
+ * message that the kernel cuts into datagrams (the final short block may end
+ * a run). Returns the number of messages; per_msg[i] is message i's blocks.
+ */
+static unsigned tftp_build_msgs(struct tftp_transfer *t, const struct tftp_block *b, unsigned n,
+				bool gso, uint8_t (*hdr)[TFTP_DATA_HDR], struct iovec *iov,
+				struct mmsghdr *mm, uint8_t (*ctl)[CMSG_SPACE(sizeof(uint16_t))],
+				struct sockaddr_in *to, unsigned *per_msg)
+{
+	size_t seg = (size_t)t->x.p.blksize + TFTP_DATA_HDR;
+	unsigned max_segs = 1, nmsg = 0;
+
+	if (gso) {
+		max_segs = (unsigned)(TFTP_GSO_BYTES_MAX / seg);
+		if (max_segs > TFTP_GSO_SEGS_MAX)
+			max_segs = TFTP_GSO_SEGS_MAX;
+		if (max_segs == 0)
+			max_segs = 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		hdr[i][0] = 0;
+		hdr[i][1] = TFTP_DATA;
+		hdr[i][2] = (uint8_t)(b[i].block >> 8); /* RFC 1350: the block number mod 2^16 */
+		hdr[i][3] = (uint8_t)b[i].block;
+		iov[2 * i] = (struct iovec){.iov_base = hdr[i], .iov_len = TFTP_DATA_HDR};
+		iov[2 * i + 1] =
+		    (struct iovec){.iov_base = (void *)(t->src + b[i].off), .iov_len = b[i].len};
+	}
+	for (unsigned i = 0; i < n; nmsg++) {
+		unsigned k = 1;
+		struct msghdr *mh = &mm[nmsg].msg_hdr;
+
+		/* Only the block that ends the file may be short, and it ends its run. */
+		while (k < max_segs && i + k < n && b[i + k - 1].len == t->x.p.blksize)
+			k++;
+		memset(&mm[nmsg], 0, sizeof(mm[nmsg]));
+		mh->msg_name = to;
+		mh->msg_namelen = sizeof(*to);
+		mh->msg_iov = &iov[2 * i];
+		mh->msg_iovlen = 2 * k;
+		if (k > 1) {
+			struct cmsghdr *c;
+			uint16_t gso_size = (uint16_t)seg;
+
+			mh->msg_control = ctl[nmsg];
+			mh->msg_controllen = sizeof(ctl[nmsg]);
+			c = CMSG_FIRSTHDR(mh);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(gso_size));
+			memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+		}
+		per_msg[nmsg] = k;
+		i += k;
+	}
+	return nmsg;
+}
+
+/*
+ * A window in one sendmmsg: the payloads are copied once, from the page
+ * cache into the socket, and never into a buffer of ours. A file cut short
+ * under the mapping makes the kernel's copy fail (EFAULT, not SIGBUS, since
+ * only the kernel touches the mapping): that ends the transfer.
+ */
+static int tftp_transfer_send_data(void *ctx, const struct tftp_block *b, unsigned n)
+{
+	struct tftp_transfer *t = ctx;
+	struct tftp_server *s = t->srv;
+	uint8_t hdr[TFTP_WINDOW_MAX][TFTP_DATA_HDR];
+	uint8_t ctl[TFTP_WINDOW_MAX][CMSG_SPACE(sizeof(uint16_t))] __attribute__((aligned(8)));
+	struct iovec iov[2 * TFTP_WINDOW_MAX];
+	struct mmsghdr mm[TFTP_WINDOW_MAX];
+	unsigned per_msg[TFTP_WINDOW_MAX];
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons(t->client_port),
+				 .sin_addr.s_addr = htonl(t->client_ip)};
+	bool gso = t->gso && !s->no_gso && n > 1;
+	unsigned nmsg, done = 0, blocks = 0;
+
+	if (n == 0 || n > TFTP_WINDOW_MAX)
+		return 0;
+	nmsg = tftp_build_msgs(t, b, n, gso, hdr, iov, mm, ctl, &to, per_msg);
+	while (done < nmsg) {
+		int r = sendmmsg(t->fd, &mm[done], nmsg - done, MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EFAULT)
+			return -EIO;
+		if (r < 0 && gso && done == 0 && (errno == EIO || errno == EINVAL)) {
+			/* No GSO here (kernel, or no checksum offload): plain datagrams. */
+			log_info("tftp", "UDP GSO refused (%s): sending one datagram per call",
+				 strerror(errno));
+			s->no_gso = true;
+			gso = false;
+			nmsg = tftp_build_msgs(t, b, n, false, hdr, iov, mm, ctl, &to, per_msg);
+			continue;
+		}
+		if (r <= 0)
+			break; /* a full socket buffer: the rest is lost, the timer resends */
+		for (int i = 0; i < r; i++)
+			blocks += per_msg[done + (unsigned)i];
+		done += (unsigned)r;
+	}
+	return (int)blocks;
+}
+
 static const struct tftp_xfer_ops tftp_transfer_ops = {
     .read = tftp_transfer_read,
     .send = tftp_transfer_send,
+};
+
+/* Transfers whose bytes are at hand (t->src) send whole windows at once. */
+static const struct tftp_xfer_ops tftp_transfer_ops_direct = {
+    .read = tftp_transfer_read,
+    .send = tftp_transfer_send,
+    .send_data = tftp_transfer_send_data,
 };
 
 static void tftp_transfer_free(struct tftp_transfer *t)
@@ -141,6 +292,8 @@ static void tftp_transfer_free(struct tftp_transfer *t)
 		event_free(t->timer);
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->map_len > 0)
+		munmap((void *)t->src, t->map_len);
 	vfs_file_close(&t->file);
 	free(t);
 }
@@ -219,6 +372,14 @@ static bool tftp_transfer_step(struct tftp_transfer *t, const struct tftp_xfer_e
 		tftp_transfer_end(t);
 		return true;
 	}
+	/*
+	 * Every ACK moves the deadline later; a timer already set for earlier
+	 * stays, and when it fires the state machine (which ignores early
+	 * wake-ups) hands back the real deadline. One timer update per timeout
+	 * period instead of one per packet.
+	 */
+	if (t->armed_us != 0 && deadline >= t->armed_us)
+		return false;
 	if (deadline != t->armed_us) {
 		uint64_t in = deadline > now ? deadline - now : 0;
 		struct timeval tv = {.tv_sec = (time_t)(in / 1000000),
@@ -258,31 +419,60 @@ static bool tftp_transfer_is_client(const struct tftp_transfer *t, const struct 
 	       ntohs(m->peer.sin_port) == t->client_port;
 }
 
+/*
+ * One datagram per wake-up: a transfer's socket holds one ACK at a time
+ * (lockstep) or one per window, and the event is level-triggered, so anything
+ * left is reported again; reading until EAGAIN would cost a system call per
+ * block for nothing.
+ */
 static void tftp_transfer_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct tftp_transfer *t = arg;
 	struct metrics *mt = &t->srv->d->metrics;
 	uint8_t pkt[TFTP_RX_MAX];
-	struct udp_meta m;
+	struct udp_meta m = {0};
+	socklen_t alen = sizeof(m.peer);
 	struct tftp_msg msg;
+	ssize_t n;
 
-	for (int i = 0; i < TFTP_RX_BURST; i++) {
-		ssize_t n = udp_recv(fd, pkt, sizeof(pkt), &m);
-		if (n < 0 && n != -EMSGSIZE)
-			return; /* -EAGAIN: drained; anything else: try on the next wake-up */
-		metric_inc(mt, METRIC_TFTP_RX);
-		if (!tftp_transfer_is_client(t, &m)) {
-			tftp_transfer_stranger(t, pkt, n, &m);
-			continue;
-		}
-		if (n < 0 || tftp_decode_msg(pkt, (size_t)n, &msg) < 0) {
-			metric_inc(mt, METRIC_TFTP_BAD);
-			continue;
-		}
-		if (tftp_transfer_step(
-			t, &(struct tftp_xfer_event){.kind = TFTP_XEV_PACKET, .msg = &msg}))
-			return; /* ended and freed */
+	n = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&m.peer,
+		     &alen);
+	if (n < 0)
+		return; /* EAGAIN: nothing after all; anything else: the next wake-up */
+	metric_inc(mt, METRIC_TFTP_RX);
+	if (n > (ssize_t)sizeof(pkt))
+		n = -EMSGSIZE; /* truncated: not the packet the peer sent */
+	if (!tftp_transfer_is_client(t, &m)) {
+		tftp_transfer_stranger(t, pkt, n, &m);
+		return;
 	}
+	if (n < 0 || tftp_decode_msg(pkt, (size_t)n, &msg) < 0) {
+		metric_inc(mt, METRIC_TFTP_BAD);
+		return;
+	}
+	tftp_transfer_step(t, &(struct tftp_xfer_event){.kind = TFTP_XEV_PACKET, .msg = &msg});
+}
+
+/*
+ * Points t->src at the file's bytes. A real file is mapped read-only and
+ * private: the kernel copies from the page cache straight into each packet.
+ */
+static void tftp_transfer_map(struct tftp_transfer *t)
+{
+	void *p;
+
+	if (t->file.size == 0 || t->file.size > SIZE_MAX)
+		return;
+	if (t->file.kind == VFS_RENDERED) {
+		t->src = (const uint8_t *)t->file.data;
+		return;
+	}
+	p = mmap(NULL, (size_t)t->file.size, PROT_READ, MAP_PRIVATE, t->file.fd, 0);
+	if (p == MAP_FAILED)
+		return; /* e.g. a filesystem without mmap: read() it is */
+	(void)madvise(p, (size_t)t->file.size, MADV_SEQUENTIAL);
+	t->src = p;
+	t->map_len = (size_t)t->file.size;
 }
 
 /*
@@ -291,7 +481,7 @@ static void tftp_transfer_read_cb(evutil_socket_t fd, short what, void *arg)
  * and its timer. Takes ownership of *f only on success.
  */
 static int tftp_transfer_new(struct tftp_server *s, const struct tftp_xfer_params *p,
-			     const struct udp_meta *m, struct vfs_file *f,
+			     const struct udp_meta *m, struct vfs_file *f, bool gso,
 			     struct tftp_transfer **out)
 {
 	size_t cap = tftp_xfer_buf_size(p);
@@ -305,19 +495,32 @@ static int tftp_transfer_new(struct tftp_server *s, const struct tftp_xfer_param
 	t->client_ip = ntohl(m->peer.sin_addr.s_addr);
 	t->client_port = ntohs(m->peer.sin_port);
 	t->start_us = now_mono_us();
-	t->fd = udp_open(tftp_reply_src(s, m->local_ip), 0, NULL, 0);
+	t->fd = udp_open(tftp_reply_src(s, m->local_ip), 0, NULL, UDP_NO_PKTINFO);
 	if (t->fd < 0) {
 		rc = t->fd;
 		goto fail;
+	}
+	if (p->windowsize > 1) {
+		/* Capped by wmem_max: a smaller buffer only shortens bursts. */
+		int bytes = TFTP_SNDBUF_BYTES;
+		(void)setsockopt(t->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
 	}
 	t->ev = event_new(s->d->base, t->fd, EV_READ | EV_PERSIST, tftp_transfer_read_cb, t);
 	t->timer = evtimer_new(s->d->base, tftp_transfer_timer_cb, t);
 	if (t->ev == NULL || t->timer == NULL || event_add(t->ev, NULL) < 0)
 		goto fail;
-	rc = tftp_xfer_init(&t->x, p, &tftp_transfer_ops, t, t->buf, cap);
-	if (rc < 0)
+	t->file = *f;
+	tftp_transfer_map(t);
+	t->gso = gso;
+	rc = tftp_xfer_init(&t->x, p,
+			    t->src != NULL ? &tftp_transfer_ops_direct : &tftp_transfer_ops, t,
+			    t->buf, cap);
+	if (rc < 0) {
+		if (t->map_len > 0)
+			munmap((void *)t->src, t->map_len);
 		goto fail;
-	t->file = *f; /* ownership moves here */
+	}
+	/* Ownership of *f has moved here. */
 	t->next = s->head;
 	if (s->head != NULL)
 		s->head->prev = t;
@@ -343,6 +546,46 @@ static unsigned tftp_client_transfers(const struct tftp_server *s, uint32_t ip)
 	for (const struct tftp_transfer *t = s->head; t != NULL; t = t->next)
 		n += t->client_ip == ip;
 	return n;
+}
+
+/*
+ * The MTU of the interface a request came in on, or 0 when unknown. Asked
+ * of the kernel at most once per TFTP_MTU_TTL_US per interface: a storm of
+ * requests costs no extra system calls.
+ */
+static unsigned tftp_if_mtu(struct tftp_server *s, unsigned ifindex)
+{
+	uint64_t now = now_mono_us();
+	struct ifreq ifr;
+	unsigned slot = ifindex % TFTP_MTU_CACHE;
+
+	if (ifindex == 0)
+		return 0;
+	if (s->mtu_cache[slot].ifindex == ifindex &&
+	    now - s->mtu_cache[slot].at_us < TFTP_MTU_TTL_US)
+		return s->mtu_cache[slot].mtu;
+	memset(&ifr, 0, sizeof(ifr));
+	if (if_indextoname(ifindex, ifr.ifr_name) == NULL || ioctl(s->fd, SIOCGIFMTU, &ifr) < 0)
+		return 0;
+	s->mtu_cache[slot].ifindex = ifindex;
+	s->mtu_cache[slot].mtu = ifr.ifr_mtu > 0 ? (unsigned)ifr.ifr_mtu : 0;
+	s->mtu_cache[slot].at_us = now;
+	return s->mtu_cache[slot].mtu;
+}
+
+/*
+ * RFC 2348 lets the server answer a smaller blksize: a DATA packet (IP 20 +
+ * UDP 8 + TFTP 4 bytes of headers) must fit the link it leaves on, or it
+ * would be fragmented, and one lost fragment loses the block. Unknown MTU:
+ * the RFC's largest.
+ */
+static uint16_t tftp_max_blksize(unsigned mtu)
+{
+	if (mtu == 0 || mtu >= TFTP_BLKSIZE_MAX + 32u)
+		return TFTP_BLKSIZE_MAX;
+	if (mtu < TFTP_BLKSIZE_MIN + 32u)
+		return TFTP_BLKSIZE_MIN;
+	return (uint16_t)(mtu - 32u);
 }
 
 /* vfs_open's refusals as TFTP errors (RFC 1350 appendix). */
@@ -402,6 +645,7 @@ static void tftp_start_transfer(struct tftp_server *s, const struct tftp_req *re
 	struct tftp_xfer_params p;
 	struct tftp_transfer *t;
 	struct vfs_file f;
+	unsigned mtu;
 
 	log_escape(path, sizeof(path), req->filename, req->filename_len);
 	if (s->n_transfers >= TFTP_MAX_TRANSFERS ||
@@ -417,8 +661,9 @@ static void tftp_start_transfer(struct tftp_server *s, const struct tftp_req *re
 	}
 	if (tftp_open_file(s, req, m, path, &f) < 0)
 		return;
-	if (tftp_xfer_negotiate(&req->opts, req->mode, f.size, TFTP_BLKSIZE_MAX, &p) < 0 ||
-	    tftp_transfer_new(s, &p, m, &f, &t) < 0) {
+	mtu = tftp_if_mtu(s, m->ifindex);
+	if (tftp_xfer_negotiate(&req->opts, req->mode, f.size, tftp_max_blksize(mtu), &p) < 0 ||
+	    tftp_transfer_new(s, &p, m, &f, mtu != 0, &t) < 0) {
 		log_warn("tftp", "%s: cannot start a transfer of %s", ip4_format(ipbuf, ip), path);
 		tftp_send_error(s, s->fd, &m->peer, src, TFTP_ERR_UNDEF, "out of resources");
 		vfs_file_close(&f);
@@ -453,9 +698,8 @@ static void tftp_handle_request(struct tftp_server *s, const uint8_t *pkt, size_
 		return;
 	}
 	if (msg.opcode == TFTP_WRQ) {
-		log_info("tftp", "%s: WRQ refused",
-			 ip4_format(ipbuf, ntohl(m->peer.sin_addr.s_addr)));
-		tftp_send_error(s, s->fd, &m->peer, src, TFTP_ERR_ACCESS, "writes are disabled");
+		/* Uploads: ERROR 2 unless tftp.upload_dir is set (tftp/upload.c). */
+		tftp_upload_request(s->d, s->fd, pkt, len, m, src);
 		return;
 	}
 	if (msg.opcode != TFTP_RRQ) {
@@ -526,6 +770,7 @@ void tftp_server_stop(struct tftp_server *s)
 	/* Each abort tells the client (ERROR 0) and reports the transfer as failed. */
 	while (s->head != NULL)
 		tftp_transfer_step(s->head, &(struct tftp_xfer_event){.kind = TFTP_XEV_ABORT});
+	tftp_upload_stop(s->d);
 	if (s->refused_busy > 0)
 		log_info("tftp", "%" PRIu64 " requests refused: too many transfers",
 			 s->refused_busy);

@@ -219,11 +219,59 @@ static int tftp_xfer_send_block(struct tftp_xfer *x, uint64_t b, size_t *n)
  * stopping after the short block that ends the file. A packet the socket
  * refused ends the burst early; the timer resends it.
  */
+/*
+ * The window of an octet transfer handed to ops->send_data in one call: the
+ * payloads never pass through buf, and the caller can send them all with
+ * one system call. Block lengths follow from the file size alone.
+ */
+static void tftp_xfer_send_window_direct(struct tftp_xfer *x)
+{
+	struct tftp_block blocks[TFTP_WINDOW_MAX];
+	uint64_t last = x->acked + x->p.windowsize;
+	unsigned n = 0;
+	int sent;
+
+	if (last > x->final_block)
+		last = x->final_block;
+	for (uint64_t b = x->acked + 1; b <= last; b++, n++) {
+		uint64_t off = (b - 1) * x->p.blksize;
+		blocks[n] = (struct tftp_block){
+		    .block = b,
+		    .off = off,
+		    .len = off >= x->p.size ? 0 : (size_t)u64_min(x->p.blksize, x->p.size - off)};
+	}
+	if (n == 0)
+		return; /* cannot happen: the final block ends the transfer when acked */
+	sent = x->ops->send_data(x->ctx, blocks, n);
+	if (sent < 0) {
+		tftp_xfer_fail(x, "read error", TFTP_ERR_UNDEF, "read error");
+		return;
+	}
+	/* As in the one-by-one path: the refused packet counts (as lost), those after it do not. */
+	x->packets_sent += (unsigned)sent < n ? (unsigned)sent + 1 : n;
+	for (unsigned i = 0; i < (unsigned)sent && i < n; i++) {
+		if (blocks[i].block > x->sent_hi) {
+			x->sent_hi = blocks[i].block;
+			x->bytes_sent += blocks[i].len;
+		} else {
+			x->retransmits++;
+		}
+	}
+}
+
 static void tftp_xfer_send_window(struct tftp_xfer *x, uint64_t now_us)
 {
 	uint64_t last = x->acked + x->p.windowsize;
 	size_t n = 0;
 
+	if (x->ops->send_data != NULL && x->p.mode == TFTP_MODE_OCTET) {
+		tftp_xfer_send_window_direct(x);
+		if (x->state == TFTP_XS_FAILED)
+			return;
+		x->state = TFTP_XS_DATA_SENT;
+		tftp_xfer_arm(x, now_us);
+		return;
+	}
 	for (uint64_t b = x->acked + 1; b <= last; b++) {
 		int rc = tftp_xfer_send_block(x, b, &n);
 		if (rc == -EIO) {

@@ -50,11 +50,26 @@ struct tftp_xfer_event {
 	const struct tftp_msg *msg; /* TFTP_XEV_PACKET only */
 };
 
+/* One DATA packet of an octet transfer: block's payload is the file's [off, off + len). */
+struct tftp_block {
+	uint64_t block; /* 64-bit block number; the wire carries the low 16 bits */
+	uint64_t off;
+	size_t len;
+};
+
 struct tftp_xfer_ops {
 	/* Copies exactly n bytes at offset off into dst; returns n or -errno. */
 	ssize_t (*read)(void *ctx, uint64_t off, void *dst, size_t n);
 	/* Sends one packet to the client; 0 or -errno (a failure is a lost packet). */
 	int (*send)(void *ctx, const void *pkt, size_t len);
+	/*
+	 * Optional, octet transfers only: sends the DATA packets of a window in
+	 * one go, taking the payloads from the file itself (no copy through
+	 * buf), headers included. Returns how many leading packets the socket
+	 * took (0..n; the rest count as lost), or -EIO when the file can no
+	 * longer be read. NULL: every packet goes through read and send.
+	 */
+	int (*send_data)(void *ctx, const struct tftp_block *blocks, unsigned n);
 };
 
 /* What was agreed with the client: the outcome of tftp_xfer_negotiate(). */

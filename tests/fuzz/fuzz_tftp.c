@@ -52,7 +52,26 @@ static int fuzz_send(void *ctx, const void *pkt, size_t len)
 	return (++c->sends % 7 == 0) ? -11 : 0;
 }
 
+/* The server's window path: blocks in order, in the file, one window at most. */
+static int fuzz_send_data(void *ctx, const struct tftp_block *b, unsigned n)
+{
+	struct fuzz_ctx *c = ctx;
+	unsigned i;
+
+	assert(n >= 1 && n <= TFTP_WINDOW_MAX);
+	for (i = 0; i < n; i++) {
+		assert(b[i].off <= c->size && b[i].len <= c->size - b[i].off);
+		assert(i == 0 || b[i].block == b[i - 1].block + 1);
+		if (++c->sends % 7 == 0)
+			break; /* the socket takes only the first i packets */
+		c->last_data_block = (uint16_t)b[i].block;
+	}
+	return (int)i;
+}
+
 static const struct tftp_xfer_ops fuzz_ops = {.read = fuzz_read, .send = fuzz_send};
+static const struct tftp_xfer_ops fuzz_ops_direct = {
+    .read = fuzz_read, .send = fuzz_send, .send_data = fuzz_send_data};
 
 static void fuzz_check(const struct tftp_xfer *x, uint64_t timer)
 {
@@ -77,7 +96,10 @@ static void fuzz_transfer(const struct tftp_req *req, const uint8_t *s, size_t n
 		return;
 	c.cap = tftp_xfer_buf_size(&p);
 	buf = malloc(c.cap);
-	if (buf == NULL || tftp_xfer_init(&x, &p, &fuzz_ops, &c, buf, c.cap) < 0) {
+	/* Odd name lengths take the server's window path. */
+	if (buf == NULL ||
+	    tftp_xfer_init(&x, &p, req->filename_len & 1 ? &fuzz_ops_direct : &fuzz_ops, &c, buf,
+			   c.cap) < 0) {
 		free(buf);
 		return;
 	}

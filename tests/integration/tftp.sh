@@ -337,6 +337,24 @@ have python3 || not_ok "python3 is missing: run make deps"
 	check "the 33rd concurrent transfer of one client gets ERROR 0" raw cap f513 32
 }
 
+# A file cut short while it is being sent (an operator copying over it):
+# the transfer ends with an ERROR, the daemon goes on. pxed sends straight
+# from a mapping of the file, so this is the SIGBUS case.
+cp "$ROOT/big" "$ROOT/shrinking"
+timeout 60 curl -sS -o "$OUT/shrinking" "tftp://$HOST:$TPORT/shrinking" >"$TMP/shrink.log" 2>&1 &
+CURL_PID=$!
+for _ in $(seq 1 50); do
+	[ "$(stat -c %s "$OUT/shrinking" 2>/dev/null || echo 0)" -gt 65536 ] && break
+	sleep 0.1
+done
+truncate -s 4096 "$ROOT/shrinking"
+if wait "$CURL_PID"; then
+	not_ok "a file truncated during its transfer ends it with an ERROR (curl succeeded)"
+else
+	ok "a file truncated during its transfer ends it with an ERROR"
+fi
+check "pxed still runs after a file shrank under a transfer" kill -0 "$PID"
+
 check "pxed still runs after the bad packets" kill -0 "$PID"
 fetch "a file is still served after the bad packets" f513 "$OUT/after" \
 	curl -sS -o "$OUT/after" "tftp://$HOST:$TPORT/f513"

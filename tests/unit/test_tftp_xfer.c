@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,7 +72,47 @@ static int fake_send(void *ctx, const void *pkt, size_t len)
 	return 0;
 }
 
+/*
+ * ops->send_data as the server implements it: the window's DATA packets at
+ * once, payloads taken from the file. Each block counts as one send, so
+ * fail_send_at and fail_reads mean the same in both modes.
+ */
+static int fake_send_data(void *ctx, const struct tftp_block *b, unsigned n)
+{
+	struct fake *f = ctx;
+
+	assert_true(n >= 1 && n <= TFTP_WINDOW_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt *p;
+
+		assert_int_equal(b[i].off, (b[i].block - 1) * f->x.p.blksize);
+		assert_true(b[i].off + b[i].len <= f->size);
+		if (f->fail_reads == 0)
+			return -EIO;
+		if (f->fail_reads > 0)
+			f->fail_reads--;
+		if (f->sends++ == f->fail_send_at)
+			return (int)i;
+		assert_true(f->npkts < MAX_PKTS);
+		assert_true(b[i].len + TFTP_DATA_HDR <= PKT_MAX);
+		p = &f->pkts[f->npkts++];
+		p->b[0] = 0;
+		p->b[1] = TFTP_DATA;
+		p->b[2] = (uint8_t)(b[i].block >> 8);
+		p->b[3] = (uint8_t)b[i].block;
+		for (size_t k = 0; k < b[i].len; k++)
+			p->b[TFTP_DATA_HDR + k] =
+			    f->data ? f->data[b[i].off + k] : pattern(b[i].off + k);
+		p->len = TFTP_DATA_HDR + b[i].len;
+	}
+	return (int)n;
+}
+
 static const struct tftp_xfer_ops fake_ops = {.read = fake_read, .send = fake_send};
+static const struct tftp_xfer_ops fake_ops_direct = {
+    .read = fake_read, .send = fake_send, .send_data = fake_send_data};
+/* Every test runs twice: packets built one by one, then whole windows through send_data. */
+static bool direct;
 
 static struct fake *fake_new(const uint8_t *data, uint64_t size, enum tftp_mode mode,
 			     const struct tftp_opts *asked)
@@ -91,7 +132,8 @@ static struct fake *fake_new(const uint8_t *data, uint64_t size, enum tftp_mode 
 	cap = tftp_xfer_buf_size(&p);
 	f->buf = malloc(cap);
 	assert_non_null(f->buf);
-	assert_int_equal(tftp_xfer_init(&f->x, &p, &fake_ops, f, f->buf, cap), 0);
+	assert_int_equal(
+	    tftp_xfer_init(&f->x, &p, direct ? &fake_ops_direct : &fake_ops, f, f->buf, cap), 0);
 	assert_int_equal(f->x.state, TFTP_XS_INIT);
 	return f;
 }
@@ -585,5 +627,8 @@ int main(void)
 	    cmocka_unit_test(test_negotiate),
 	    cmocka_unit_test(test_netascii),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("one packet per send", tests, NULL, NULL);
+
+	direct = true;
+	return failed + cmocka_run_group_tests_name("a window per send_data", tests, NULL, NULL);
 }
