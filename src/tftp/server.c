@@ -56,6 +56,12 @@
 /* How long an interface's MTU is trusted before it is asked again. */
 #define TFTP_MTU_TTL_US (10 * 1000000ull)
 #define TFTP_MTU_CACHE 8
+/*
+ * Page-table entries for the mapping are filled this far ahead of the block
+ * being sent, in one call: the kernel's copy then never takes a page fault
+ * (each costs more than copying the 64 KiB it maps, in a VM).
+ */
+#define TFTP_POPULATE_AHEAD (4u << 20)
 
 struct tftp_transfer;
 
@@ -92,7 +98,8 @@ struct tftp_transfer {
 	 */
 	const uint8_t *src;
 	size_t map_len;
-	bool gso; /* segments fit the path: UDP GSO may carry a window */
+	size_t populated; /* bytes of the mapping made present so far */
+	bool gso;	  /* segments fit the path: UDP GSO may carry a window */
 	char path[TFTP_LOG_PATH_MAX];
 	uint64_t start_us;
 	struct tftp_xfer x;
@@ -216,6 +223,35 @@ static unsigned tftp_build_msgs(struct tftp_transfer *t, const struct tftp_block
 }
 
 /*
+ * Makes the mapping present up to at least end (and TFTP_POPULATE_AHEAD
+ * beyond). Reads the file like pread would if it is not cached; a kernel
+ * without MADV_POPULATE_READ (before 5.14) takes the page faults instead.
+ */
+static void tftp_transfer_populate(struct tftp_transfer *t, uint64_t end)
+{
+#ifdef MADV_POPULATE_READ
+	size_t to;
+
+	if (t->map_len == 0 || end <= t->populated)
+		return;
+	to = t->populated + TFTP_POPULATE_AHEAD;
+	if (to < end)
+		to = ((size_t)end + 4095) & ~(size_t)4095; /* the next start stays page-aligned */
+	if (to > t->map_len)
+		to = t->map_len;
+	/* madvise wants a page-aligned start: populated is 0 or a multiple of 4 MiB or 4 KiB. */
+	if (madvise((uint8_t *)t->src + t->populated, to - t->populated, MADV_POPULATE_READ) < 0) {
+		t->populated = t->map_len; /* not supported, or a short file: stop asking */
+		return;
+	}
+	t->populated = to;
+#else
+	(void)t;
+	(void)end;
+#endif
+}
+
+/*
  * A window in one sendmmsg: the payloads are copied once, from the page
  * cache into the socket, and never into a buffer of ours. A file cut short
  * under the mapping makes the kernel's copy fail (EFAULT, not SIGBUS, since
@@ -238,6 +274,7 @@ static int tftp_transfer_send_data(void *ctx, const struct tftp_block *b, unsign
 
 	if (n == 0 || n > TFTP_WINDOW_MAX)
 		return 0;
+	tftp_transfer_populate(t, b[n - 1].off + b[n - 1].len);
 	nmsg = tftp_build_msgs(t, b, n, gso, hdr, iov, mm, ctl, &to, per_msg);
 	while (done < nmsg) {
 		int r = sendmmsg(t->fd, &mm[done], nmsg - done, MSG_DONTWAIT);
@@ -354,6 +391,7 @@ static void tftp_transfer_end(struct tftp_transfer *t)
 	tftp_transfer_detail(t, detail, sizeof(detail));
 	metric_inc(&d->metrics, ok ? METRIC_TFTP_DONE : METRIC_TFTP_FAILED);
 	metric_add(&d->metrics, METRIC_TFTP_BYTES, t->x.bytes_sent);
+	metric_add(&d->metrics, METRIC_TFTP_RETRANSMITS, t->x.retransmits);
 	if (t->x.error_sent)
 		metric_inc(&d->metrics, METRIC_TFTP_ERROR_SENT);
 	/* A client that ends a transfer itself chose to: EDK2 does after its tsize probe. */
@@ -744,7 +782,8 @@ int tftp_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct tftp_se
 		return -ENOMEM;
 	s->d = d;
 	s->bind_ip = ip;
-	s->fd = udp_open(ip, port, NULL, 0);
+	/* A rack powering on sends its RRQs at once: room for a thousand of them. */
+	s->fd = udp_open(ip, port, NULL, UDP_BIGBUF);
 	if (s->fd < 0) {
 		int rc = s->fd;
 		free(s);

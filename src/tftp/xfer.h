@@ -26,8 +26,11 @@
 #define TFTP_BACKOFF_CAP_US 8000000u
 /* Largest window we agree to (RFC 7440 lets the server answer less). */
 #define TFTP_WINDOW_MAX 64
-/* Bytes in flight per window; bounds a burst into the socket buffer. */
-#define TFTP_WINDOW_BYTES_MAX (256u * 1024u)
+/*
+ * Bytes in flight per window. A client that asks for a window declares it
+ * can take it; this only bounds absurd asks (64 blocks of 65464 bytes).
+ */
+#define TFTP_WINDOW_BYTES_MAX (1024u * 1024u)
 
 enum tftp_xfer_state {
 	TFTP_XS_INIT,	   /* created, nothing sent */

@@ -536,6 +536,7 @@ static void test_negotiate(void **state)
 	assert_int_equal(tftp_xfer_negotiate(&o, TFTP_MODE_OCTET, 77, TFTP_BLKSIZE_MAX, &p), 0);
 	assert_int_equal(p.blksize, 65464);
 	assert_int_equal(p.windowsize, TFTP_WINDOW_BYTES_MAX / 65464); /* bytes in flight */
+	assert_int_equal(p.windowsize, 16);
 	assert_int_equal(tftp_xfer_buf_size(&p), 65468);
 
 	/* Netascii: no windowsize (lockstep rebuild) and no tsize (size unknown). */
