@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "boot/classes.h"
 #include "conf/config.h"
@@ -203,12 +204,87 @@ static void boot_plan_script(const struct conf *c, const struct boot_facts *f, u
 		boot_plan_url(c, server_ip, path, p); /* which refuses what the field cannot hold */
 }
 
+const struct conf_program *boot_profile_program(const struct conf_profile *p, uint16_t arch)
+{
+	const char *name = boot_arch_name(arch);
+	if (strcmp(name, "unknown") == 0)
+		return NULL;
+	for (size_t i = 0; i < p->n_programs; i++)
+		if (strcmp(boot_arch_name(p->programs[i].arch), name) == 0)
+			return &p->programs[i];
+	return NULL;
+}
+
+/*
+ * iPXE's own builds, which must never be handed to iPXE: it would run
+ * itself again and ask again, forever. Debian's names (the built-ins), and
+ * by their look any other: a name with "ipxe" in it, or one of iPXE's
+ * .kpxe and .kkpxe formats.
+ */
+bool boot_program_is_ipxe(const char *file)
+{
+	static const char *const ipxe_builtins[] = {"undionly.kpxe", "undionly.kkpxe",
+						    "snponly.efi", "ipxe.efi", "ipxe.pxe"};
+	const char *base = strrchr(file, '/') != NULL ? strrchr(file, '/') + 1 : file;
+	size_t n = strlen(base);
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(ipxe_builtins); i++)
+		if (strcmp(base, ipxe_builtins[i]) == 0)
+			return true;
+	return strcasestr(base, "ipxe") != NULL || (n > 4 && strcasecmp(base + n - 4, "kpxe") == 0);
+}
+
+/* The program, by name (TFTP) or as a URL (UEFI HTTP Boot); false when it does not fit. */
+static bool boot_plan_program(const struct conf *c, const struct boot_facts *f,
+			      const struct boot_arch *a, uint32_t server_ip, const char *file,
+			      struct boot_plan *p)
+{
+	if ((a != NULL && a->http) || f->http_client) {
+		boot_plan_url(c, server_ip, file, p);
+		return p->action == BOOT_URL;
+	}
+	int n = snprintf(p->file, sizeof(p->file), "%s", file);
+	if (n < 0 || (size_t)n >= sizeof(p->file)) {
+		p->file[0] = '\0';
+		return false;
+	}
+	p->action = BOOT_TFTP;
+	return true;
+}
+
+/*
+ * The profile's own program for the architecture. Firmware that is iPXE
+ * (QEMU's and some NICs' option ROMs) runs it too, as the operator asked,
+ * unless it is an iPXE build, which iPXE must never be given.
+ */
+static void boot_plan_profile_program(const struct conf *c, const struct boot_facts *f,
+				      uint32_t server_ip, const struct conf_program *prog,
+				      const char *src, struct boot_plan *p)
+{
+	const struct boot_arch *a = boot_arch_find(p->arch);
+	const char *aname = boot_arch_name(prog->arch);
+
+	if (!boot_plan_program(c, f, a, server_ip, prog->file, p)) {
+		boot_reason(p, "%s: %s, profile %s's %s program: name too long for the boot file",
+			    src, prog->file, p->profile->name, aname);
+		return;
+	}
+	boot_reason(p, "%s: %sarchitecture %u (%s): %s, profile %s's %s program", src,
+		    f->ipxe ? "iPXE client, " : "", p->arch, aname, prog->file, p->profile->name,
+		    aname);
+}
+
 /* p->profile is set: the file that boots it on this client. */
 static void boot_plan_profile(const struct conf *c, const struct boot_facts *f, uint32_t server_ip,
 			      struct boot_plan *p)
 {
+	const struct conf_program *prog = boot_profile_program(p->profile, p->arch);
 	char src[80];
 	boot_source_words(p, src, sizeof(src));
+	if (prog != NULL && !(f->ipxe && boot_program_is_ipxe(prog->file))) {
+		boot_plan_profile_program(c, f, server_ip, prog, src, p);
+		return;
+	}
 	if (f->ipxe) {
 		/* iPXE gets its script, never an NBP again: that would loop forever. */
 		boot_plan_script(c, f, server_ip, p);
@@ -226,12 +302,7 @@ static void boot_plan_profile(const struct conf *c, const struct boot_facts *f, 
 			    a != NULL ? a->name : "unknown");
 		return;
 	}
-	if (a->http || f->http_client) {
-		boot_plan_url(c, server_ip, a->nbp, p);
-	} else {
-		snprintf(p->file, sizeof(p->file), "%s", a->nbp);
-		p->action = BOOT_TFTP;
-	}
+	boot_plan_program(c, f, a, server_ip, a->nbp, p);
 	boot_reason(p, "%s: architecture %u (%s): %s, then profile %s", src, p->arch, a->name,
 		    a->nbp, p->profile->name);
 }

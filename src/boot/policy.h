@@ -15,6 +15,7 @@ struct conf_class;
 struct conf_host;
 struct conf_menu_item;
 struct conf_profile;
+struct conf_program;
 
 /* What a client said about itself in its DHCP request. */
 struct boot_facts {
@@ -90,6 +91,15 @@ const struct conf_profile *boot_profile_for(const struct conf *c, const uint8_t 
 const char *boot_arch_name(uint16_t arch);
 
 /*
+ * The program profile p names for arch, or NULL. Architectures are
+ * compared by name: a program for efi-x64 is for 7 and 9 alike.
+ */
+const struct conf_program *boot_profile_program(const struct conf_profile *p, uint16_t arch);
+
+/* Whether file is an iPXE build (by name), which iPXE itself must never get. */
+bool boot_program_is_ipxe(const char *file);
+
+/*
  * Decides the plan for a client reaching us at server_ip (host order), in
  * this order:
  *   1. architecture overrides for the MAC's prefix replace option 93;
@@ -100,8 +110,10 @@ const char *boot_arch_name(uint16_t arch);
  *      the menu: no plan);
  *   4. a PXE menu, for PXE clients (iPXE too) whose host entry names no
  *      profile of its own: the menu, with the default item's file;
- *   5. otherwise the profile: the iPXE script for iPXE, else the boot
- *      program for the architecture.
+ *   5. otherwise the profile: the program it names for the architecture
+ *      (programs:), for iPXE too unless that program is an iPXE build;
+ *      else the iPXE script for iPXE, else the iPXE build for the
+ *      architecture.
  * iPXE scripts are boot/<profile>/<mac>.ipxe when the profile came from a
  * class or a menu item (the HTTP side cannot know either), boot/<mac>.ipxe
  * otherwise. Never fails: a client we cannot serve gets BOOT_NONE and a

@@ -1,7 +1,9 @@
 #include "boot/script.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,11 @@
 #include "boot/policy.h"
 #include "conf/config.h"
 #include "core/util.h"
+
+/* Room for the fixed text of any rendered file, besides its command line. */
+#define SCRIPT_BASE_CAP 4096
+/* GRUB quoting turns each ' into '\'' (4 bytes): the worst case per byte. */
+#define SCRIPT_QUOTE_FACTOR 4
 
 /* The profile's command line, then the host's. */
 static int boot_cmdline_of(const struct conf_profile *p, const struct conf_host *h, char *out,
@@ -27,6 +34,39 @@ int boot_cmdline(const struct conf *c, const uint8_t mac[6], char *out, size_t c
 	if (p == NULL)
 		return -ENOENT;
 	return boot_cmdline_of(p, h, out, cap);
+}
+
+/* What every rendered file is made from. */
+struct boot_render {
+	const struct conf_host *host;	    /* NULL when not in the inventory */
+	const struct conf_profile *profile; /* never NULL once prepared */
+	char mac[18];			    /* "52:54:00:aa:00:01", for the header comment */
+	char cmdline[CONF_MAX_CMDLINE];
+};
+
+/*
+ * The machine's profile (the named one, else its host entry's, else the
+ * default) and its command line. A control character is refused: the
+ * config loader already refuses them, this keeps a hand-built config from
+ * injecting a directive into any of the formats below.
+ */
+static int boot_render_prepare(const struct conf *c, const uint8_t mac[6], const char *profile,
+			       struct boot_render *r)
+{
+	const struct conf_profile *p = boot_profile_for(c, mac, &r->host);
+
+	if (profile != NULL)
+		p = conf_find_profile(c, profile);
+	if (p == NULL)
+		return -ENOENT;
+	r->profile = p;
+	if (boot_cmdline_of(p, r->host, r->cmdline, sizeof(r->cmdline)) < 0)
+		return -ENOSPC;
+	for (const char *q = r->cmdline; *q != '\0'; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return -EINVAL;
+	mac_format(r->mac, mac);
+	return 0;
 }
 
 /* Appends to a growing script; a failed append poisons the buffer. */
@@ -54,6 +94,36 @@ static void script_add(struct script_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+static int script_open(struct script_buf *b, size_t cap)
+{
+	*b = (struct script_buf){.cap = cap};
+	b->p = malloc(cap);
+	return b->p != NULL ? 0 : -ENOMEM;
+}
+
+/* Hands the text over to the caller, or frees it after a failed append. */
+static int script_finish(struct script_buf *b, char **out, size_t *len)
+{
+	if (b->err) {
+		free(b->p);
+		return b->err;
+	}
+	*out = b->p;
+	*len = b->len;
+	return 0;
+}
+
+/* "# rendered by pxed for 52:54:00:aa:00:01 node1, profile debian": a comment in all three. */
+static void script_header(struct script_buf *b, const struct boot_render *r)
+{
+	const char *name = r->host != NULL && r->host->name != NULL ? r->host->name : NULL;
+	script_add(b, "# rendered by pxed for %s%s%s, profile %s\n", r->mac, name ? " " : "",
+		   name ? name : "", r->profile->name);
+}
+
+/* ---------------------------------------------------------------------- */
+/* iPXE                                                                   */
+
 int boot_render_ipxe(const struct conf *c, const uint8_t mac[6], uint32_t server_ip, char **out,
 		     size_t *len)
 {
@@ -63,25 +133,19 @@ int boot_render_ipxe(const struct conf *c, const uint8_t mac[6], uint32_t server
 int boot_render_ipxe_profile(const struct conf *c, const uint8_t mac[6], const char *profile,
 			     uint32_t server_ip, char **out, size_t *len)
 {
-	const struct conf_host *h;
-	const struct conf_profile *p = boot_profile_for(c, mac, &h);
-	char base[64], macs[18], cmdline[CONF_MAX_CMDLINE];
-	struct script_buf b = {.cap = 4096 + CONF_MAX_CMDLINE};
+	struct boot_render r;
+	struct script_buf b;
+	char base[64];
+	int rc = boot_render_prepare(c, mac, profile, &r);
 
-	if (profile != NULL)
-		p = conf_find_profile(c, profile);
-	if (p == NULL)
-		return -ENOENT;
-	if (boot_cmdline_of(p, h, cmdline, sizeof(cmdline)) < 0)
-		return -ENOSPC;
-	b.p = malloc(b.cap);
-	if (b.p == NULL)
+	if (rc < 0)
+		return rc;
+	if (script_open(&b, SCRIPT_BASE_CAP + CONF_MAX_CMDLINE) < 0)
 		return -ENOMEM;
+	const struct conf_profile *p = r.profile;
 	boot_http_base(c, server_ip, base, sizeof(base));
-	mac_format(macs, mac);
-	script_add(&b, "#!ipxe\n# rendered by pxed for %s%s%s, profile %s\n", macs,
-		   h != NULL && h->name != NULL ? " " : "", h != NULL && h->name ? h->name : "",
-		   p->name);
+	script_add(&b, "#!ipxe\n");
+	script_header(&b, &r);
 	/*
 	 * iPXE's EFI build hands an initrd to the kernel's EFI stub only when
 	 * the command line names it with initrd=; BIOS kernels ignore it.
@@ -89,16 +153,171 @@ int boot_render_ipxe_profile(const struct conf *c, const uint8_t mac[6], const c
 	script_add(&b, "kernel %s/files/%s/kernel", base, p->name);
 	for (size_t i = 0; i < p->n_initrds; i++)
 		script_add(&b, " initrd=initrd%zu", i);
-	script_add(&b, "%s%s\n", cmdline[0] ? " " : "", cmdline);
+	script_add(&b, "%s%s\n", r.cmdline[0] ? " " : "", r.cmdline);
 	for (size_t i = 0; i < p->n_initrds; i++)
 		script_add(&b, "initrd --name initrd%zu %s/files/%s/initrd%zu\n", i, base, p->name,
 			   i);
 	script_add(&b, "boot\n");
-	if (b.err) {
-		free(b.p);
-		return b.err;
+	return script_finish(&b, out, len);
+}
+
+/* ---------------------------------------------------------------------- */
+/* pxelinux (syslinux 6)                                                  */
+
+int boot_render_pxelinux(const struct conf *c, const uint8_t mac[6], char **out, size_t *len)
+{
+	struct boot_render r;
+	struct script_buf b;
+	int rc = boot_render_prepare(c, mac, NULL, &r);
+
+	if (rc < 0)
+		return rc;
+	if (script_open(&b, SCRIPT_BASE_CAP + CONF_MAX_CMDLINE) < 0)
+		return -ENOMEM;
+	const struct conf_profile *p = r.profile;
+	script_header(&b, &r);
+	/* PROMPT 0: no boot: prompt, the default label boots at once. */
+	script_add(&b, "DEFAULT pxed\nPROMPT 0\nLABEL pxed\n");
+	/*
+	 * LINUX, not KERNEL: KERNEL guesses the kind of image from its
+	 * extension. Relative paths are taken from pxelinux's path prefix (the
+	 * boot file's directory, or option 210), over the protocol it came by.
+	 */
+	script_add(&b, "  LINUX files/%s/kernel\n", p->name);
+	/* INITRD takes a comma-separated list and loads the files in order. */
+	for (size_t i = 0; i < p->n_initrds; i++)
+		script_add(&b, "%sfiles/%s/initrd%zu", i == 0 ? "  INITRD " : ",", p->name, i);
+	if (p->n_initrds > 0)
+		script_add(&b, "\n");
+	/* APPEND takes the rest of its line as it is: no quoting to undo. */
+	if (r.cmdline[0] != '\0')
+		script_add(&b, "  APPEND %s\n", r.cmdline);
+	return script_finish(&b, out, len);
+}
+
+/* ---------------------------------------------------------------------- */
+/* GRUB 2                                                                 */
+
+/* Characters GRUB's script lexer reads as themselves outside quotes. */
+static bool grub_plain(char ch)
+{
+	return ch != '\0' && (isalnum((unsigned char)ch) || strchr("-_.,:/=+@%", ch) != NULL);
+}
+
+/*
+ * One word of the command line as one GRUB argument: as it is when it is
+ * plain, else in single quotes, where nothing is special but the quote
+ * itself, written '\''. ($, ;, {, #, " and \ would otherwise expand, end
+ * the command or start a comment.) GRUB 2.06 then puts a backslash before
+ * every quote and backslash it passes on to the kernel: its own doing.
+ */
+static void grub_add_word(struct script_buf *b, const char *w, size_t n)
+{
+	bool plain = true;
+
+	for (size_t i = 0; i < n; i++)
+		plain = plain && grub_plain(w[i]);
+	if (plain) {
+		script_add(b, " %.*s", (int)n, w);
+		return;
 	}
-	*out = b.p;
-	*len = b.len;
+	script_add(b, " '");
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] == '\'')
+			script_add(b, "'\\''");
+		else
+			script_add(b, "%c", w[i]);
+	}
+	script_add(b, "'");
+}
+
+/* The words of the command line, each its own argument, as the kernel sees them joined. */
+static void grub_add_cmdline(struct script_buf *b, const char *cmdline)
+{
+	const char *q = cmdline;
+
+	while (*q != '\0') {
+		while (*q == ' ')
+			q++;
+		size_t n = strcspn(q, " ");
+		if (n > 0)
+			grub_add_word(b, q, n);
+		q += n;
+	}
+}
+
+/* "(tftp,10.77.0.1)"; GRUB 2.12 and later also read a port after a ':'. */
+static void grub_device(const struct conf *c, enum boot_proto proto, uint32_t server_ip, char *out,
+			size_t cap)
+{
+	char ip[16];
+	uint16_t port = proto == BOOT_PROTO_HTTP ? c->http_port : c->tftp_port;
+	uint16_t usual = proto == BOOT_PROTO_HTTP ? 80 : 69;
+
+	ip4_format(ip, c->server_address != 0 ? c->server_address : server_ip);
+	if (port == usual)
+		snprintf(out, cap, "(%s,%s)", proto == BOOT_PROTO_HTTP ? "http" : "tftp", ip);
+	else
+		snprintf(out, cap, "(%s,%s:%u)", proto == BOOT_PROTO_HTTP ? "http" : "tftp", ip,
+			 port);
+}
+
+int boot_render_grub(const struct conf *c, const uint8_t mac[6], enum boot_proto proto,
+		     uint32_t server_ip, char **out, size_t *len)
+{
+	struct boot_render r;
+	struct script_buf b;
+	char dev[48];
+	int rc = boot_render_prepare(c, mac, NULL, &r);
+
+	if (rc < 0)
+		return rc;
+	if (script_open(&b, SCRIPT_BASE_CAP + SCRIPT_QUOTE_FACTOR * CONF_MAX_CMDLINE) < 0)
+		return -ENOMEM;
+	const struct conf_profile *p = r.profile;
+	grub_device(c, proto, server_ip, dev, sizeof(dev));
+	script_header(&b, &r);
+	/* One entry, booted at once. */
+	script_add(&b, "set default=0\nset timeout=0\n");
+	/* Profile names are letters, digits, '.', '_' and '-': safe in quotes. */
+	script_add(&b, "menuentry 'pxed: %s' {\n", p->name);
+	script_add(&b, "\tlinux %s/files/%s/kernel", dev, p->name);
+	grub_add_cmdline(&b, r.cmdline);
+	script_add(&b, "\n");
+	if (p->n_initrds > 0) {
+		/* initrd takes several files and loads them one after the other. */
+		script_add(&b, "\tinitrd");
+		for (size_t i = 0; i < p->n_initrds; i++)
+			script_add(&b, " %s/files/%s/initrd%zu", dev, p->name, i);
+		script_add(&b, "\n");
+	}
+	script_add(&b, "}\n");
+	return script_finish(&b, out, len);
+}
+
+/*
+ * Debian's grubnetx64.efi (prefix /grub) runs `normal (memdisk)/grub.cfg`,
+ * whose script sources $prefix/grub.cfg: GRUB 2.06 searches
+ * grub.cfg-01-<mac>, grub.cfg-<hex IP>... only when `normal` runs without
+ * a file, so this file takes the machine to its own. GRUB script cannot
+ * replace the colons of $net_default_mac; regexp can take them apart.
+ * Without a configuration (no profile for the MAC) GRUB goes back to the
+ * firmware, which tries its next boot option.
+ */
+static const char grub_loader[] =
+    "# rendered by pxed: each machine's own configuration is grub.cfg-01-<its MAC>\n"
+    "regexp --set=1:m1 --set=2:m2 --set=3:m3 --set=4:m4 --set=5:m5 --set=6:m6 "
+    "'^(..):(..):(..):(..):(..):(..)$' \"$net_default_mac\"\n"
+    "configfile \"$prefix/grub.cfg-01-$m1-$m2-$m3-$m4-$m5-$m6\"\n"
+    "echo \"pxed: no boot configuration for $net_default_mac\"\n"
+    "sleep 3\n"
+    "exit\n";
+
+int boot_render_grub_loader(char **out, size_t *len)
+{
+	*out = strdup(grub_loader);
+	if (*out == NULL)
+		return -ENOMEM;
+	*len = sizeof(grub_loader) - 1;
 	return 0;
 }

@@ -16,16 +16,58 @@
 #include "conf/config.h"
 #include "core/util.h"
 
-/* Network bootstrap programs found in Debian's packages by default. */
-enum vfs_nbp_dir { NBP_IPXE, NBP_PXELINUX, NBP_SYSLINUX };
+/*
+ * Where Debian's grub-efi-amd64-signed and grub-efi-amd64-bin put GRUB's
+ * network image (prefix /grub, every module built in). There is no
+ * nbp_dirs key for them (yet): an operator with GRUB elsewhere puts it
+ * under tftp.root, which is searched first.
+ */
+#define VFS_GRUB_SIGNED_DIR "/usr/lib/grub/x86_64-efi-signed"
+#define VFS_GRUB_BIN_DIR "/usr/lib/grub/x86_64-efi/monolithic"
+/* Debian's shim-signed: the first stage signed by Microsoft, for Secure Boot. */
+#define VFS_SHIM_DIR "/usr/lib/shim"
 
-static const struct {
+/* Network bootstrap programs found in Debian's packages by default. */
+enum vfs_nbp_dir {
+	NBP_IPXE,
+	NBP_PXELINUX,
+	NBP_SYSLINUX,
+	NBP_GRUB_SIGNED,
+	NBP_GRUB_BIN,
+	NBP_SHIM,
+};
+
+/*
+ * Served name, where, and the file's own name there (NULL: the same). A
+ * name listed twice is looked for in the second place when the first has
+ * no such file (the package is not installed).
+ */
+static const struct vfs_builtin {
 	const char *name;
 	enum vfs_nbp_dir dir;
+	const char *file;
 } vfs_builtins[] = {
-    {"undionly.kpxe", NBP_IPXE},   {"undionly.kkpxe", NBP_IPXE},  {"snponly.efi", NBP_IPXE},
-    {"ipxe.efi", NBP_IPXE},	   {"ipxe.pxe", NBP_IPXE},	  {"pxelinux.0", NBP_PXELINUX},
-    {"lpxelinux.0", NBP_PXELINUX}, {"ldlinux.c32", NBP_SYSLINUX},
+    {"undionly.kpxe", NBP_IPXE, NULL},
+    {"undionly.kkpxe", NBP_IPXE, NULL},
+    {"snponly.efi", NBP_IPXE, NULL},
+    {"ipxe.efi", NBP_IPXE, NULL},
+    {"ipxe.pxe", NBP_IPXE, NULL},
+    {"pxelinux.0", NBP_PXELINUX, NULL},
+    {"lpxelinux.0", NBP_PXELINUX, NULL},
+    {"ldlinux.c32", NBP_SYSLINUX, NULL},
+    /* Signed by Debian: boots with Secure Boot off, or on behind a shim. */
+    {"grubnetx64.efi", NBP_GRUB_SIGNED, "grubnetx64.efi.signed"},
+    {"grubnetx64.efi", NBP_GRUB_BIN, "grubnetx64.efi"},
+    /*
+     * Secure Boot: firmware runs the shim, which loads grubx64.efi (and
+     * mmx64.efi, MokManager, when a key enrolment waits) from its own
+     * directory over TFTP; as in Debian's netboot images, grubx64.efi is
+     * GRUB's network image.
+     */
+    {"shimx64.efi", NBP_SHIM, "shimx64.efi.signed"},
+    {"mmx64.efi", NBP_SHIM, "mmx64.efi.signed"},
+    {"grubx64.efi", NBP_GRUB_SIGNED, "grubnetx64.efi.signed"},
+    {"grubx64.efi", NBP_GRUB_BIN, "grubnetx64.efi"},
 };
 
 int vfs_normalise(char *path)
@@ -98,28 +140,50 @@ static int vfs_open_beneath(const char *root, const char *path, struct vfs_file 
 	return rc;
 }
 
+static const char *vfs_builtin_dir(const struct conf *c, enum vfs_nbp_dir dir)
+{
+	switch (dir) {
+	case NBP_IPXE:
+		return c->nbp_dir_ipxe;
+	case NBP_PXELINUX:
+		return c->nbp_dir_pxelinux;
+	case NBP_SYSLINUX:
+		return c->nbp_dir_syslinux;
+	case NBP_GRUB_SIGNED:
+		return VFS_GRUB_SIGNED_DIR;
+	case NBP_GRUB_BIN:
+		return VFS_GRUB_BIN_DIR;
+	case NBP_SHIM:
+		return VFS_SHIM_DIR;
+	}
+	return NULL;
+}
+
+static int vfs_open_one_builtin(const struct conf *c, const struct vfs_builtin *b,
+				struct vfs_file *out)
+{
+	const char *dir = vfs_builtin_dir(c, b->dir), *file = b->file ? b->file : b->name;
+	if (dir == NULL)
+		return -ENOENT;
+	int rc = vfs_open_beneath(dir, file, out);
+	/* Debian links ipxe.efi to /boot: follow links for our own programs. */
+	if (rc == -EACCES) {
+		char full[PATH_MAX];
+		if (snprintf(full, sizeof(full), "%s/%s", dir, file) >= (int)sizeof(full))
+			return -ENOENT;
+		rc = vfs_open_regular(AT_FDCWD, full, false, out);
+	}
+	out->what = "nbp";
+	return rc;
+}
+
 static int vfs_open_builtin(const struct conf *c, const char *path, struct vfs_file *out)
 {
-	for (size_t i = 0; i < PXED_ARRAY_LEN(vfs_builtins); i++) {
-		if (strcmp(path, vfs_builtins[i].name) != 0)
-			continue;
-		const char *dir = vfs_builtins[i].dir == NBP_IPXE	? c->nbp_dir_ipxe
-				  : vfs_builtins[i].dir == NBP_PXELINUX ? c->nbp_dir_pxelinux
-									: c->nbp_dir_syslinux;
-		if (dir == NULL)
-			return -ENOENT;
-		int rc = vfs_open_beneath(dir, path, out);
-		/* Debian links ipxe.efi to /boot: follow links for our own programs. */
-		if (rc == -EACCES) {
-			char full[PATH_MAX];
-			if (snprintf(full, sizeof(full), "%s/%s", dir, path) >= (int)sizeof(full))
-				return -ENOENT;
-			rc = vfs_open_regular(AT_FDCWD, full, false, out);
-		}
-		out->what = "nbp";
-		return rc;
-	}
-	return -ENOENT;
+	int rc = -ENOENT;
+	for (size_t i = 0; i < PXED_ARRAY_LEN(vfs_builtins) && rc == -ENOENT; i++)
+		if (strcmp(path, vfs_builtins[i].name) == 0)
+			rc = vfs_open_one_builtin(c, &vfs_builtins[i], out);
+	return rc;
 }
 
 /* files/<profile>/kernel and files/<profile>/initrd<N>. */
@@ -151,6 +215,87 @@ static int vfs_open_profile_file(const struct conf *c, const char *path, struct 
 	return vfs_open_regular(AT_FDCWD, real, false, out);
 }
 
+/* A file rendered into data (rc 0 from a renderer) becomes out. */
+static int vfs_rendered(int rc, char *data, size_t len, const char *what, struct vfs_file *out)
+{
+	if (rc < 0)
+		return rc;
+	out->kind = VFS_RENDERED;
+	out->fd = -1;
+	out->data = data;
+	out->size = len;
+	out->mtime = 0;
+	out->what = what;
+	return 0;
+}
+
+/*
+ * A machine's configuration that cannot be rendered safely (a control
+ * character in a hand-built command line) is refused, not missing.
+ */
+static int vfs_render_refusal(int rc)
+{
+	return rc >= 0 || rc == -ENOENT || rc == -ENOMEM ? rc : -EACCES;
+}
+
+/*
+ * "01-52-54-00-aa-00-01": ARP hardware type 1 (Ethernet), then the MAC in
+ * hex pairs with dashes, as pxelinux and GRUB name per-machine files.
+ */
+static int vfs_parse_arp_mac(const char *s, uint8_t mac[6])
+{
+	if (strncmp(s, "01-", 3) != 0 || strlen(s) != 3 + 17 || s[5] != '-')
+		return -ENOENT;
+	return mac_parse(s + 3, mac) < 0 ? -ENOENT : 0;
+}
+
+/*
+ * Per-machine loader configurations, for a MAC that has a profile (its
+ * host entry's, or default_profile):
+ *   pxelinux.cfg/01-<mac>      (pxelinux.0, lpxelinux.0)
+ *   grub/grub.cfg-01-<mac>     (GRUB; fetching the kernel the same way)
+ * Every other name pxelinux and GRUB probe (UUID, hex IP, "default") is
+ * -ENOENT here: the roots may still hold an operator's own file of that name.
+ */
+static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, const char *path,
+				   const struct vfs_client *cl, struct vfs_file *out)
+{
+	uint8_t mac[6];
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (strncmp(path, "pxelinux.cfg/", 13) == 0) {
+		if (vfs_parse_arp_mac(path + 13, mac) < 0)
+			return -ENOENT;
+		rc = boot_render_pxelinux(c, mac, &data, &len);
+	} else if (strncmp(path, "grub/grub.cfg-", 14) == 0) {
+		if (vfs_parse_arp_mac(path + 14, mac) < 0)
+			return -ENOENT;
+		rc = boot_render_grub(c, mac,
+				      root == VFS_ROOT_HTTP ? BOOT_PROTO_HTTP : BOOT_PROTO_TFTP,
+				      cl->server_ip, &data, &len);
+	} else {
+		return -ENOENT;
+	}
+	return vfs_rendered(vfs_render_refusal(rc), data, len, "config", out);
+}
+
+/*
+ * grub/grub.cfg, after the roots: an operator's own file of that name
+ * wins; otherwise pxed's, which sends each machine to its own.
+ */
+static int vfs_open_generic_config(const char *path, struct vfs_file *out)
+{
+	char *data = NULL;
+	size_t len = 0;
+
+	if (strcmp(path, "grub/grub.cfg") != 0)
+		return -ENOENT;
+	int rc = boot_render_grub_loader(&data, &len);
+	return vfs_rendered(rc, data, len, "config", out);
+}
+
 /*
  * boot/<mac>.ipxe: the machine's iPXE script, for the profile of its host
  * entry or the default; boot/<profile>/<mac>.ipxe: the script of a profile
@@ -176,17 +321,11 @@ static int vfs_open_script(const struct conf *c, const char *name, const struct 
 		memcpy(profile, name, (size_t)(slash - name));
 		profile[slash - name] = '\0';
 	}
-	size_t len;
+	char *data = NULL;
+	size_t len = 0;
 	int rc = boot_render_ipxe_profile(c, mac, slash != NULL ? profile : NULL, cl->server_ip,
-					  &out->data, &len);
-	if (rc < 0)
-		return rc;
-	out->kind = VFS_RENDERED;
-	out->fd = -1;
-	out->size = len;
-	out->mtime = 0;
-	out->what = "script";
-	return 0;
+					  &data, &len);
+	return vfs_rendered(vfs_render_refusal(rc), data, len, "script", out);
 }
 
 int vfs_open(const struct conf *c, enum vfs_root root, const char *path,
@@ -208,12 +347,18 @@ int vfs_open(const struct conf *c, enum vfs_root root, const char *path,
 		return vfs_open_script(c, norm + 5, client, out);
 	if (strncmp(norm, "files/", 6) == 0)
 		return vfs_open_profile_file(c, norm + 6, out);
+	rc = vfs_open_machine_config(c, root, norm, client, out);
+	if (rc != -ENOENT)
+		return rc;
 	const char *dir = root == VFS_ROOT_TFTP ? c->tftp_root : c->http_root;
 	if (dir != NULL) {
 		rc = vfs_open_beneath(dir, norm, out);
 		if (rc != -ENOENT)
 			return rc;
 	}
+	rc = vfs_open_generic_config(norm, out);
+	if (rc != -ENOENT)
+		return rc;
 	return vfs_open_builtin(c, norm, out);
 }
 

@@ -1,11 +1,19 @@
 /*
  * The virtual file tree that TFTP and HTTP both serve. A request path maps to
- * one of:
- *   - a file rendered for the requesting machine (an iPXE script),
+ * one of, in this order:
+ *   - a file rendered for a machine from its profile:
+ *       boot/<mac>.ipxe, boot/<profile>/<mac>.ipxe   iPXE scripts
+ *       pxelinux.cfg/01-<mac>                         pxelinux configuration
+ *       grub/grub.cfg-01-<mac>                        GRUB configuration
+ *     (a MAC without a profile has none: the name falls through to the roots),
  *   - a profile's kernel or initrd  (files/<profile>/kernel, files/<profile>/initrd<N>),
- *   - a built-in network bootstrap program from Debian's packages
- *     (undionly.kpxe, snponly.efi, ipxe.efi, pxelinux.0, ldlinux.c32),
  *   - a real file beneath the configured root,
+ *   - grub/grub.cfg, the same for every machine, that sends GRUB on to the
+ *     machine's own (after the root, so an operator's own file wins),
+ *   - a built-in network bootstrap program from Debian's packages
+ *     (undionly.kpxe, snponly.efi, ipxe.efi, pxelinux.0, lpxelinux.0,
+ *     ldlinux.c32, grubnetx64.efi, and for Secure Boot shimx64.efi with the
+ *     grubx64.efi and mmx64.efi it loads),
  * and nothing else. Paths are normalised first: backslashes become slashes,
  * and "..", empty components and NULs are refused, so nothing escapes.
  */
@@ -29,7 +37,7 @@ struct vfs_file {
 	char *data; /* VFS_RENDERED: heap buffer; the caller frees it */
 	uint64_t size;
 	int64_t mtime;	  /* seconds since the epoch; 0 for rendered files */
-	const char *what; /* for the timeline: "nbp", "kernel", "initrd", "script", "file" */
+	const char *what; /* timeline step: "nbp", "kernel", "initrd", "script", "config", "file" */
 };
 
 /* Who is asking: used to render per-machine files. */

@@ -208,12 +208,20 @@ static void profile_clear_initrds(struct conf_profile *pr)
 	pr->n_initrds = 0;
 }
 
+static void profile_clear_programs(struct conf_profile *pr)
+{
+	for (size_t i = 0; i < pr->n_programs && i < CONF_MAX_PROGRAMS; i++)
+		free(pr->programs[i].file);
+	pr->n_programs = 0;
+}
+
 static void profile_clear(struct conf_profile *pr)
 {
 	free(pr->name);
 	free(pr->kernel);
 	profile_clear_initrds(pr);
 	free(pr->cmdline);
+	profile_clear_programs(pr);
 	memset(pr, 0, sizeof(*pr));
 }
 
@@ -1522,13 +1530,117 @@ static void set_initrd(struct parser *p, const char *what, yaml_node_t *val, voi
 	pr->initrds[pr->n_initrds++] = resolve_path(p->base_dir, s);
 }
 
-enum { PROFILE_KERNEL, PROFILE_INITRD, PROFILE_INITRDS, PROFILE_CMDLINE };
+/*
+ * A boot program's name in the virtual tree. It goes into the BOOTP file
+ * field (128 bytes) and into URLs unescaped, so only plain names: letters,
+ * digits, '.', '_', '-' and '+', in components separated by '/', none of
+ * them empty, "." or "..".
+ */
+static bool program_file_valid(const char *s)
+{
+	size_t len = strlen(s), comp = 0;
+
+	if (len == 0 || len > CONF_MAX_PROGRAM_NAME)
+		return false;
+	for (const char *q = s;; q++) {
+		if (*q == '/' || *q == '\0') {
+			if (comp == 0 || (comp == 1 && q[-1] == '.') ||
+			    (comp == 2 && q[-1] == '.' && q[-2] == '.'))
+				return false;
+			if (*q == '\0')
+				return true;
+			comp = 0;
+		} else if (isalnum((unsigned char)*q) || strchr("._-+", *q) != NULL) {
+			comp++;
+		} else {
+			return false;
+		}
+	}
+}
+
+/* The first code named name in policy.c's table, or -1 ("unknown" is no name). */
+static int program_arch(const char *name)
+{
+	for (unsigned a = 0; strcmp(name, "unknown") != 0 && a < ARCH_NAME_SCAN; a++)
+		if (strcmp(boot_arch_name((uint16_t)a), name) == 0)
+			return (int)a;
+	return -1;
+}
+
+/* One `arch: file` pair of programs; false when it is refused. */
+static bool parse_program(struct parser *p, const char *what, yaml_node_t *k, yaml_node_t *v,
+			  struct conf_program *out)
+{
+	const char *name = scalar_value(p, what, k), *file;
+	int arch;
+
+	if (name == NULL)
+		return false;
+	arch = program_arch(name);
+	if (arch < 0) {
+		perr(p, node_line(k),
+		     "%s: '" ECHO "' is not an architecture name (bios, efi-ia32, efi-x64, "
+		     "efi-arm64, efi-x64-http... as in docs/config.md)",
+		     what, name);
+		return false;
+	}
+	file = scalar_value(p, what, v);
+	if (file == NULL)
+		return false;
+	if (!program_file_valid(file)) {
+		perr(p, node_line(v),
+		     "%s: %s: '" ECHO "' is not a file name pxed serves (letters, digits, '.', "
+		     "'_', '-', '+' and '/' between names; at most %d bytes, no '..')",
+		     what, name, file, CONF_MAX_PROGRAM_NAME);
+		return false;
+	}
+	*out = (struct conf_program){
+	    .arch = (uint16_t)arch, .file = xstrdup(file), .line = node_line(k)};
+	return true;
+}
+
+/* programs: {bios: pxelinux.0, efi-x64: grubnetx64.efi}, one per architecture name. */
+static void set_programs(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_profile *pr = dst;
+	yaml_node_pair_t *pair;
+
+	profile_clear_programs(pr);
+	if (node_is_null(val) ||
+	    !expect_type(p, what, val, YAML_MAPPING_NODE, " (bios: pxelinux.0, ...)"))
+		return;
+	for (pair = val->data.mapping.pairs.start; pair < val->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(p, pair->key);
+		struct conf_program prog;
+		const struct conf_program *dup = NULL;
+
+		if (!parse_program(p, what, k, node_at(p, pair->value), &prog))
+			continue;
+		for (size_t i = 0; i < pr->n_programs && dup == NULL; i++)
+			if (pr->programs[i].arch == prog.arch)
+				dup = &pr->programs[i];
+		if (dup != NULL)
+			perr(p, prog.line, "%s: %s is given twice (first at line %d)", what,
+			     boot_arch_name(prog.arch), dup->line);
+		else if (pr->n_programs == CONF_MAX_PROGRAMS)
+			perr(p, prog.line, "%s: too many entries (at most %d)", what,
+			     CONF_MAX_PROGRAMS);
+		if (dup != NULL || pr->n_programs == CONF_MAX_PROGRAMS) {
+			free(prog.file);
+			continue;
+		}
+		pr->programs[pr->n_programs++] = prog;
+	}
+}
+
+enum { PROFILE_KERNEL, PROFILE_INITRD, PROFILE_INITRDS, PROFILE_CMDLINE, PROFILE_PROGRAMS };
 
 static const struct key_spec profile_keys[] = {
     [PROFILE_KERNEL] = {"kernel", set_path, offsetof(struct conf_profile, kernel), false},
     [PROFILE_INITRD] = {"initrd", set_initrd, 0, false},
     [PROFILE_INITRDS] = {"initrds", set_initrds, 0, false},
     [PROFILE_CMDLINE] = {"cmdline", set_cmdline, offsetof(struct conf_profile, cmdline), false},
+    [PROFILE_PROGRAMS] = {"programs", set_programs, 0, false},
 };
 
 /*
@@ -2578,6 +2690,21 @@ static void check_profile(struct checker *v, size_t idx)
 	if (pr->cmdline != NULL && strlen(pr->cmdline) >= CONF_MAX_CMDLINE)
 		verr(v, pr->line, "profile '%s': cmdline is longer than %d bytes", pr->name,
 		     CONF_MAX_CMDLINE - 1);
+	/*
+	 * The YAML parser refuses control characters in every value; a profile
+	 * built from `pxed boot` flags is checked here. A newline would add a
+	 * directive to the pxelinux, GRUB and iPXE files rendered from it.
+	 */
+	for (const char *q = pr->cmdline; q != NULL && *q != '\0'; q++) {
+		if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+			verr(v, pr->line, "profile '%s': cmdline contains a control character",
+			     pr->name);
+			break;
+		}
+	}
+	if (pr->n_programs > CONF_MAX_PROGRAMS)
+		verr(v, pr->line, "profile '%s': too many programs (at most %d)", pr->name,
+		     CONF_MAX_PROGRAMS);
 }
 
 /* Room for a host's name, MAC or client identifier in a message. */

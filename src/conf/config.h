@@ -98,13 +98,25 @@ struct conf_pxe_menu {
 	int line;
 };
 
+/*
+ * A boot program a profile chooses for one architecture, instead of the
+ * default iPXE build (policy.c's table).
+ */
+struct conf_program {
+	uint16_t arch; /* the first code of its name: efi-x64 is 7 and stands for 9 too */
+	char *file;    /* a name in the virtual tree: "pxelinux.0", "grubnetx64.efi" */
+	int line;
+};
+
 struct conf_profile {
 	char *name;
 	char *kernel;			 /* absolute path of the kernel image */
 	char *initrds[CONF_MAX_INITRDS]; /* absolute paths */
 	size_t n_initrds;
 	char *cmdline; /* may be NULL */
-	int line;      /* where it was declared, for messages (0 if from flags) */
+	struct conf_program programs[CONF_MAX_PROGRAMS];
+	size_t n_programs;
+	int line; /* where it was declared, for messages (0 if from flags) */
 };
 
 /*

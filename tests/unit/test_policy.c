@@ -418,6 +418,107 @@ static void test_profile_scripts(void **state)
 	conf_free(c);
 }
 
+static void add_program(struct conf *c, const char *profile, uint16_t arch, const char *file)
+{
+	struct conf_profile *p = (struct conf_profile *)conf_find_profile(c, profile);
+	struct conf_program *prog = &p->programs[p->n_programs++];
+	prog->arch = arch;
+	prog->file = strdup(file);
+}
+
+/*
+ * programs: a profile's boot program for an architecture replaces the
+ * default iPXE build; iPXE firmware runs it too, unless it is iPXE itself.
+ */
+static void test_profile_programs(void **state)
+{
+	struct conf *c = make_conf(true);
+	struct boot_plan p;
+	struct boot_facts f;
+
+	add_program(c, "linux", 0, "pxelinux.0");
+	add_program(c, "linux", 7, "grubnetx64.efi");
+	add_program(c, "linux", 16, "grub/grubnetx64.efi");
+	c->hosts[0].name = strdup("db1");
+
+	/* The host's profile: its bios program, named in the reason. */
+	f = facts(9, 0, false);
+	boot_decide(c, &f, SERVER, &p);
+	expect_plan(&p, BOOT_TFTP, "pxelinux.0", "linux");
+	assert_string_equal(
+	    p.reason, "host db1: architecture 0 (bios): pxelinux.0, profile linux's bios program");
+	/* efi-x64 stands for 9 as for 7; the default profile's programs apply alike. */
+	f = facts(1, 9, false);
+	boot_decide(c, &f, SERVER, &p);
+	expect_plan(&p, BOOT_TFTP, "grubnetx64.efi", "linux");
+	assert_string_equal(p.reason, "default profile: architecture 9 (efi-x64): grubnetx64.efi, "
+				      "profile linux's efi-x64 program");
+	/* UEFI HTTP Boot gets it as a URL. */
+	f = facts(1, 16, false);
+	f.pxe_client = false;
+	f.http_client = true;
+	boot_decide(c, &f, SERVER, &p);
+	expect_plan(&p, BOOT_URL, "http://10.77.0.1/grub/grubnetx64.efi", "linux");
+	/* No program for efi-ia32 here, nor an iPXE build: nothing, as before. */
+	f = facts(1, 6, false);
+	boot_decide(c, &f, SERVER, &p);
+	expect_plan(&p, BOOT_NONE, "", "linux");
+	/* iPXE firmware (QEMU's BIOS ROM) runs pxelinux as asked. */
+	f = facts(9, 0, true);
+	boot_decide(c, &f, SERVER, &p);
+	expect_plan(&p, BOOT_TFTP, "pxelinux.0", "linux");
+	assert_string_equal(p.reason, "host db1: iPXE client, architecture 0 (bios): pxelinux.0, "
+				      "profile linux's bios program");
+	conf_free(c);
+
+	/* A program that is iPXE is never handed to iPXE: it gets its script. */
+	static const char *const ipxe_builds[] = {"ipxe.efi",	   "snponly.efi",
+						  "undionly.kpxe", "custom/my-iPXE.efi",
+						  "site.kpxe",	   "site.KKPXE"};
+	for (size_t i = 0; i < PXED_ARRAY_LEN(ipxe_builds); i++) {
+		c = make_conf(true);
+		add_program(c, "linux", 7, ipxe_builds[i]);
+		f = facts(1, 7, false);
+		boot_decide(c, &f, SERVER, &p);
+		expect_plan(&p, BOOT_TFTP, ipxe_builds[i], "linux");
+		f = facts(1, 7, true);
+		boot_decide(c, &f, SERVER, &p);
+		expect_plan(&p, BOOT_URL, "http://10.77.0.1/boot/52-54-00-00-00-01.ipxe", "linux");
+		conf_free(c);
+	}
+	assert_false(boot_program_is_ipxe("pxelinux.0"));
+	assert_false(boot_program_is_ipxe("grubnetx64.efi"));
+	assert_false(boot_program_is_ipxe("kpxe/pxelinux.0"));
+}
+
+/* A class's profile and a menu item's profile bring their programs along. */
+static void test_programs_of_class_and_menu(void **state)
+{
+	struct conf *c = make_conf(false);
+	struct boot_plan p;
+	struct boot_facts f;
+
+	add_profile(c, "rescue", "rescue=1");
+	add_program(c, "rescue", 0, "lpxelinux.0");
+	struct conf_class *cl = add_class(c, "legacy", "rescue");
+	cl->match.mac_prefix[0] = 0x52;
+	cl->match.mac_prefix_len = 1;
+	f = facts(1, 0, false);
+	boot_decide(c, &f, SERVER, &p);
+	expect_plan(&p, BOOT_TFTP, "lpxelinux.0", "rescue");
+	assert_string_equal(p.reason, "class legacy: architecture 0 (bios): lpxelinux.0, "
+				      "profile rescue's bios program");
+	drop_extras(c);
+	add_item(c, 1, "Rescue", "rescue");
+	f = facts(1, 0, false);
+	boot_decide(c, &f, SERVER, &p);
+	expect_plan(&p, BOOT_TFTP, "lpxelinux.0", "rescue");
+	assert_true(p.pxe_menu);
+	assert_non_null(strstr(p.reason, "profile rescue's bios program"));
+	drop_extras(c);
+	conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +530,8 @@ int main(void)
 	    cmocka_unit_test(test_menu),
 	    cmocka_unit_test(test_boot_items),
 	    cmocka_unit_test(test_profile_scripts),
+	    cmocka_unit_test(test_profile_programs),
+	    cmocka_unit_test(test_programs_of_class_and_menu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

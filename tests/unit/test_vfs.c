@@ -131,12 +131,53 @@ static void test_builtin_programs(void **state)
 	assert_int_equal(vfs_open(fx->c, VFS_ROOT_TFTP, "ipxe.iso", &cl, &f), -ENOENT);
 }
 
+/*
+ * GRUB's network image and the shim, from Debian's grub-efi-amd64-signed
+ * (else -bin) and shim-signed, under the names netboot uses.
+ */
+static void test_builtin_grub_and_shim(void **state)
+{
+	struct fixture *fx = *state;
+	struct vfs_client cl = {0};
+	struct vfs_file f, g;
+	if (access("/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", R_OK) != 0 &&
+	    access("/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi", R_OK) != 0)
+		skip();
+	assert_int_equal(vfs_open(fx->c, VFS_ROOT_TFTP, "grubnetx64.efi", &cl, &f), 0);
+	assert_string_equal(f.what, "nbp");
+	assert_true(f.size > 1000000);
+	/* What the shim loads next is the same image. */
+	assert_int_equal(vfs_open(fx->c, VFS_ROOT_HTTP, "grubx64.efi", &cl, &g), 0);
+	assert_int_equal(g.size, f.size);
+	vfs_file_close(&f);
+	vfs_file_close(&g);
+	/* The package's own names are not served. */
+	assert_int_equal(vfs_open(fx->c, VFS_ROOT_TFTP, "grubnetx64.efi.signed", &cl, &f), -ENOENT);
+	assert_int_equal(vfs_open(fx->c, VFS_ROOT_TFTP, "shimx64.efi.signed", &cl, &f), -ENOENT);
+	if (access("/usr/lib/shim/shimx64.efi.signed", R_OK) == 0) {
+		assert_int_equal(vfs_open(fx->c, VFS_ROOT_TFTP, "shimx64.efi", &cl, &f), 0);
+		assert_true(f.size > 100000);
+		vfs_file_close(&f);
+	}
+	/* A file of the same name under the root is served instead. */
+	char p[200];
+	snprintf(p, sizeof(p), "%s/grubnetx64.efi", fx->root);
+	FILE *fp = fopen(p, "w");
+	fputs("mine", fp);
+	fclose(fp);
+	assert_int_equal(vfs_open(fx->c, VFS_ROOT_TFTP, "grubnetx64.efi", &cl, &f), 0);
+	assert_int_equal(f.size, 4);
+	assert_string_equal(f.what, "file");
+	vfs_file_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_normalise),
 	    cmocka_unit_test_setup_teardown(test_open_beneath_root, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_builtin_programs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_builtin_grub_and_shim, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# pxelinux: two BIOS guests whose profiles name a bios program boot through
+# syslinux instead of iPXE's script. QEMU's BIOS network boot is iPXE, which
+# runs the program as the profile asks (policy.c: never an iPXE build).
+#   tux1: pxelinux.0, with a machine UUID: pxelinux asks for pxelinux.cfg/<uuid>
+#         first (refused: not found, no timeline step), then its 01-<mac>;
+#   tux2: lpxelinux.0, the same rendered file read over TFTP too (relative
+#         paths: the way it came); the file is also fetched over HTTP.
+# Each guest must print the command line pxed composed (profile's, then
+# host's), and `pxed timeline` must list the pxelinux configuration fetch.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+TIMEOUT=${PXED_E2E_TIMEOUT:-300}
+lab_setup pxed-e2e-pxelinux 21
+lab_assets
+MAC1=52:54:00:77:15:01
+MAC2=52:54:00:77:15:02
+
+cat >"$LAB_TMP/pxed.yaml" <<YAML
+interfaces: [$LAB_BR]
+dhcp:
+  mode: server
+  lease_time: 10m
+state_dir: $LAB_TMP/state
+subnets:
+  - subnet: $LAB_NET.0/24
+    pool: $LAB_NET.100-$LAB_NET.149
+profiles:
+  syslinux:
+    kernel: $LAB_KERNEL
+    initrds: [$LAB_INITRD]
+    cmdline: console=ttyS0 panic=-1 pxedboot=pxelinux
+    programs:
+      bios: pxelinux.0
+  syslinux-http:
+    kernel: $LAB_KERNEL
+    initrds: [$LAB_INITRD]
+    cmdline: console=ttyS0 panic=-1 pxedboot=lpxelinux
+    programs: {bios: lpxelinux.0}
+hosts:
+  - mac: $MAC1
+    name: tux1
+    profile: syslinux
+    cmdline: pxedhost=tux1
+  - mac: $MAC2
+    name: tux2
+    profile: syslinux-http
+    cmdline: pxedhost=tux2
+YAML
+
+"$PXED" check --config "$LAB_TMP/pxed.yaml" || lab_fail "pxed check refused the config"
+lab_pxed serve --config "$LAB_TMP/pxed.yaml"
+lab_wait_port udp 67 || lab_fail "pxed does not listen on UDP 67"
+lab_wait_port udp 69 || lab_fail "pxed does not listen on UDP 69"
+lab_wait_port tcp 80 || lab_fail "pxed does not listen on TCP 80"
+
+lab_add_tap tap1
+lab_add_tap tap2
+UUID1=8a3bd1c2-1234-4cde-9f00-525400771501
+LAB_QEMU_EXTRA="-uuid $UUID1" lab_qemu_bios "$MAC1" tap1 "$LAB_TMP/qemu-tux1.log" "$TIMEOUT"
+lab_qemu_bios "$MAC2" tap2 "$LAB_TMP/qemu-tux2.log" "$TIMEOUT"
+
+for who in tux1 tux2; do
+	log="$LAB_TMP/qemu-$who.log"
+	lab_wait_marker "$log" "$TIMEOUT" || lab_fail "guest $who did not boot"
+	cmdline=$(lab_marker_cmdline "$log")
+	boot=pxelinux
+	[ "$who" = tux2 ] && boot=lpxelinux
+	# pxelinux's APPEND line as rendered: the profile's words, then the host's.
+	[[ " $cmdline " == *" console=ttyS0 panic=-1 pxedboot=$boot pxedhost=$who "* ]] ||
+		lab_fail "$who's command line is not the rendered one: $cmdline"
+	# syslinux names the image it booted; iPXE's script would have said initrd=initrd0.
+	[[ " $cmdline " == *" BOOT_IMAGE=files/syslinux"*"/kernel "* ]] ||
+		lab_fail "$who was not booted by syslinux: $cmdline"
+	grep -aq "PXELINUX" "$log" || lab_fail "$who's console never showed PXELINUX"
+	lab_ok "guest $who booted through $boot with the rendered command line: $cmdline"
+done
+
+# timeline_of MAC: `pxed timeline MAC` into $LAB_TMP/timeline.txt, echoed as comments.
+timeline_of() {
+	"$PXED" timeline "$1" --state-dir "$LAB_TMP/state" >"$LAB_TMP/timeline.txt" ||
+		lab_fail "pxed timeline $1 failed"
+	sed 's/^/# /' "$LAB_TMP/timeline.txt"
+}
+# step NAME DETAIL-ERE PROTO: the timeline has step NAME over PROTO, more than 0 bytes.
+step() {
+	grep -qE "^  $1 .*$2 .*over $3, [1-9][0-9]* bytes$" "$LAB_TMP/timeline.txt" ||
+		lab_fail "the timeline lacks the $1 step ($2 over $3)"
+}
+
+timeline_of "$MAC1"
+grep -qE "^  DHCP .*reason=host tux1: iPXE client, architecture 0 \(bios\): pxelinux\.0, profile syslinux's bios program" \
+	"$LAB_TMP/timeline.txt" || lab_fail "tux1's DHCP step does not name the profile's bios program"
+step NBP 'pxelinux\.0' tftp
+step NBP 'ldlinux\.c32' tftp
+step config 'pxelinux\.cfg/01-52-54-00-77-15-01' tftp
+step kernel 'files/syslinux/kernel' tftp
+step initrd 'files/syslinux/initrd0' tftp
+# pxelinux asked for pxelinux.cfg/<uuid> in vain first: refused, logged, not a step.
+# (It writes the SMBIOS UUID with its first three fields byte-swapped: c2d13b8a-3412-de4c-...)
+grep -qE "RRQ pxelinux\.cfg/c2d13b8a-3412-de4c-9f00-525400771501 refused: file not found" \
+	"$LAB_TMP/pxed.log" || lab_fail "pxelinux's probe of pxelinux.cfg/<uuid> was not refused (or not logged)"
+[ "$(grep -c 'pxelinux\.cfg/' "$LAB_TMP/timeline.txt")" = 1 ] ||
+	lab_fail "the timeline has pxelinux.cfg steps besides the machine's own"
+lab_ok "timeline of tux1: DHCP, pxelinux.0, ldlinux.c32, its pxelinux.cfg, kernel, initrd over TFTP"
+
+timeline_of "$MAC2"
+step NBP 'lpxelinux\.0' tftp
+step config 'pxelinux\.cfg/01-52-54-00-77-15-02' tftp
+step kernel 'files/syslinux-http/kernel' tftp
+step initrd 'files/syslinux-http/initrd0' tftp
+lab_ok "timeline of tux2: lpxelinux.0, its pxelinux.cfg, kernel and initrd over TFTP"
+
+# The one tree: the same file over HTTP, for lpxelinux given an http:// path prefix.
+url="http://$LAB_SERVER_IP/pxelinux.cfg/01-52-54-00-77-15-02"
+ip netns exec "$LAB_NS" curl -fsS "$url" >"$LAB_TMP/http.cfg" || lab_fail "GET $url failed"
+sed 's/^/# /' "$LAB_TMP/http.cfg"
+grep -qxF "  APPEND console=ttyS0 panic=-1 pxedboot=lpxelinux pxedhost=tux2" "$LAB_TMP/http.cfg" ||
+	lab_fail "$url is not tux2's rendered configuration"
+code=$(ip netns exec "$LAB_NS" curl -s -o /dev/null -w '%{http_code}' \
+	"http://$LAB_SERVER_IP/pxelinux.cfg/01-52-54-00-77-15-03")
+[ "$code" = 404 ] || lab_fail "a MAC without a profile got HTTP $code, not 404"
+lab_ok "the rendered configuration is served over HTTP as well; a MAC without a profile gets 404"
+lab_log "runtime ${SECONDS} s"
