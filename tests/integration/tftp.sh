@@ -144,9 +144,9 @@ for f in $FILES; do
 			busybox tftp -g -r "$f" -l "$d.bb" -b 1468 "$HOST" "$TPORT"
 	fi
 	if have atftp; then
-		fetch "atftp blksize 1468 tsize windowsize 8 get $f" "$f" "$d.atftp" \
-			atftp --option "blksize 1468" --option "tsize 0" --option "windowsize 8" \
-			-g -r "$f" -l "$d.atftp" "$HOST" "$TPORT"
+		fetch "atftp blksize 1468 tsize timeout 3 windowsize 8 get $f" "$f" "$d.atftp" \
+			atftp --option "blksize 1468" --option "tsize 0" --option "timeout 3" \
+			--option "windowsize 8" -g -r "$f" -l "$d.atftp" "$HOST" "$TPORT"
 	fi
 done
 have tftp || not_ok "tftp-hpa transfers: tftp not installed (make deps installs it)"
