@@ -80,7 +80,9 @@ run_group() {
 		else
 			failed=$((failed + 1))
 			failures+=("$dir/$name")
-			echo "FAIL $dir/$name (exit $rc after ${secs}s); its output:"
+			echo "FAIL $dir/$name (exit $rc after ${secs}s); its failed checks:"
+			grep -E '^not ok' "$OUT/$name.log" | sed 's/^/    /' | head -20
+			echo "    ... and the end of its output ($OUT/$name.log):"
 			sed 's/^/    /' "$OUT/$name.log" | tail -80
 		fi
 	done

@@ -75,7 +75,9 @@ for who in tux1 tux2; do
 	# syslinux names the image it booted; iPXE's script would have said initrd=initrd0.
 	[[ " $cmdline " == *" BOOT_IMAGE=files/syslinux"*"/kernel "* ]] ||
 		lab_fail "$who was not booted by syslinux: $cmdline"
-	grep -aq "PXELINUX" "$log" || lab_fail "$who's console never showed PXELINUX"
+	# Not its banner on the console: that reaches the serial port only through the
+	# firmware's text mirroring, and a loaded CI run once lacked it although the guest
+	# booted. BOOT_IMAGE above and the timeline below prove syslinux booted it.
 	lab_ok "guest $who booted through $boot with the rendered command line: $cmdline"
 done
 
