@@ -52,7 +52,7 @@
 #define TFTP_GSO_SEGS_MAX 64
 #define TFTP_GSO_BYTES_MAX 65000
 /* Send buffer of a windowed transfer's socket: a whole window in flight. */
-#define TFTP_SNDBUF_BYTES (512 * 1024)
+#define TFTP_SNDBUF_BYTES (2 * 1024 * 1024)
 /* How long an interface's MTU is trusted before it is asked again. */
 #define TFTP_MTU_TTL_US (10 * 1000000ull)
 #define TFTP_MTU_CACHE 8
@@ -61,7 +61,9 @@
  * being sent, in one call: the kernel's copy then never takes a page fault
  * (each costs more than copying the 64 KiB it maps, in a VM).
  */
-#define TFTP_POPULATE_AHEAD (4u << 20)
+#define TFTP_POPULATE_AHEAD (1u << 20)
+/* Beyond that, the kernel is asked to read ahead (asynchronously) this much more. */
+#define TFTP_READAHEAD (4u << 20)
 
 struct tftp_transfer;
 
@@ -239,12 +241,16 @@ static void tftp_transfer_populate(struct tftp_transfer *t, uint64_t end)
 		to = ((size_t)end + 4095) & ~(size_t)4095; /* the next start stays page-aligned */
 	if (to > t->map_len)
 		to = t->map_len;
-	/* madvise wants a page-aligned start: populated is 0 or a multiple of 4 MiB or 4 KiB. */
+	/* madvise wants a page-aligned start: populated is always a multiple of 4 KiB. */
 	if (madvise((uint8_t *)t->src + t->populated, to - t->populated, MADV_POPULATE_READ) < 0) {
 		t->populated = t->map_len; /* not supported, or a short file: stop asking */
 		return;
 	}
 	t->populated = to;
+	if (to < t->map_len) /* start reading what comes next without waiting for it */
+		(void)madvise((uint8_t *)t->src + to,
+			      t->map_len - to < TFTP_READAHEAD ? t->map_len - to : TFTP_READAHEAD,
+			      MADV_WILLNEED);
 #else
 	(void)t;
 	(void)end;
@@ -282,11 +288,22 @@ static int tftp_transfer_send_data(void *ctx, const struct tftp_block *b, unsign
 			continue;
 		if (r < 0 && errno == EFAULT)
 			return -EIO;
-		if (r < 0 && gso && done == 0 && (errno == EIO || errno == EINVAL)) {
-			/* No GSO here (kernel, or no checksum offload): plain datagrams. */
-			log_info("tftp", "UDP GSO refused (%s): sending one datagram per call",
-				 strerror(errno));
-			s->no_gso = true;
+		if (r < 0 && gso && done == 0 &&
+		    (errno == EIO || errno == EINVAL || errno == EMSGSIZE)) {
+			/*
+			 * EIO: no GSO on this kernel or device (no checksum
+			 * offload): never again. EMSGSIZE (EINVAL on older
+			 * kernels): a segment is larger than the route's MTU
+			 * (a smaller path MTU than the interface's, a tunnel):
+			 * this transfer sends plain datagrams, which the
+			 * kernel may fragment.
+			 */
+			if (errno == EIO) {
+				log_info("tftp", "UDP GSO refused (%s): one datagram per call",
+					 strerror(errno));
+				s->no_gso = true;
+			}
+			t->gso = false;
 			gso = false;
 			nmsg = tftp_build_msgs(t, b, n, false, hdr, iov, mm, ctl, &to, per_msg);
 			continue;
@@ -539,9 +556,15 @@ static int tftp_transfer_new(struct tftp_server *s, const struct tftp_xfer_param
 		goto fail;
 	}
 	if (p->windowsize > 1) {
-		/* Capped by wmem_max: a smaller buffer only shortens bursts. */
+		/*
+		 * A whole window in flight: on a real NIC the packets stay charged
+		 * to the socket until the card has sent them. SO_SNDBUFFORCE
+		 * passes wmem_max while privileged; SO_SNDBUF is capped by it
+		 * (a smaller buffer only shortens bursts: the timer resends).
+		 */
 		int bytes = TFTP_SNDBUF_BYTES;
-		(void)setsockopt(t->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+		if (setsockopt(t->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) < 0)
+			(void)setsockopt(t->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
 	}
 	t->ev = event_new(s->d->base, t->fd, EV_READ | EV_PERSIST, tftp_transfer_read_cb, t);
 	t->timer = evtimer_new(s->d->base, tftp_transfer_timer_cb, t);
@@ -681,7 +704,7 @@ static void tftp_start_transfer(struct tftp_server *s, const struct tftp_req *re
 	uint32_t ip = ntohl(m->peer.sin_addr.s_addr), src = tftp_reply_src(s, m->local_ip);
 	char path[TFTP_LOG_PATH_MAX], ipbuf[16];
 	struct tftp_xfer_params p;
-	struct tftp_transfer *t;
+	struct tftp_transfer *t = NULL;
 	struct vfs_file f;
 	unsigned mtu;
 
