@@ -14,8 +14,8 @@
 
 /* Room for the fixed text of any rendered file, besides its command line. */
 #define SCRIPT_BASE_CAP 4096
-/* GRUB quoting turns each ' into '\'' (4 bytes): the worst case per byte. */
-#define SCRIPT_QUOTE_FACTOR 4
+/* GRUB quoting turns each "$ " (2 bytes) into " '$'" (4): the worst case, per byte. */
+#define SCRIPT_QUOTE_FACTOR 2
 
 /* The profile's command line, then the host's. */
 static int boot_cmdline_of(const struct conf_profile *p, const struct conf_host *h, char *out,
@@ -205,44 +205,85 @@ static bool grub_plain(char ch)
 }
 
 /*
- * One word of the command line as one GRUB argument: as it is when it is
- * plain, else in single quotes, where nothing is special but the quote
- * itself, written '\''. ($, ;, {, #, " and \ would otherwise expand, end
- * the command or start a comment.) GRUB 2.06 then puts a backslash before
- * every quote and backslash it passes on to the kernel: its own doing.
+ * The next parameter of a command line as the kernel reads it (next_arg()
+ * in the kernel's lib/cmdline.c, which iPXE and pxelinux leave it to): a
+ * word ends at a space outside double quotes; a quote that opens the word,
+ * or its value right after the first '=' (past the first character), is
+ * dropped, and so is a quote that ends the word then. Other quotes stay in
+ * the parameter. args starts at a non-space; the word, without the dropped
+ * quotes, goes to word (room for strlen(args) + 1). Returns the length of
+ * args the word took.
  */
-static void grub_add_word(struct script_buf *b, const char *w, size_t n)
+static size_t grub_kernel_word(const char *args, char *word, size_t *wlen)
+{
+	const char *a = args + (args[0] == '"');
+	bool quoted = args[0] == '"', in_quote = quoted;
+	size_t n, equals = 0, drop_value = SIZE_MAX, drop_last = SIZE_MAX;
+
+	for (n = 0; a[n] != '\0' && (a[n] != ' ' || in_quote); n++) {
+		if (equals == 0 && a[n] == '=')
+			equals = n;
+		if (a[n] == '"')
+			in_quote = !in_quote;
+	}
+	if (equals != 0 && a[equals + 1] == '"')
+		drop_value = equals + 1;
+	if ((quoted || drop_value != SIZE_MAX) && n > 0 && a[n - 1] == '"')
+		drop_last = n - 1;
+	*wlen = 0;
+	for (size_t i = 0; i < n; i++)
+		if (i != drop_value && i != drop_last)
+			word[(*wlen)++] = a[i];
+	word[*wlen] = '\0';
+	return (size_t)(a - args) + n;
+}
+
+/*
+ * One parameter as one GRUB argument, so that the kernel reads the same
+ * parameter from GRUB as from the command line as written. GRUB 2.06's
+ * grub_create_loader_cmdline() (lib/cmdline.c) joins its arguments with
+ * spaces, puts one that holds a space in double quotes ("key=a b", which
+ * the kernel reads as key="a b") and a backslash before every ", ' and \
+ * it passes on, which the kernel does not take off: a parameter holding
+ * one of those cannot go through GRUB unchanged, and is refused.
+ * The argument itself is written as it is when plain, else in single
+ * quotes, where GRUB's lexer sees nothing special ($, ;, {, #...).
+ */
+static int grub_add_word(struct script_buf *b, const char *w, size_t n)
 {
 	bool plain = true;
 
-	for (size_t i = 0; i < n; i++)
-		plain = plain && grub_plain(w[i]);
-	if (plain) {
-		script_add(b, " %.*s", (int)n, w);
-		return;
-	}
-	script_add(b, " '");
 	for (size_t i = 0; i < n; i++) {
-		if (w[i] == '\'')
-			script_add(b, "'\\''");
-		else
-			script_add(b, "%c", w[i]);
+		if (w[i] == '"' || w[i] == '\'' || w[i] == '\\')
+			return -EINVAL;
+		plain = plain && grub_plain(w[i]);
 	}
-	script_add(b, "'");
+	script_add(b, plain ? " %.*s" : " '%.*s'", (int)n, w);
+	return 0;
 }
 
-/* The words of the command line, each its own argument, as the kernel sees them joined. */
-static void grub_add_cmdline(struct script_buf *b, const char *cmdline)
+/*
+ * The command line split as the kernel splits it, each parameter its own
+ * argument: `ds="nocloud-net;s=http://x/"` becomes 'ds=nocloud-net;s=http://x/'
+ * and `quoted="a b"` becomes 'quoted=a b'. An empty parameter ("") is
+ * refused too: GRUB drops an empty argument, the kernel would not.
+ */
+static int grub_add_cmdline(struct script_buf *b, const char *cmdline)
 {
+	char word[CONF_MAX_CMDLINE];
 	const char *q = cmdline;
+	size_t n;
 
-	while (*q != '\0') {
+	if (strlen(cmdline) >= sizeof(word))
+		return -ENOSPC;
+	for (;;) {
 		while (*q == ' ')
 			q++;
-		size_t n = strcspn(q, " ");
-		if (n > 0)
-			grub_add_word(b, q, n);
-		q += n;
+		if (*q == '\0')
+			return 0;
+		q += grub_kernel_word(q, word, &n);
+		if (n == 0 || grub_add_word(b, word, n) < 0)
+			return -EINVAL;
 	}
 }
 
@@ -282,7 +323,9 @@ int boot_render_grub(const struct conf *c, const uint8_t mac[6], enum boot_proto
 	/* Profile names are letters, digits, '.', '_' and '-': safe in quotes. */
 	script_add(&b, "menuentry 'pxed: %s' {\n", p->name);
 	script_add(&b, "\tlinux %s/files/%s/kernel", dev, p->name);
-	grub_add_cmdline(&b, r.cmdline);
+	rc = grub_add_cmdline(&b, r.cmdline);
+	if (rc < 0 && b.err == 0)
+		b.err = rc; /* script_finish() frees the text and returns it */
 	script_add(&b, "\n");
 	if (p->n_initrds > 0) {
 		/* initrd takes several files and loads them one after the other. */

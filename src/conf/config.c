@@ -2448,14 +2448,57 @@ static bool path_within(const char *a, const char *b)
 }
 
 /*
+ * File path lies in directory up (canonical): by its directory as named, or
+ * by where it leads once links are followed (pxed opens a kernel through
+ * its links). A directory that merely holds up gives uploads no way to it.
+ */
+static bool path_file_within(const char *path, const char *up)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return false;
+	char *dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	char *d = dir != NULL ? realpath(dir, NULL) : NULL, *f = realpath(path, NULL);
+	bool within = (d != NULL && path_within(d, up)) || (f != NULL && path_within(f, up));
+	free(dir);
+	free(d);
+	free(f);
+	return within;
+}
+
+/* No profile's kernel or initrd may lie in upload_dir (canonical up). */
+static void check_upload_dir_profiles(struct checker *v, const char *up)
+{
+	const struct conf *c = v->c;
+
+	for (size_t i = 0; i < c->n_profiles; i++) {
+		const struct conf_profile *pr = &c->profiles[i];
+		for (size_t j = 0; j <= pr->n_initrds && j <= CONF_MAX_INITRDS; j++) {
+			const char *f = j == 0 ? pr->kernel : pr->initrds[j - 1];
+			if (f != NULL && path_file_within(f, up))
+				verr(v, c->lines.tftp_upload_dir,
+				     "tftp.upload_dir %s holds profile '%s' %s %s: clients could "
+				     "replace it",
+				     c->tftp_upload_dir, pr->name != NULL ? pr->name : "",
+				     j == 0 ? "kernel" : "initrd", f);
+		}
+	}
+}
+
+/*
  * Uploads must land apart from what pxed serves and keeps: a client could
- * otherwise replace the files other machines boot, or the lease database.
+ * otherwise replace the files other machines boot (the roots, the boot
+ * programs' directories, the profiles' kernels and initrds), or the lease
+ * database.
  */
 static void check_upload_dir(struct checker *v)
 {
 	const struct conf *c = v->c;
-	const char *dirs[] = {c->tftp_root, c->http_root, c->state_dir};
-	const char *names[] = {"tftp.root", "http.root", "state_dir"};
+	const char *dirs[] = {c->tftp_root,    c->http_root,	    c->state_dir,
+			      c->nbp_dir_ipxe, c->nbp_dir_pxelinux, c->nbp_dir_syslinux};
+	const char *names[] = {"tftp.root",	"http.root",	     "state_dir",
+			       "nbp_dirs.ipxe", "nbp_dirs.pxelinux", "nbp_dirs.syslinux"};
 	size_t before = v->n_errors;
 	char *up;
 
@@ -2463,7 +2506,9 @@ static void check_upload_dir(struct checker *v)
 	if (c->tftp_upload_dir == NULL || v->n_errors != before)
 		return;
 	up = realpath(c->tftp_upload_dir, NULL);
-	for (size_t i = 0; up != NULL && i < PXED_ARRAY_LEN(dirs); i++) {
+	if (up == NULL)
+		return;
+	for (size_t i = 0; i < PXED_ARRAY_LEN(dirs); i++) {
 		char *d = dirs[i] != NULL ? realpath(dirs[i], NULL) : NULL;
 		if (d != NULL && (path_within(up, d) || path_within(d, up)))
 			verr(v, c->lines.tftp_upload_dir,
@@ -2471,6 +2516,7 @@ static void check_upload_dir(struct checker *v)
 			     c->tftp_upload_dir, names[i], dirs[i]);
 		free(d);
 	}
+	check_upload_dir_profiles(v, up);
 	free(up);
 }
 

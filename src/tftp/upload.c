@@ -10,6 +10,9 @@
  * The data goes to an O_TMPFILE file there (or, where the file system has
  * none, to a dot-name made with O_EXCL), which is fsynced, linked under a
  * temporary name and renamed over the target only after the last block.
+ * Temporary names are ".pxed-upload." and 64 random bits, tried again on
+ * EEXIST; those a crash left at the top of upload_dir are removed when the
+ * first WRQ arrives (tftp_upload_sweep).
  */
 #include "tftp/upload.h"
 
@@ -25,6 +28,7 @@
 #include "tftp/wxfer.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,8 +50,10 @@
 #define TFTP_UPLOAD_LOG_PATH_MAX 200
 /* Temporary names start with this; a client may not upload a file so named. */
 #define TFTP_UPLOAD_TMP_PREFIX ".pxed-upload."
-/* ".pxed-upload.<pid>.<sequence>" */
+/* ".pxed-upload.<16 hex digits>" */
 #define TFTP_UPLOAD_TMP_MAX 48
+/* Fresh names tried when one is taken: past a few, something else is wrong. */
+#define TFTP_UPLOAD_TMP_TRIES 8
 
 struct tftp_upload;
 
@@ -57,7 +64,7 @@ struct tftp_uploads {
 	unsigned n_active;	  /* not yet stored: what the caps count */
 	unsigned n_dally;	  /* stored, still answering a repeated last DATA */
 	uint64_t refused_busy;
-	uint64_t tmp_seq;
+	uint64_t tmp_seq; /* only when getrandom() has nothing yet */
 };
 
 /* One allocation per upload: the object and its receive buffer behind it. */
@@ -69,11 +76,12 @@ struct tftp_upload {
 	uint64_t armed_us;  /* deadline the timer is set for; 0 = none */
 	uint32_t client_ip; /* host order */
 	uint16_t client_port;
-	int dirfd;			     /* O_PATH: the directory the file lands in */
-	int filefd;			     /* the temporary file; -1 once stored */
-	char tmp[TFTP_UPLOAD_TMP_MAX];	     /* its name in dirfd; "" while unnamed (O_TMPFILE) */
-	char name[NAME_MAX + 1];	     /* the target's name in dirfd */
-	char path[TFTP_UPLOAD_LOG_PATH_MAX]; /* escaped, for logs */
+	int dirfd;			      /* O_PATH: the directory the file lands in */
+	int filefd;			      /* the temporary file; -1 once stored */
+	char tmp[TFTP_UPLOAD_TMP_MAX];	      /* its name in dirfd; "" while unnamed (O_TMPFILE) */
+	char name[NAME_MAX + 1];	      /* the target's name in dirfd */
+	char path[TFTP_UPLOAD_LOG_PATH_MAX];  /* escaped, for logs */
+	char wrq_name[TFTP_FILENAME_MAX + 1]; /* the file name of the WRQ, as sent */
 	uint64_t start_us;
 	bool completed; /* counted in n_dally rather than n_active */
 	struct tftp_wxfer x;
@@ -113,10 +121,20 @@ static ssize_t tftp_upload_write(void *ctx, uint64_t off, const void *data, size
 	return (ssize_t)n;
 }
 
+/*
+ * A fresh temporary name: 64 random bits, so that neither a stale file a
+ * crash left nor a restarted daemon with the same pid (a container's pid 1)
+ * can hold it. Before the kernel's pool is ready getrandom() would block:
+ * then the clock, the pid and a counter, and the callers try again on EEXIST.
+ */
 static void tftp_upload_tmp_name(struct tftp_upload *t)
 {
-	snprintf(t->tmp, sizeof(t->tmp), TFTP_UPLOAD_TMP_PREFIX "%ld.%" PRIu64, (long)getpid(),
-		 ++t->u->tmp_seq);
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = now_mono_us() ^ ((uint64_t)getpid() << 40) ^
+		    (++t->u->tmp_seq * 0x9e3779b97f4a7c15ull);
+	snprintf(t->tmp, sizeof(t->tmp), TFTP_UPLOAD_TMP_PREFIX "%016" PRIx64, r);
 }
 
 /*
@@ -125,36 +143,87 @@ static void tftp_upload_tmp_name(struct tftp_upload *t)
  */
 static int tftp_upload_tmp_open(struct tftp_upload *t)
 {
+	int rc = -EEXIST;
+
 	t->tmp[0] = '\0';
 	t->filefd = openat(t->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	if (t->filefd >= 0)
 		return 0;
 	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
 		return -errno;
-	tftp_upload_tmp_name(t);
-	t->filefd =
-	    openat(t->dirfd, t->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (t->filefd < 0) {
-		t->tmp[0] = '\0';
-		return -errno;
+	for (int i = 0; i < TFTP_UPLOAD_TMP_TRIES && rc == -EEXIST; i++) {
+		tftp_upload_tmp_name(t);
+		t->filefd = openat(t->dirfd, t->tmp,
+				   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (t->filefd >= 0)
+			return 0;
+		rc = -errno;
 	}
-	return 0;
+	t->tmp[0] = '\0';
+	return rc;
 }
 
-/* Gives the O_TMPFILE file a temporary name (linkat needs a name that is free). */
+/*
+ * Gives the O_TMPFILE file a temporary name, from which renameat() replaces
+ * the target atomically: linkat() never replaces, so it cannot go to the
+ * target's name itself, and a temporary name that is taken (EEXIST) is
+ * tried again with a fresh one.
+ */
 static int tftp_upload_tmp_link(struct tftp_upload *t)
 {
 	char proc[64];
+	int rc = -EEXIST;
 
-	tftp_upload_tmp_name(t);
-	if (linkat(t->filefd, "", t->dirfd, t->tmp, AT_EMPTY_PATH) == 0)
-		return 0;
-	/* AT_EMPTY_PATH wants CAP_DAC_READ_SEARCH; the /proc link does not. */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->filefd);
-	if (linkat(AT_FDCWD, proc, t->dirfd, t->tmp, AT_SYMLINK_FOLLOW) == 0)
-		return 0;
+	for (int i = 0; i < TFTP_UPLOAD_TMP_TRIES && rc == -EEXIST; i++) {
+		tftp_upload_tmp_name(t);
+		if (linkat(t->filefd, "", t->dirfd, t->tmp, AT_EMPTY_PATH) == 0)
+			return 0;
+		rc = -errno;
+		/* AT_EMPTY_PATH wants CAP_DAC_READ_SEARCH; the /proc link does not. */
+		if (rc == -EEXIST)
+			continue;
+		if (linkat(AT_FDCWD, proc, t->dirfd, t->tmp, AT_SYMLINK_FOLLOW) == 0)
+			return 0;
+		rc = -errno;
+	}
 	t->tmp[0] = '\0';
-	return -errno;
+	return rc;
+}
+
+/*
+ * Removes the temporary files a crashed or killed pxed left at the top of
+ * upload_dir: dot-names of the fallback, and O_TMPFILE files caught between
+ * their link and their rename. Done when the first WRQ arrives rather than
+ * at start: upload_dir is touched only once uploads are used, and no upload
+ * of ours exists yet, so none of ours goes. Only the top level: a walk of
+ * the subdirectories could take long, and the rename leaves little there.
+ * (Two daemons sharing one upload_dir would remove each other's.)
+ */
+static void tftp_upload_sweep(const char *dir)
+{
+	size_t plen = strlen(TFTP_UPLOAD_TMP_PREFIX);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned removed = 0;
+	struct dirent *e;
+	DIR *dp;
+
+	if (fd < 0)
+		return;
+	dp = fdopendir(fd);
+	if (dp == NULL) {
+		close(fd);
+		return;
+	}
+	/* unlinkat() without AT_REMOVEDIR leaves a directory so named alone. */
+	while ((e = readdir(dp)) != NULL)
+		if (strncmp(e->d_name, TFTP_UPLOAD_TMP_PREFIX, plen) == 0 &&
+		    unlinkat(fd, e->d_name, 0) == 0)
+			removed++;
+	closedir(dp);
+	if (removed > 0)
+		log_info("tftp", "removed %u stale temporary upload file%s from %s", removed,
+			 removed == 1 ? "" : "s", dir);
 }
 
 /* So the rename survives a power cut, as the data does (fsync before it). */
@@ -512,21 +581,34 @@ static void tftp_upload_refuse(const struct tftp_wrq *w, uint16_t code, const ch
 	tftp_upload_send_error(w->d, w->listen_fd, &w->m->peer, w->src_ip, code, msg);
 }
 
+/* Created at the first WRQ, which sweeps upload_dir first (tftp_upload_sweep). */
 static struct tftp_uploads *tftp_uploads_get(struct pxed *d)
 {
 	if (d->uploads == NULL) {
 		d->uploads = calloc(1, sizeof(*d->uploads));
-		if (d->uploads != NULL)
-			d->uploads->d = d;
+		if (d->uploads == NULL)
+			return NULL;
+		d->uploads->d = d;
+		tftp_upload_sweep(d->conf->tftp_upload_dir);
 	}
 	return d->uploads;
 }
 
-/* A client that did not hear our OACK or ACK 0 sends its WRQ again: not a new upload. */
-static bool tftp_upload_is_repeat(const struct tftp_uploads *u, const struct udp_meta *m)
+/*
+ * A WRQ from the address and port of an upload we hold is the same WRQ
+ * again (the client did not hear our OACK or ACK 0, or the network
+ * duplicated it), not a new upload. So is one that arrives late for an
+ * upload already stored and lingering to re-ACK its last DATA: started
+ * again, it would hold a slot until it timed out. A stored one matches
+ * only for the same file name, so a client reusing its port for another
+ * file is served.
+ */
+static bool tftp_upload_is_repeat(const struct tftp_uploads *u, const struct tftp_wrq *w,
+				  const struct tftp_req *req)
 {
 	for (const struct tftp_upload *t = u->head; t != NULL; t = t->next)
-		if (!t->completed && tftp_upload_is_client(t, m))
+		if (tftp_upload_is_client(t, w->m) &&
+		    (!t->completed || strcmp(t->wrq_name, req->filename) == 0))
 			return true;
 	return false;
 }
@@ -596,8 +678,8 @@ static void tftp_upload_accept(struct tftp_uploads *u, const struct tftp_wrq *w,
 	const char *base = NULL;
 	int dirfd = -1;
 
-	if (tftp_upload_is_repeat(u, w->m))
-		return; /* the upload's timer sends the OACK or ACK 0 again */
+	if (tftp_upload_is_repeat(u, w, req))
+		return; /* the upload's timer sends the OACK or ACK 0 again, if still due */
 	if (!tftp_upload_has_room(u, w->ip)) {
 		tftp_upload_refuse_busy(u, w);
 		return;
@@ -622,6 +704,7 @@ static void tftp_upload_accept(struct tftp_uploads *u, const struct tftp_wrq *w,
 		return;
 	}
 	snprintf(t->path, sizeof(t->path), "%s", w->path);
+	snprintf(t->wrq_name, sizeof(t->wrq_name), "%s", req->filename);
 	metric_inc(&w->d->metrics, METRIC_TFTP_UPLOAD_STARTED);
 	log_debug("tftp", "%s: WRQ %s blksize=%u windowsize=%u%s", ip4_format(ipbuf, w->ip),
 		  w->path, p.blksize, p.windowsize,

@@ -4,8 +4,9 @@
 # Checks that every upload arrives byte for byte, that writes are refused when
 # no upload_dir is set, that paths out of the upload directory, uploads over
 # tftp.upload_max_bytes and uploads whose client dies leave no file, and the
-# concurrency cap. Prints one "ok - ..." or "not ok - ..." line per check;
-# exits 1 if any failed.
+# concurrency cap; that temporaries a crash left behind neither stop an upload
+# nor stay, with O_TMPFILE and without (an LD_PRELOAD shim takes it away).
+# Prints one "ok - ..." or "not ok - ..." line per check; exits 1 if any failed.
 #
 # Usage: tests/integration/tftp-upload.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
@@ -134,9 +135,15 @@ write_config() {
 	} >"$1"
 }
 
-# start_pxed CONFIG: runs pxed and waits until it serves TFTP.
+# start_pxed CONFIG: runs pxed (with LD_PRELOAD=$PRELOAD when set) and waits
+# until it serves TFTP.
+PRELOAD=""
 start_pxed() {
-	"$PXED" serve --config "$1" >>"$TMP/pxed.log" 2>&1 &
+	if [ -n "$PRELOAD" ]; then
+		LD_PRELOAD=$PRELOAD "$PXED" serve --config "$1" >>"$TMP/pxed.log" 2>&1 &
+	else
+		"$PXED" serve --config "$1" >>"$TMP/pxed.log" 2>&1 &
+	fi
 	PID=$!
 	for _ in $(seq 1 100); do
 		kill -0 "$PID" 2>/dev/null || break
@@ -219,6 +226,18 @@ elif CMD == "dup":                     # duplicates re-ACKed, the last ACK too, 
     expect(s, 4, 2)
     data(s, tid, 1, block1)            # an old duplicate: ignored
     nothing(s, 0.5)
+elif CMD == "late":                    # the WRQ again once the upload is stored: ignored
+    s = sock()
+    s.sendto(wrq(ARGS[0]), (HOST, PORT))
+    tid = expect(s, 4, 0)
+    data(s, tid, 1, b"done")
+    expect(s, 4, 1)
+    s.sendto(wrq(ARGS[0]), (HOST, PORT))   # a late duplicate: no second upload
+    nothing(s, 1)
+    s.sendto(wrq(ARGS[1]), (HOST, PORT))   # another file from the same port: served
+    tid = expect(s, 4, 0)
+    data(s, tid, 1, b"next")
+    expect(s, 4, 1)
 elif CMD == "cap":                     # N uploads per client, then ERROR 0
     limit = int(ARGS[1])
     socks = [sock() for _ in range(limit + 1)]
@@ -369,6 +388,10 @@ check "the symlinks themselves are untouched" test -L "$UP/file-link" -a -L "$UP
 check "duplicate DATA re-ACKed, the last ACK resent, a repeated WRQ ignored" raw dup dup
 check "the duplicated upload holds its bytes once" test "$(stat -c %s "$UP/dup")" = 516
 COMPLETE=$((COMPLETE + 1))
+check "a WRQ repeated after its upload is stored starts nothing" raw late late late2
+check "both uploads of the one port are stored" \
+	test "$(cat "$UP/late" 2>/dev/null)" = done -a "$(cat "$UP/late2" 2>/dev/null)" = next
+COMPLETE=$((COMPLETE + 2))
 check "the 5th concurrent upload of one client gets ERROR 0" raw cap capped 4
 check "uploads ended by a client ERROR leave no file" no_leftovers 'capped*'
 
@@ -438,6 +461,98 @@ check "uploads over the limit leave no file" no_leftovers 'over-*'
 put "an upload under the limit still works" f513 under \
 	curl -sS -T "$SRC/f513" "tftp://$HOST:$TPORT/under"
 check "pxed still runs" kill -0 "$PID"
+stop_pxed
+
+# --- 4. temporaries a crash left behind ---------------------------------------
+# A pxed killed between link and rename (or, without O_TMPFILE, mid-upload)
+# leaves .pxed-upload.* files. A restarted pxed, maybe with the same pid (a
+# container's), must not trip over them (the name its first upload took when
+# names were pid and counter is planted) and the first WRQ sweeps them away.
+# stale_temporaries HOW: uploads beside planted temporaries, then the checks.
+# logged_since LINE TEXT: pxed's log holds TEXT from line LINE on.
+logged_since() { tail -n +"$1" "$TMP/pxed.log" | grep -qF "$2"; }
+stale_temporaries() {
+	local how=$1 from
+	from=$(($(wc -l <"$TMP/pxed.log") + 1))
+	start_pxed "$TMP/on.yaml"
+	printf stale >"$UP/.pxed-upload.$PID.1"
+	printf stale >"$UP/.pxed-upload.0123456789abcdef"
+	put "$how: an upload works beside stale temporaries" f513 "after-crash-$how" \
+		curl -sS -T "$SRC/f513" "tftp://$HOST:$TPORT/after-crash-$how"
+	check "$how: the first WRQ swept the stale temporaries" no_leftovers "no-such-file"
+	check "$how: the sweep is logged" \
+		logged_since "$from" "removed 2 stale temporary upload files from $UP"
+	put "$how: a second upload works" f511 "again-$how" \
+		curl -sS -T "$SRC/f511" "tftp://$HOST:$TPORT/again-$how"
+	check "$how: no temporary is left" no_leftovers "no-such-file"
+	stop_pxed
+}
+stale_temporaries "O_TMPFILE"
+
+# --- 5. the same without O_TMPFILE ----------------------------------------------
+# NFS, vfat and others have no O_TMPFILE: pxed then writes to a dot-name made
+# with O_EXCL. This shim makes openat(O_TMPFILE) fail as they do (EOPNOTSUPP)
+# and leaves a mark, so the check knows the fallback ran.
+cat >"$TMP/no-tmpfile.c" <<'SHIM'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+typedef int (*openat_fn)(int, const char *, int, ...);
+
+static int no_tmpfile(openat_fn real, int dirfd, const char *path, int flags, mode_t mode)
+{
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		const char *mark = getenv("NO_TMPFILE_MARK");
+		int fd = mark != NULL ? real(AT_FDCWD, mark, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
+		if (fd >= 0) {
+			(void)!write(fd, "x", 1);
+			close(fd);
+		}
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return real(dirfd, path, flags, mode);
+}
+
+#define SHIM_OPENAT(name)                                                        \
+	int name(int dirfd, const char *path, int flags, ...)                    \
+	{                                                                        \
+		static openat_fn real;                                           \
+		mode_t mode = 0;                                                 \
+		if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {     \
+			va_list ap;                                              \
+			va_start(ap, flags);                                     \
+			mode = va_arg(ap, mode_t);                               \
+			va_end(ap);                                              \
+		}                                                                \
+		if (real == NULL)                                                \
+			real = (openat_fn)dlsym(RTLD_NEXT, #name);               \
+		return no_tmpfile(real, dirfd, path, flags, mode);               \
+	}
+SHIM_OPENAT(openat)
+SHIM_OPENAT(openat64)
+SHIM
+SHIM_CC=$(command -v cc || command -v gcc || true)
+if [ -z "$SHIM_CC" ]; then
+	echo "ok - without O_TMPFILE # SKIP no C compiler for the LD_PRELOAD shim"
+elif ! "$SHIM_CC" -shared -fPIC -o "$TMP/no-tmpfile.so" "$TMP/no-tmpfile.c" -ldl \
+	>"$TMP/shim.log" 2>&1; then
+	not_ok "the LD_PRELOAD shim that takes O_TMPFILE away builds"
+	sed 's/^/#   /' "$TMP/shim.log"
+else
+	export NO_TMPFILE_MARK="$TMP/no-tmpfile.mark"
+	PRELOAD="$TMP/no-tmpfile.so"
+	stale_temporaries "dot-names"
+	PRELOAD=""
+	check "dot-names: O_TMPFILE was refused to pxed, so the fallback ran" \
+		test -s "$NO_TMPFILE_MARK"
+	unset NO_TMPFILE_MARK
+fi
 
 echo "# $CHECKS checks, $FAILED failed"
 if [ "$FAILED" -ne 0 ]; then

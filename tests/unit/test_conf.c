@@ -831,11 +831,80 @@ static const struct err_case validation_cases[] = {
      "http:\n"
      "  root: tftp\n",
      {"@:3: tftp.upload_dir $ overlaps http.root $/tftp: clients could replace its files"}},
+    {"upload dir holds a profile's kernel and initrd",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_dir: boot\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: boot/vmlinuz\n"
+     "    initrds: [boot/initrd.img]\n",
+     {"@:3: tftp.upload_dir $/boot holds profile 'p' kernel $/boot/vmlinuz: clients could "
+      "replace it",
+      "@:3: tftp.upload_dir $/boot holds profile 'p' initrd $/boot/initrd.img: clients could "
+      "replace it"}},
+    {"upload dir holds an initrd; a kernel in a directory above it is apart",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_dir: boot\n"
+     "profiles:\n"
+     "  p:\n"
+     "    kernel: afile\n"
+     "    initrd: boot/extra.img\n",
+     {"@:3: tftp.upload_dir $/boot holds profile 'p' initrd $/boot/extra.img: clients could "
+      "replace it"}},
+    {"upload dir holds an nbp dir",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_dir: .\n"
+     "nbp_dirs:\n"
+     "  ipxe: boot\n",
+     {"@:3: tftp.upload_dir $ overlaps nbp_dirs.ipxe $/boot: clients could replace its "
+      "files"}},
+    {"upload dir beneath an nbp dir",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  upload_dir: tftp\n"
+     "nbp_dirs:\n"
+     "  pxelinux: .\n"
+     "  syslinux: tftp\n",
+     {"@:3: tftp.upload_dir $/tftp overlaps nbp_dirs.pxelinux $: clients could replace its "
+      "files",
+      "@:3: tftp.upload_dir $/tftp overlaps nbp_dirs.syslinux $/tftp: clients could replace "
+      "its files"}},
 };
 
 static void test_validation_errors(void **state)
 {
 	run_err_cases(validation_cases, PXED_ARRAY_LEN(validation_cases));
+}
+
+/*
+ * A kernel named by a link whose target lies in upload_dir is refused too:
+ * pxed opens it through the link, so an upload would replace what it boots.
+ */
+static void test_upload_dir_holds_linked_kernel(void **state)
+{
+	static const struct err_case linked[] = {
+	    {"kernel linked into the upload dir",
+	     "interfaces: [br0]\n"
+	     "tftp:\n"
+	     "  upload_dir: up-linked\n"
+	     "profiles:\n"
+	     "  p: {kernel: vmlinuz-link}\n",
+	     {"@:3: tftp.upload_dir $/up-linked holds profile 'p' kernel $/vmlinuz-link: clients "
+	      "could replace it"}},
+	};
+	char dir[PATH_MAX], link[PATH_MAX];
+
+	make_dir(tmpdir, "up-linked");
+	make_file(tmpdir, "up-linked/vmlinuz", "kernel");
+	snprintf(dir, sizeof(dir), "%s/up-linked", tmpdir);
+	snprintf(link, sizeof(link), "%s/vmlinuz-link", tmpdir);
+	assert_int_equal(symlink("up-linked/vmlinuz", link), 0);
+	run_err_cases(linked, PXED_ARRAY_LEN(linked));
+	unlink(link);
+	remove_tree(dir);
 }
 
 static const struct err_case dhcp_validation_cases[] = {
@@ -1892,6 +1961,7 @@ int main(void)
 	    cmocka_unit_test(test_example),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_validation_errors),
+	    cmocka_unit_test(test_upload_dir_holds_linked_kernel),
 	    cmocka_unit_test(test_many_errors),
 	    cmocka_unit_test(test_lease_time_units),
 	    cmocka_unit_test(test_tftp_uploads),

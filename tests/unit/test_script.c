@@ -1,7 +1,8 @@
 /*
  * Files rendered per machine: the exact pxelinux and GRUB configurations
  * for profiles with 0, 1 and 2 initrds, with and without command lines;
- * GRUB's quoting; the refusal of control characters; and the names
+ * GRUB's quoting, checked against how GRUB and the kernel read it; the
+ * refusal of control characters and of what GRUB would escape; and the names
  * pxelinux and GRUB probe, through the virtual tree.
  */
 #include <setjmp.h>
@@ -163,24 +164,22 @@ static void test_grub_exact(void **state)
 
 /*
  * GRUB would expand $, end the command at ; or start a comment at #:
- * such words go in single quotes, a quote inside as '\''. Runs of spaces
- * separate words and vanish.
+ * such words go in single quotes. Runs of spaces separate words and vanish.
  */
 static void test_grub_quoting(void **state)
 {
 	struct conf *c = make_conf();
 	struct conf_host *h = (struct conf_host *)conf_find_host(c, MAC_BARE);
 
-	h->cmdline = strdup("a=$x  b;c 'q' d\"e\" f\\g {h} #i k=l,m:n/o@p%q+r.s_t-u");
-	EXPECT_TEXT(
-	    boot_render_grub(c, MAC_BARE, BOOT_PROTO_TFTP, SERVER, &text_, &len_),
-	    "# rendered by pxed for 52:54:00:00:00:04, profile zero\n"
-	    "set default=0\n"
-	    "set timeout=0\n"
-	    "menuentry 'pxed: zero' {\n"
-	    "\tlinux (tftp,10.77.0.1)/files/zero/kernel 'a=$x' 'b;c' ''\\''q'\\''' 'd\"e\"' "
-	    "'f\\g' '{h}' '#i' k=l,m:n/o@p%q+r.s_t-u\n"
-	    "}\n");
+	h->cmdline = strdup("a=$x  b;c {h} #i k=l,m:n/o@p%q+r.s_t-u ");
+	EXPECT_TEXT(boot_render_grub(c, MAC_BARE, BOOT_PROTO_TFTP, SERVER, &text_, &len_),
+		    "# rendered by pxed for 52:54:00:00:00:04, profile zero\n"
+		    "set default=0\n"
+		    "set timeout=0\n"
+		    "menuentry 'pxed: zero' {\n"
+		    "\tlinux (tftp,10.77.0.1)/files/zero/kernel 'a=$x' 'b;c' '{h}' '#i' "
+		    "k=l,m:n/o@p%q+r.s_t-u\n"
+		    "}\n");
 	/* pxelinux's APPEND takes the line as it is. */
 	EXPECT_TEXT(boot_render_pxelinux(c, MAC_BARE, &text_, &len_),
 		    "# rendered by pxed for 52:54:00:00:00:04, profile zero\n"
@@ -188,7 +187,206 @@ static void test_grub_quoting(void **state)
 		    "PROMPT 0\n"
 		    "LABEL pxed\n"
 		    "  LINUX files/zero/kernel\n"
-		    "  APPEND a=$x  b;c 'q' d\"e\" f\\g {h} #i k=l,m:n/o@p%q+r.s_t-u\n");
+		    "  APPEND a=$x  b;c {h} #i k=l,m:n/o@p%q+r.s_t-u \n");
+	conf_free(c);
+}
+
+/*
+ * The kernel's own reading of a command line, as next_arg() in its
+ * lib/cmdline.c does it, in place: the parameters, each "param" or
+ * "param=value", joined with '\n'. iPXE and pxelinux hand the kernel the
+ * command line as written; this is what it then sees.
+ */
+static void kernel_params(const char *cmdline, char *out, size_t cap)
+{
+	char buf[1024], *args = buf;
+	size_t len = 0;
+
+	snprintf(buf, sizeof(buf), "%s", cmdline);
+	out[0] = '\0';
+	while (*args == ' ')
+		args++;
+	while (*args != '\0') {
+		unsigned int i, equals = 0;
+		int in_quote = 0, quoted = 0;
+		char *param, *val;
+
+		if (*args == '"') {
+			args++;
+			in_quote = quoted = 1;
+		}
+		for (i = 0; args[i]; i++) {
+			if (args[i] == ' ' && !in_quote)
+				break;
+			if (equals == 0 && args[i] == '=')
+				equals = i;
+			if (args[i] == '"')
+				in_quote = !in_quote;
+		}
+		param = args;
+		val = NULL;
+		if (equals) {
+			args[equals] = '\0';
+			val = args + equals + 1;
+			if (*val == '"') {
+				val++;
+				if (args[i - 1] == '"')
+					args[i - 1] = '\0';
+			}
+		}
+		if (quoted && i > 0 && args[i - 1] == '"')
+			args[i - 1] = '\0';
+		if (args[i]) {
+			args[i] = '\0';
+			args += i + 1;
+		} else {
+			args += i;
+		}
+		while (*args == ' ')
+			args++;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s%s\n", param,
+					val != NULL ? "=" : "", val != NULL ? val : "");
+	}
+}
+
+/*
+ * What GRUB 2.06 makes of the arguments of `linux` as pxed writes them
+ * (plain words and '...' words, one space apart), joined by
+ * grub_create_loader_cmdline() (lib/cmdline.c): an argument holding a
+ * space in double quotes, a backslash before each ", ' and \.
+ */
+static void grub_loader_cmdline(const char *args, char *out, size_t cap)
+{
+	char arg[1024];
+	size_t len = 0;
+
+	out[0] = '\0';
+	while (*args != '\0') {
+		size_t n = 0;
+		int in_single = 0, space = 0;
+
+		while (*args == ' ')
+			args++;
+		for (; *args != '\0' && (*args != ' ' || in_single); args++) {
+			if (*args == '\'')
+				in_single = !in_single;
+			else
+				arg[n++] = *args;
+		}
+		arg[n] = '\0';
+		if (n == 0)
+			continue;
+		space = strchr(arg, ' ') != NULL;
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", len > 0 ? " " : "",
+					space ? "\"" : "");
+		for (size_t i = 0; i < n; i++)
+			len +=
+			    (size_t)snprintf(out + len, cap - len, "%s%c",
+					     strchr("\\'\"", arg[i]) != NULL ? "\\" : "", arg[i]);
+		len += (size_t)snprintf(out + len, cap - len, "%s", space ? "\"" : "");
+	}
+}
+
+/* The arguments of the rendered `linux` line, after the kernel's path. */
+static int grub_linux_args(struct conf *c, const char *cmdline, char *out, size_t cap)
+{
+	struct conf_host *h = (struct conf_host *)conf_find_host(c, MAC_BARE);
+	const char *kernel = "\tlinux (tftp,10.77.0.1)/files/zero/kernel";
+	char *text = NULL;
+	size_t len;
+
+	free(h->cmdline);
+	h->cmdline = strdup(cmdline);
+	int rc = boot_render_grub(c, MAC_BARE, BOOT_PROTO_TFTP, SERVER, &text, &len);
+	if (rc < 0)
+		return rc;
+	char *line = strstr(text, kernel);
+	assert_non_null(line);
+	line += strlen(kernel);
+	snprintf(out, cap, "%.*s", (int)strcspn(line, "\n"), line);
+	free(text);
+	return 0;
+}
+
+/*
+ * The kernel gets from GRUB the parameters it gets from iPXE and pxelinux:
+ * the command line is split as the kernel splits it (double quotes group
+ * words and are dropped), and each parameter goes to GRUB as one argument.
+ * GRUB 2.06 would have put `ds=\"nocloud-net;s=http://x/\"` on the
+ * kernel's command line had the quotes gone through.
+ */
+static void test_grub_kernel_parameters(void **state)
+{
+	static const struct {
+		const char *cmdline, *args;
+	} cases[] = {
+	    {"ds=\"nocloud-net;s=http://x/\" quoted=\"a b\"",
+	     " 'ds=nocloud-net;s=http://x/' 'quoted=a b'"},
+	    {"ip=dhcp ds=\"nocloud;s=http://10.0.0.1/cfg/\" console=ttyS0",
+	     " ip=dhcp 'ds=nocloud;s=http://10.0.0.1/cfg/' console=ttyS0"},
+	    {"\"key=a b\" quiet", " 'key=a b' quiet"},
+	    {"  console=ttyS0   panic=-1  ", " console=ttyS0 panic=-1"},
+	    {"\"a b\" c", " 'a b' c"},
+	    {"k=\"\" x", " k= x"},
+	    {"k=\"a  b\"", " 'k=a  b'"},
+	    {"k=\"a b", " 'k=a b'"}, /* unterminated: to the end, as the kernel reads it */
+	    {"k=\"$x;y\"", " 'k=$x;y'"},
+	    {"", ""},
+	    {"   ", ""},
+	};
+	struct conf *c = make_conf();
+	char args[1024], from_grub[1024], want[1024], got[1024];
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(cases); i++) {
+		assert_int_equal(grub_linux_args(c, cases[i].cmdline, args, sizeof(args)), 0);
+		if (strcmp(args, cases[i].args) != 0)
+			fail_msg("%s: linux ...%s, want ...%s", cases[i].cmdline, args,
+				 cases[i].args);
+		grub_loader_cmdline(args, from_grub, sizeof(from_grub));
+		kernel_params(cases[i].cmdline, want, sizeof(want));
+		kernel_params(from_grub, got, sizeof(got));
+		if (strcmp(got, want) != 0)
+			fail_msg("%s: kernel got from GRUB [%s]:\n%s\nwant:\n%s", cases[i].cmdline,
+				 from_grub, got, want);
+	}
+	conf_free(c);
+}
+
+/*
+ * What GRUB would put a backslash before and the kernel would keep: a ',
+ * a \, a " that does not group a word; and an empty parameter (""), which
+ * GRUB would leave out. The GRUB file is refused (the tree
+ * says so rather than "not found"); iPXE and pxelinux still pass it on.
+ */
+static void test_grub_refuses_what_it_would_escape(void **state)
+{
+	static const char *const bad[] = {
+	    "it's",	"a\\b",	   "a\"b",	  "k=\"a\"b",	"\"a\"b",
+	    "=\"x y\"", "x='a b'", "k=v \"x\"\"", "a==\"b c\"", "\"\" x",
+	};
+	struct conf *c = make_conf();
+	struct conf_host *h = (struct conf_host *)conf_find_host(c, MAC_BARE);
+	struct vfs_client cl = {.server_ip = SERVER};
+	struct vfs_file f;
+	char args[1024], *text = NULL;
+	size_t len;
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(bad); i++) {
+		if (grub_linux_args(c, bad[i], args, sizeof(args)) != -EINVAL)
+			fail_msg("%s: not refused", bad[i]);
+		assert_int_equal(
+		    vfs_open(c, VFS_ROOT_TFTP, "grub/grub.cfg-01-52-54-00-00-00-04", &cl, &f),
+		    -EACCES);
+		assert_int_equal(
+		    vfs_open(c, VFS_ROOT_HTTP, "grub/grub.cfg-01-52-54-00-00-00-04", &cl, &f),
+		    -EACCES);
+		assert_int_equal(boot_render_pxelinux(c, MAC_BARE, &text, &len), 0);
+		assert_non_null(strstr(text, h->cmdline));
+		free(text);
+		assert_int_equal(boot_render_ipxe(c, MAC_BARE, SERVER, &text, &len), 0);
+		assert_non_null(strstr(text, h->cmdline));
+		free(text);
+	}
 	conf_free(c);
 }
 
@@ -504,6 +702,8 @@ int main(void)
 	    cmocka_unit_test(test_pxelinux_exact),
 	    cmocka_unit_test(test_grub_exact),
 	    cmocka_unit_test(test_grub_quoting),
+	    cmocka_unit_test(test_grub_kernel_parameters),
+	    cmocka_unit_test(test_grub_refuses_what_it_would_escape),
 	    cmocka_unit_test(test_control_characters_refused),
 	    cmocka_unit_test(test_unknown_machines),
 	    cmocka_unit_test_setup_teardown(test_pxelinux_probes, setup, teardown),
