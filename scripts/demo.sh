@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: boots a QEMU machine through pxed in a private network namespace
-# and shows its boot as pxed recorded it. Everything it creates (namespace,
-# processes, temp files) is removed when it ends, also on Ctrl-C.
+# `make demo`: boots a QEMU machine through pxed in a private network namespace,
+# shows pxed's live status while it boots (`pxed status --watch`: transfers with
+# their progress, the pool, the machine's state and step), then its events and its
+# boot timeline. Everything it creates (namespace, processes, temp files) is removed
+# when it ends, also on Ctrl-C or SIGTERM.
 #   PXED_DEMO_FIRMWARE=bios|uefi (default uefi: it shows every step, from the
 #   firmware's own PXE to iPXE, the script, the kernel and the initrd)
 set -euo pipefail
@@ -29,17 +31,18 @@ lab_pxed boot --interface "$LAB_BR" --dhcp-range "$LAB_NET.100,$LAB_NET.199" \
 	--state-dir "$LAB_TMP/state"
 lab_wait_port udp 67 || lab_fail "pxed did not start"
 lab_wait_port tcp 80 || lab_fail "pxed did not start"
-echo "   pxed      : pid $LAB_PXED_PID, log $LAB_TMP/pxed.log"
+URL=http://$LAB_SERVER_IP:80
+echo "   pxed      : pid $LAB_PXED_PID, log $LAB_TMP/pxed.log, API $URL"
 echo
-echo "== what pxed sees, live (QEMU emulates the machine in software: ~30 s)"
-# tail ends with this script (--pid), so nothing holds the terminal afterwards.
-tail --pid=$$ -n 0 -F "$LAB_TMP/pxed.log" 2>/dev/null |
-	while read -r ts _level module rest; do
-		case $module in
-		dhcp | proxy | pxe4011 | tftp | http) printf '  %s  %-5s %s\n' "${ts:11:12}" "$module" "$rest" ;;
-		esac
-	done &
-lab_track_pid $!
+# On a terminal the view is redrawn in place every second; in a log, one every 5 s.
+interval=5
+[ -t 1 ] && interval=1
+echo "== pxed status --watch: what pxed does while the machine boots (QEMU emulates it"
+echo "   in software: ~30 s)"
+# The status view is a tracked process: the lab's clean-up stops it with the rest.
+ip netns exec "$LAB_NS" "$PXED" status --watch --interval "$interval" --url "$URL" &
+STATUS_PID=$!
+lab_track_pid "$STATUS_PID"
 
 lab_add_tap tap0
 start_us=$(date +%s%6N)
@@ -48,8 +51,20 @@ if ! lab_wait_marker "$LAB_TMP/qemu.log" "$TIMEOUT"; then
 	lab_fail "the machine did not boot; see the logs above"
 fi
 up_us=$(date +%s%6N)
-sleep 0.5
+# One more view shows the machine "booted": the next redraw on a terminal, else a last one.
+if [ -t 1 ]; then
+	sleep 1.5
+	lab_stop_pid "$STATUS_PID" 2 || true
+else
+	lab_stop_pid "$STATUS_PID" 2 || true
+	echo
+	ip netns exec "$LAB_NS" "$PXED" status --url "$URL"
+fi
+echo
 echo "   guest console: $(grep -a -m1 PXED-TEST-BOOTED "$LAB_TMP/qemu.log" | tr -d '\r')"
+echo
+echo "== what pxed recorded, event by event (pxed events)"
+ip netns exec "$LAB_NS" "$PXED" events --url "$URL" | sed 's/^/  /'
 echo
 echo "== the boot timeline (pxed timeline $MAC)"
 "$PXED" timeline "$MAC" --state-dir "$LAB_TMP/state"

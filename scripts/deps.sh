@@ -7,10 +7,11 @@ BUILD="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libyaml-dev
 libjansson-dev libcmocka-dev clang libclang-rt-14-dev"
 # Real firmware, real clients and the network bootstrap programs the tests boot through;
 # python3 sends the raw malformed packets of the TFTP test; nft (nftables) drops packets
-# in tests/integration/tftp-lossy.sh.
+# in tests/integration/tftp-lossy.sh; chromium is the browser of tests/e2e/dashboard.sh;
+# python3-prometheus-client parses /metrics in tests/integration/metrics.sh.
 LAB="qemu-system-x86 ipxe-qemu ipxe ovmf pxelinux syslinux-common busybox-static cpio
 dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps python3 isc-dhcp-client dhcpcd-base
-grub-efi-amd64-signed shim-signed nftables"
+grub-efi-amd64-signed shim-signed nftables chromium python3-prometheus-client"
 
 # Only for `scripts/deps.sh --bench` (make bench): the servers pxed is measured against.
 # tftpd-hpa conflicts with atftpd (both ship /usr/sbin/in.tftpd), so atftpd's program alone
@@ -30,7 +31,12 @@ for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && [ -z "$bench" ] && exit 0
+# The browser test's node modules (npm ci, nothing when present). Node.js 20 is not a Debian 12
+# package: without it only tests/e2e/dashboard.sh fails, so this is a warning.
+browser_deps() {
+	bash "$(dirname "$0")/browser-deps.sh" || echo "deps: tests/e2e/dashboard.sh will fail" >&2
+}
+[ ${#missing[@]} -eq 0 ] && [ -z "$bench" ] && browser_deps && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing packages (run as root to install): ${missing[*]} $bench" >&2
@@ -84,3 +90,4 @@ if [ -n "$bench" ]; then
 		exit 1
 	}
 fi
+browser_deps

@@ -17,12 +17,16 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "dhcp/server.h"
+#include "dhcp/rogue.h"
+#include "http/client.h"
 #include "http/server.h"
+#include "obs/live.h"
 #include "obs/obs.h"
 #include "pxed.h"
 #include "store/store.h"
 #include "tftp/server.h"
 #include "obs/timeline.h"
+#include "obs/explain.h"
 
 static const char usage_main[] =
     "usage: pxed COMMAND [OPTIONS]\n"
@@ -35,7 +39,10 @@ static const char usage_main[] =
     "  serve     run from a config file, or serve directories over TFTP and HTTP\n"
     "  check     validate a config file\n"
     "  timeline  show the boot steps pxed recorded for a machine\n"
+    "  explain   why a machine booted, or where its boot stopped and why\n"
     "  leases    list the DHCP leases, or release one\n"
+    "  status    what the running daemon does now: transfers, pools, machines\n"
+    "  events    the running daemon's events, as they happen with --follow\n"
     "  version   print the version\n"
     "\n"
     "`pxed COMMAND --help` describes each command.\n";
@@ -87,6 +94,16 @@ static const char usage_timeline[] =
     "Prints the steps of MAC's last boot as pxed saw them (DHCP, boot program,\n"
     "script, kernel, initrds) with their durations; --all prints every recorded\n"
     "event, --json prints the events as JSON.\n";
+
+static const char usage_explain[] =
+    "usage: pxed explain MAC [--state-dir DIR] [--config FILE] [--json]\n"
+    "\n"
+    "Explains MAC's last boot: the facts it presented (architecture, vendor and\n"
+    "user class, relay, interface), the plan pxed chose and why, the steps it\n"
+    "took, where it stopped, and the most likely cause in plain words. With\n"
+    "--config, the plan is decided again with that config and any difference is\n"
+    "shown; the state directory is then the config's unless --state-dir is given.\n"
+    "--json prints the same as one JSON object.\n";
 
 static const char usage_leases[] =
     "usage: pxed leases [--json] [--state-dir DIR]\n"
@@ -380,8 +397,10 @@ static void daemon_stop(struct pxed *d)
 {
 	http_server_stop(d->http);
 	tftp_server_stop(d->tftp);
+	rogue_stop(d->rogue);
 	dhcp_server_stop(d->dhcp);
 	obs_close(d->obs);
+	obs_live_free(d->live); /* after every server: stopping reports their last events */
 	store_close(d->store);
 	if (d->base != NULL)
 		event_base_free(d->base);
@@ -397,8 +416,20 @@ static void daemon_start(struct pxed *d)
 		fatal("state directory %s: %s", c->state_dir, strerror(-rc));
 	if ((rc = obs_open(d->store, &d->obs)) < 0)
 		fatal("timeline: %s", strerror(-rc));
+	struct obs_retention keep = {.max_age_s = c->events_retention_s,
+				     .max_per_machine = c->events_max_per_machine,
+				     .max_total = c->events_max_total};
+	if ((rc = obs_retention_start(d->obs, d->base, &keep)) < 0)
+		fatal("event retention: %s", strerror(-rc));
+	if ((rc = obs_live_new(&d->live)) < 0)
+		fatal("live view: %s", strerror(-rc));
+	obs_live_attach(d->live, &d->metrics, c);
+	obs_set_live(d->obs, d->live);
 	if (c->dhcp_mode != CONF_DHCP_OFF && (rc = dhcp_server_start(d, &d->dhcp)) < 0)
 		fatal("DHCP: %s", strerror(-rc));
+	/* Detection is an aid: without it (no CAP_NET_RAW) pxed still serves. */
+	if (c->dhcp_mode != CONF_DHCP_OFF && (rc = rogue_start(d, &d->rogue)) < 0)
+		log_warn("main", "rogue DHCP detection is off: %s", strerror(-rc));
 	if ((rc = tftp_server_start(d, c->listen_address, c->tftp_port, &d->tftp)) < 0)
 		fatal("TFTP on %s:%u: %s", ip4_format(ip, c->listen_address), c->tftp_port,
 		      strerror(-rc));
@@ -497,6 +528,26 @@ static int cmd_check(int argc, char **argv)
 	conf_free(c);
 	printf("%s: ok\n", a.config);
 	return 0;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	struct args a;
+	uint8_t mac[6];
+	args_parse(argc, argv, "explain", &a);
+	if (a.help) {
+		fputs(usage_explain, stdout);
+		return 0;
+	}
+	if (a.positional == NULL || mac_parse(a.positional, mac) < 0)
+		fatal("explain: expected a MAC address like 52:54:00:aa:00:01");
+	struct conf *c = a.config != NULL ? load_config_or_die(a.config) : NULL;
+	const char *dir = a.state_dir != NULL ? a.state_dir
+			  : c != NULL	      ? c->state_dir
+					      : "/var/lib/pxed";
+	int rc = explain_print(dir, c, mac, a.json);
+	conf_free(c);
+	return rc;
 }
 
 static int cmd_timeline(int argc, char **argv)
@@ -622,11 +673,9 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"boot", cmd_boot},
-		    {"serve", cmd_serve},
-		    {"check", cmd_check},
-		    {"timeline", cmd_timeline},
-		    {"leases", cmd_leases}};
+	} cmds[] = {{"boot", cmd_boot},		 {"serve", cmd_serve},	     {"check", cmd_check},
+		    {"timeline", cmd_timeline},	 {"explain", cmd_explain},   {"leases", cmd_leases},
+		    {"status", http_cli_status}, {"events", http_cli_events}};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {

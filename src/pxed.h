@@ -15,6 +15,8 @@ struct dhcp_server;
 struct tftp_server;
 struct tftp_uploads;
 struct http_server;
+struct obs_live;
+struct rogue_watch;
 
 struct pxed {
 	struct event_base *base;
@@ -26,6 +28,8 @@ struct pxed {
 	struct tftp_server *tftp;
 	struct tftp_uploads *uploads; /* tftp/upload.c: made by the first WRQ, NULL before */
 	struct http_server *http;
+	struct obs_live *live;	   /* obs/live.h: transfers in progress, recent events */
+	struct rogue_watch *rogue; /* dhcp/rogue.h: other DHCP servers seen; may be NULL */
 };
 
 #endif

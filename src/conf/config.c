@@ -38,6 +38,10 @@
  */
 #define CONF_LEASE_MIN_S 60u
 #define CONF_LEASE_MAX_S (365u * 86400u)
+/* rogue.probe_interval: 0 (off) or in this range; 5 minutes by default. */
+#define CONF_ROGUE_PROBE_MIN_S 5u
+#define CONF_ROGUE_PROBE_MAX_S 86400u
+#define CONF_ROGUE_PROBE_DEFAULT_S 300u
 /*
  * libyaml's scanner slows down quadratically with flow nesting depth (every
  * level keeps a possible simple key that is rechecked per token), so deeper
@@ -148,6 +152,11 @@ struct conf *conf_new_defaults(void)
 	c->dhcp_mode = CONF_DHCP_SERVER;
 	c->lease_time_s = 3600;
 	c->authoritative = true;
+	c->rogue_detect = true;
+	c->rogue_probe_interval_s = CONF_ROGUE_PROBE_DEFAULT_S;
+	c->events_retention_s = CONF_EVENTS_RETENTION_DEFAULT_S;
+	c->events_max_per_machine = CONF_EVENTS_PER_MACHINE_DEFAULT;
+	c->events_max_total = CONF_EVENTS_TOTAL_DEFAULT;
 	c->tftp_port = 69;
 	c->http_port = 80;
 	c->tftp_upload_max_bytes = CONF_UPLOAD_MAX_DEFAULT;
@@ -461,8 +470,8 @@ static const char *const dhcp_mode_names[] = {
     [CONF_DHCP_OFF] = "off",
 };
 
-/* "3600", "90s", "30m", "12h", "1d": 0, -EINVAL (syntax) or -ERANGE. */
-static int parse_duration(const char *s, uint32_t *out)
+/* "3600", "90s", "30m", "12h", "1d" within [min, max] s: 0, -EINVAL (syntax) or -ERANGE. */
+static int parse_duration_in(const char *s, uint64_t min, uint64_t max, uint32_t *out)
 {
 	static const struct {
 		char unit;
@@ -484,10 +493,16 @@ static int parse_duration(const char *s, uint32_t *out)
 	if (rc < 0)
 		return rc;
 	v *= mult;
-	if (v < CONF_LEASE_MIN_S || v > CONF_LEASE_MAX_S)
+	if (v < min || v > max)
 		return -ERANGE;
 	*out = (uint32_t)v;
 	return 0;
+}
+
+/* A lease time: 60 s to 365 d. */
+static int parse_duration(const char *s, uint32_t *out)
+{
+	return parse_duration_in(s, CONF_LEASE_MIN_S, CONF_LEASE_MAX_S, out);
 }
 
 /* "b8:27:eb": 1 to 6 bytes of a MAC, two hex digits each, ':' or '-' between. */
@@ -681,7 +696,7 @@ struct key_spec {
 	bool required; /* the entry is dropped without a valid one */
 };
 
-#define KEYS_MAX 16
+#define KEYS_MAX 32
 
 static const struct key_spec *find_key(struct parser *p, const char *section,
 				       const struct key_spec *keys, size_t n_keys, yaml_node_t *k)
@@ -1373,6 +1388,85 @@ static void set_http(struct parser *p, const char *what, yaml_node_t *val, void 
 static void set_nbp_dirs(struct parser *p, const char *what, yaml_node_t *val, void *dst)
 {
 	walk_section(p, what, val, nbp_dir_keys, PXED_ARRAY_LEN(nbp_dir_keys), dst);
+}
+
+/* rogue.probe_interval: 0 turns the probe off; otherwise 5 s to 1 d. */
+static void set_probe_interval(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+	uint32_t v;
+	int rc;
+
+	if (s == NULL)
+		return;
+	rc = parse_duration_in(s, 0, CONF_ROGUE_PROBE_MAX_S, &v);
+	if (rc == 0 && v != 0 && v < CONF_ROGUE_PROBE_MIN_S)
+		rc = -ERANGE;
+	if (rc == -ERANGE)
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is out of range (0 to turn the probe off, or 5s to 1d)", what,
+		     s);
+	else if (rc < 0)
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a duration (seconds, or a number with s, m, h or d)",
+		     what, s);
+	else
+		*(uint32_t *)dst = v;
+}
+
+static const struct key_spec rogue_keys[] = {
+    {"detect", set_bool, offsetof(struct conf, rogue_detect), false},
+    {"probe_interval", set_probe_interval, offsetof(struct conf, rogue_probe_interval_s), false},
+};
+
+static void set_rogue(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	walk_section(p, what, val, rogue_keys, PXED_ARRAY_LEN(rogue_keys), dst);
+}
+
+/* events.retention: 1 h to 3650 d. */
+static void set_events_retention(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+	int rc;
+
+	if (s == NULL)
+		return;
+	rc = parse_duration_in(s, CONF_EVENTS_RETENTION_MIN_S, CONF_EVENTS_RETENTION_MAX_S, dst);
+	if (rc == -ERANGE)
+		perr(p, node_line(val), "%s: '" ECHO "' is out of range (1h to 3650d)", what, s);
+	else if (rc < 0)
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a duration (seconds, or a number with s, m, h or d)",
+		     what, s);
+}
+
+static void set_events_per_machine(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint64_t v;
+
+	if (parse_uint(p, what, val, CONF_EVENTS_PER_MACHINE_MIN, CONF_EVENTS_PER_MACHINE_MAX, &v))
+		*(uint32_t *)dst = (uint32_t)v;
+}
+
+static void set_events_total(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint64_t v;
+
+	if (parse_uint(p, what, val, CONF_EVENTS_TOTAL_MIN, CONF_EVENTS_TOTAL_MAX, &v))
+		*(uint32_t *)dst = (uint32_t)v;
+}
+
+static const struct key_spec events_keys[] = {
+    {"retention", set_events_retention, offsetof(struct conf, events_retention_s), false},
+    {"max_per_machine", set_events_per_machine, offsetof(struct conf, events_max_per_machine),
+     false},
+    {"max_total", set_events_total, offsetof(struct conf, events_max_total), false},
+};
+
+static void set_events(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	walk_section(p, what, val, events_keys, PXED_ARRAY_LEN(events_keys), dst);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2150,6 +2244,8 @@ static const struct key_spec top_keys[] = {
     {"classes", set_classes, 0, false},
     {"arch_overrides", set_arch_overrides, 0, false},
     {"pxe_menu", set_pxe_menu, 0, false},
+    {"rogue", set_rogue, 0, false},
+    {"events", set_events, 0, false},
 };
 
 /* Returns false if the file is not a configuration at all (not a mapping). */

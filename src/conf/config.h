@@ -30,6 +30,17 @@
 #define CONF_UPLOAD_MAX_DEFAULT (64ull << 20) /* tftp.upload_max_bytes: 64 MiB */
 #define CONF_UPLOAD_MAX_LIMIT (1ull << 40)    /* 1 TiB: more is surely a typo */
 
+/* events: retention of the boot timelines (defaults and ranges). */
+#define CONF_EVENTS_RETENTION_DEFAULT_S (14u * 86400u)
+#define CONF_EVENTS_RETENTION_MIN_S 3600u
+#define CONF_EVENTS_RETENTION_MAX_S (3650u * 86400u)
+#define CONF_EVENTS_PER_MACHINE_DEFAULT 2000u
+#define CONF_EVENTS_PER_MACHINE_MIN 100u
+#define CONF_EVENTS_PER_MACHINE_MAX 1000000u
+#define CONF_EVENTS_TOTAL_DEFAULT 1000000u
+#define CONF_EVENTS_TOTAL_MIN 1000u
+#define CONF_EVENTS_TOTAL_MAX 1000000000u
+
 enum conf_dhcp_mode {
 	CONF_DHCP_SERVER, /* assigns addresses from the pools */
 	CONF_DHCP_PROXY,  /* proxyDHCP: boot information only */
@@ -208,6 +219,15 @@ struct conf {
 	struct conf_arch_override arch_overrides[CONF_MAX_ARCH_OVERRIDES];
 	size_t n_arch_overrides;
 	struct conf_pxe_menu *pxe_menu; /* NULL = no menu: discovery control 8 */
+
+	/* Rogue DHCP detection (dhcp/rogue.h): other DHCP servers on our interfaces. */
+	bool rogue_detect;		 /* default true; nothing is watched with dhcp.mode off */
+	uint32_t rogue_probe_interval_s; /* a DISCOVER of pxed's own this often; 0 = never */
+
+	/* Boot event retention (`events:`; obs/events.c prunes the store every minute). */
+	uint32_t events_retention_s;	 /* events older than this go; default 14 d */
+	uint32_t events_max_per_machine; /* newest kept per MAC; default 2000 */
+	uint32_t events_max_total;	 /* newest kept in all; default 1,000,000 */
 
 	/*
 	 * Where some whole-file settings were given, so conf_validate() can

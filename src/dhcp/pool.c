@@ -147,3 +147,23 @@ uint32_t pool_find_free(struct dhcp_pool *p, int64_t now)
 	}
 	return 0;
 }
+
+void pool_count(const struct dhcp_pool *p, int64_t now, struct pool_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint32_t i = 0; i < p->size; i++) {
+		const struct pool_slot *s = &p->slots[i];
+		/* A reservation holds its address for good; anything else only until `until`. */
+		bool held = s->state == POOL_RESERVED || (s->state != POOL_FREE && s->until > now);
+		if (!held)
+			out->free++;
+		else if (s->state == POOL_LEASED)
+			out->leased++;
+		else if (s->state == POOL_OFFERED)
+			out->offered++;
+		else if (s->state == POOL_DECLINED)
+			out->declined++;
+		else
+			out->reserved++;
+	}
+}

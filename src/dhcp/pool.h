@@ -64,4 +64,13 @@ bool pool_usable(const struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6], i
 /* The next address nobody holds at time now (next-fit), or 0 when full. */
 uint32_t pool_find_free(struct dhcp_pool *p, int64_t now);
 
+/* A pool's addresses by state at time now, for the status view and the metrics. */
+struct pool_counts {
+	uint32_t leased, offered, declined, reserved;
+	uint32_t free; /* nobody holds it: never given, released, or expired */
+};
+
+/* Counts every address (one pass over the pool: read-only, no allocation). */
+void pool_count(const struct dhcp_pool *p, int64_t now, struct pool_counts *out);
+
 #endif

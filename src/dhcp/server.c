@@ -21,6 +21,7 @@
 #include "dhcp/pool.h"
 #include "dhcp/reply.h"
 #include "dhcp/pxe.h"
+#include "dhcp/rogue.h"
 #include "dhcp/wire.h"
 #include "obs/obs.h"
 #include "pxed.h"
@@ -103,6 +104,7 @@ struct dhcp_ctx {
 	uint32_t link;		      /* relay's link selection (RFC 3527); 0 = none */
 	uint8_t reply_type;	      /* set when a reply is built */
 	bool granted;		      /* the reply grants a lease written to the store */
+	char source[80];	      /* the timeline's words for plan.source */
 };
 
 static bool dhcp_prefix(const uint8_t *p, size_t len, const char *prefix)
@@ -569,6 +571,53 @@ static void dhcp_dest_for(const struct dhcp_ctx *x, uint8_t type, struct dhcp_de
 
 /* ---- timeline ----------------------------------------------------------- */
 
+/* "host db1", "class efi", "menu item 2", "default_profile", "none": who chose the profile. */
+static void dhcp_plan_source(const struct boot_plan *p, char *out, size_t cap)
+{
+	switch (p->source) {
+	case BOOT_SRC_HOST:
+		snprintf(out, cap, "host %s",
+			 p->host != NULL && p->host->name ? p->host->name : "");
+		break;
+	case BOOT_SRC_CLASS:
+		snprintf(out, cap, "class %s", p->cls != NULL && p->cls->name ? p->cls->name : "");
+		break;
+	case BOOT_SRC_MENU:
+		snprintf(out, cap, "menu item %u", p->item != NULL ? p->item->type : 0);
+		break;
+	case BOOT_SRC_DEFAULT:
+		snprintf(out, cap, "default_profile");
+		break;
+	default:
+		snprintf(out, cap, "none");
+	}
+}
+
+/* The structured part of a DHCP event: the facts, and for boot clients the plan. */
+static void dhcp_record_facts(struct dhcp_ctx *x, struct obs_event *ev, const char *vc,
+			      const char *uc)
+{
+	const struct boot_facts *f = &x->facts;
+	const struct boot_plan *p = &x->plan;
+
+	ev->has_arch = f->has_arch;
+	ev->arch = f->arch;
+	ev->vendor = vc;
+	ev->user_class = uc;
+	ev->relay = f->relay;
+	ev->iface = f->interface;
+	ev->has_boot_item = f->has_boot_item; /* remembered: outside port 4011 (explain.c) */
+	ev->boot_item = f->boot_item_type;
+	ev->ipxe = f->ipxe;
+	if (!dhcp_is_boot_client(f))
+		return;
+	ev->discover = dhcp_msg_type(x->req) == DHCPDISCOVER;
+	ev->decision = p->file[0] != '\0' ? p->file : p->action == BOOT_MENU ? "menu" : "none";
+	dhcp_plan_source(p, x->source, sizeof(x->source));
+	ev->source = x->source;
+	ev->profile = p->profile != NULL ? p->profile->name : NULL;
+}
+
 static void dhcp_record(struct dhcp_ctx *x, const char *proto, uint8_t type, uint32_t ip,
 			const char *why, bool ok)
 {
@@ -590,12 +639,32 @@ static void dhcp_record(struct dhcp_ctx *x, const char *proto, uint8_t type, uin
 	snprintf(kind, sizeof(kind), "%s", dhcp_msg_type_name(type));
 	for (char *k = kind; *k; k++)
 		*k = (char)(*k | 0x20);
-	obs_event(x->s->d->obs, &(struct obs_event){.mac = x->facts.mac,
-						    .ip = ip,
-						    .proto = proto,
-						    .kind = kind,
-						    .detail = detail,
-						    .ok = ok});
+	struct obs_event ev = {.mac = x->facts.mac,
+			       .ip = ip,
+			       .proto = proto,
+			       .kind = kind,
+			       .detail = detail,
+			       .ok = ok};
+	dhcp_record_facts(x, &ev, vc, uc);
+	obs_event(x->s->d->obs, &ev);
+}
+
+/*
+ * A broadcast REQUEST that names another server (option 54): the machine
+ * took that server's offer. The timeline's proof of a second DHCP server.
+ */
+static void dhcp_record_chose_other(struct dhcp_ctx *x, uint32_t sid)
+{
+	char detail[96], ips[16];
+	snprintf(detail, sizeof(detail), "took the offer of server %s", ip4_format(ips, sid));
+	struct obs_event ev = {.mac = x->facts.mac,
+			       .ip = sid,
+			       .proto = "dhcp",
+			       .kind = "chose-other",
+			       .detail = detail};
+	dhcp_record_facts(x, &ev, NULL, NULL);
+	ev.decision = NULL; /* not a decision of ours */
+	obs_event(x->s->d->obs, &ev);
 }
 
 /* ---- full server -------------------------------------------------------- */
@@ -729,6 +798,7 @@ static int dhcp_on_request(struct dhcp_ctx *x, uint8_t *out, size_t cap)
 	if (dhcp_opt_ip(x->req, DHCP_OPT_SERVER_ID, &sid) && sid != x->server_ip) {
 		dhcp_offer_drop(x->s, x->facts.mac);
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_IGNORED);
+		dhcp_record_chose_other(x, sid);
 		return 0;
 	}
 	if (st == REQ_RENEWING)
@@ -913,6 +983,25 @@ static int dhcp_dispatch(struct dhcp_ctx *x, uint8_t type, uint8_t *out, size_t 
 	}
 }
 
+/* pxed_dhcp_messages_received_total{type=...}: the counter of a message type. */
+static enum metric_id dhcp_rx_metric(uint8_t type)
+{
+	switch (type) {
+	case DHCPDISCOVER:
+		return METRIC_DHCP_RX_DISCOVER;
+	case DHCPREQUEST:
+		return METRIC_DHCP_RX_REQUEST;
+	case DHCPDECLINE:
+		return METRIC_DHCP_RX_DECLINE;
+	case DHCPRELEASE:
+		return METRIC_DHCP_RX_RELEASE;
+	case DHCPINFORM:
+		return METRIC_DHCP_RX_INFORM;
+	default:
+		return METRIC_DHCP_RX_OTHER;
+	}
+}
+
 static const struct dhcp_iface *dhcp_iface_by_index(const struct dhcp_server *s, unsigned ifindex)
 {
 	for (size_t i = 0; i < s->n_ifs; i++)
@@ -948,6 +1037,14 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 		log_debug("dhcp", "dropped: hops %u or a malformed option 82", m->hops);
 		return 0;
 	}
+	/*
+	 * pxed's own rogue-detection probe (dhcp/rogue.h), heard on another of
+	 * its interfaces on the same link: no offer, so no address is held for it.
+	 */
+	if (rogue_is_own_probe(s->d->rogue, m)) {
+		metric_inc(&s->d->metrics, METRIC_DHCP_IGNORED);
+		return 0;
+	}
 	x.server_ip = x.iface->ip;
 	dhcp_facts(m, &x.facts);
 	x.facts.interface = x.iface->name;
@@ -956,6 +1053,7 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 	mac_format(x.macs, x.facts.mac);
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
 	uint8_t type = dhcp_msg_type(m);
+	metric_inc(&s->d->metrics, dhcp_rx_metric(type));
 	int n = dhcp_dispatch(&x, type, out, cap);
 	if (n > 0 && port == PXE_BOOT_SERVER_PORT && x.plan.action != BOOT_NONE)
 		dhcp_choice_remember(s, &x.facts);
@@ -1115,6 +1213,32 @@ int dhcp_server_start(struct pxed *d, struct dhcp_server **out)
 	}
 	*out = s;
 	return 0;
+}
+
+size_t dhcp_server_pools(const struct dhcp_server *s, struct dhcp_pool_usage *out, size_t cap)
+{
+	const struct conf *c = s->d->conf;
+	int64_t now = (int64_t)time(NULL);
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_subnets && n < cap; i++) {
+		const struct dhcp_pool *p = &s->pools[i];
+		struct pool_counts k;
+		if (p->size == 0)
+			continue;
+		pool_count(p, now, &k);
+		out[n++] = (struct dhcp_pool_usage){.network = c->subnets[i].network,
+						    .prefix_len = c->subnets[i].prefix_len,
+						    .first = p->first,
+						    .last = p->last,
+						    .size = p->size,
+						    .leased = k.leased,
+						    .offered = k.offered,
+						    .declined = k.declined,
+						    .reserved = k.reserved,
+						    .free = k.free};
+	}
+	return n;
 }
 
 void dhcp_server_stop(struct dhcp_server *s)

@@ -27,6 +27,21 @@ int dhcp_server_new(struct pxed *d, struct dhcp_server **out);
 int dhcp_server_add_iface(struct dhcp_server *s, const char *name, unsigned ifindex, uint32_t ip,
 			  int prefix_len);
 
+/* One pool's usage now, for the status view and the metrics. */
+struct dhcp_pool_usage {
+	uint32_t network; /* the subnet, host order */
+	int prefix_len;
+	uint32_t first, last, size; /* the pool's range */
+	uint32_t leased, offered, declined, reserved, free;
+};
+
+/*
+ * Copies the usage of up to cap pools (the subnets that have one, in the
+ * config's order) into out; returns how many. Read-only: one pass over
+ * each pool's addresses.
+ */
+size_t dhcp_server_pools(const struct dhcp_server *s, struct dhcp_pool_usage *out, size_t cap);
+
 /* What a client told us about itself (pure). */
 void dhcp_facts(const struct dhcp_msg *m, struct boot_facts *f);
 

@@ -1,12 +1,14 @@
 #include "obs/obs.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "core/util.h"
+#include "obs/live.h"
 #include "store/store.h"
 
 /*
@@ -22,9 +24,43 @@ struct obs_map_entry {
 	bool used;
 };
 
+/*
+ * Boot sessions, per MAC, in a fixed table (slot by MAC hash, the newest
+ * wins): a machine that lost its slot finds its session again in the store.
+ */
+#define OBS_MAC_SLOTS 4096
+
+enum obs_client { OBS_FIRMWARE, OBS_IPXE };
+
+struct obs_session {
+	uint8_t mac[6];
+	bool used;
+	uint64_t id;		     /* ts_us of the session's first event */
+	int64_t last_us;	     /* the machine's newest event */
+	enum obs_client dhcp_client; /* who did DHCP last in the session */
+	bool progressed[2];	     /* firmware / iPXE got past DHCP in the session */
+	uint8_t n_refused;
+	uint32_t refused[OBS_REFUSED_MAX]; /* hashes of the paths refused in the session */
+	uint32_t since_trim;		   /* events since the MAC was last queued for trimming */
+};
+
+/* Retention: a pass deletes at most this many rows per statement, and stops after this long. */
+#define OBS_PRUNE_BATCH 500
+#define OBS_PRUNE_BUDGET_US 20000
+#define OBS_PRUNE_PERIOD_S 60
+/* A machine is checked against max_per_machine when first seen and every this many events. */
+#define OBS_TRIM_EVERY 256
+#define OBS_TRIM_QUEUE 256
+
 struct obs {
 	struct store *store;
+	struct obs_live *live; /* NULL: no live view (the CLI tools) */
 	struct obs_map_entry map[OBS_MAP_SLOTS];
+	struct obs_session sessions[OBS_MAC_SLOTS];
+	struct obs_retention retention;
+	struct event *prune_timer;	 /* NULL until obs_retention_start() */
+	uint8_t trim[OBS_TRIM_QUEUE][6]; /* MACs to check against max_per_machine */
+	size_t n_trim;
 };
 
 int obs_open(struct store *st, struct obs **out)
@@ -39,7 +75,16 @@ int obs_open(struct store *st, struct obs **out)
 
 void obs_close(struct obs *o)
 {
+	if (o == NULL)
+		return;
+	if (o->prune_timer != NULL)
+		event_free(o->prune_timer);
 	free(o);
+}
+
+void obs_set_live(struct obs *o, struct obs_live *live)
+{
+	o->live = live;
 }
 
 static struct obs_map_entry *obs_slot(struct obs *o, uint32_t ip)
@@ -89,6 +134,141 @@ bool obs_lookup(struct obs *o, uint32_t ip, uint8_t mac[6])
 	return false;
 }
 
+/* ---- boot sessions -------------------------------------------------------- */
+
+static bool obs_is_dhcp(const char *proto)
+{
+	return strcmp(proto, "dhcp") == 0 || strcmp(proto, "proxy") == 0 ||
+	       strcmp(proto, "pxe4011") == 0;
+}
+
+static void obs_trim_queue(struct obs *o, const uint8_t mac[6])
+{
+	if (o->retention.max_per_machine == 0 || o->n_trim == OBS_TRIM_QUEUE)
+		return; /* a full queue: the machine is queued again OBS_TRIM_EVERY events on */
+	memcpy(o->trim[o->n_trim++], mac, 6);
+}
+
+/*
+ * The machine's session slot, found again in the store after a restart or
+ * an eviction when `recover` (a boot client's DISCOVER starts a session
+ * anyway: a storm of new MACs costs no lookups).
+ */
+static struct obs_session *obs_session_slot(struct obs *o, const uint8_t mac[6], bool recover)
+{
+	struct obs_session *ss = &o->sessions[mac_hash(mac) % OBS_MAC_SLOTS];
+	struct store_event last;
+
+	if (ss->used && memcmp(ss->mac, mac, 6) == 0)
+		return ss;
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss->mac, mac, 6);
+	ss->used = true;
+	if (recover && o->store != NULL && store_event_last(o->store, mac, &last) == 0 &&
+	    last.session != 0) {
+		/* Unknown progress: a DISCOVER from here on is taken as a new boot. */
+		ss->id = last.session;
+		ss->last_us = last.ts_us;
+		ss->progressed[OBS_FIRMWARE] = ss->progressed[OBS_IPXE] = true;
+	}
+	obs_trim_queue(o, mac);
+	return ss;
+}
+
+static bool obs_session_starts(const struct obs_session *ss, const struct obs_event *ev,
+			       int64_t now_us)
+{
+	if (ss->id == 0 || now_us - ss->last_us > OBS_SESSION_GAP_US)
+		return true;
+	/* Only boot clients start sessions: an OS renewing its address is not a boot. */
+	return ev->discover && ev->decision != NULL &&
+	       ss->progressed[ev->ipxe ? OBS_IPXE : OBS_FIRMWARE];
+}
+
+/* Which session ev belongs to; moves the machine's progress along. */
+static uint64_t obs_session_of(struct obs *o, const uint8_t mac[6], const struct obs_event *ev,
+			       int64_t now_us)
+{
+	bool boot_discover = ev->discover && ev->decision != NULL;
+	struct obs_session *ss = obs_session_slot(o, mac, !boot_discover);
+
+	if (obs_session_starts(ss, ev, now_us)) {
+		uint64_t id = (uint64_t)now_us;
+		/* Two sessions of one machine never share an id, even within a microsecond. */
+		if (id <= ss->id)
+			id = ss->id + 1;
+		memset(ss->progressed, 0, sizeof(ss->progressed));
+		ss->n_refused = 0;
+		ss->id = id;
+	}
+	ss->last_us = now_us;
+	if (obs_is_dhcp(ev->proto)) {
+		ss->dhcp_client = ev->ipxe ? OBS_IPXE : OBS_FIRMWARE;
+		if (strcmp(ev->kind, "ack") == 0)
+			ss->progressed[ss->dhcp_client] = true;
+	} else {
+		ss->progressed[ss->dhcp_client] = true;
+	}
+	if (++ss->since_trim >= OBS_TRIM_EVERY) {
+		ss->since_trim = 0;
+		obs_trim_queue(o, mac);
+	}
+	return ss->id;
+}
+
+static uint32_t obs_str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/*
+ * A refusal is kept once per path and at most OBS_REFUSED_MAX times per
+ * session: pxelinux probes a dozen names on every boot, and a client in a
+ * loop must not fill the store. Refusals from an unknown MAC are only logged.
+ */
+static bool obs_refusal_kept(struct obs *o, const struct store_event *se)
+{
+	if (!se->has_mac)
+		return false;
+	struct obs_session *ss = obs_session_slot(o, se->mac, true);
+	uint32_t h = obs_str_hash(se->file);
+	if (ss->n_refused >= OBS_REFUSED_MAX)
+		return false;
+	for (size_t i = 0; i < ss->n_refused; i++)
+		if (ss->refused[i] == h)
+			return false;
+	ss->refused[ss->n_refused++] = h;
+	return true;
+}
+
+/* ---- recording ------------------------------------------------------------ */
+
+#define OBS_COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) != NULL ? (src) : "")
+
+static void obs_fill(struct store_event *se, const struct obs_event *ev)
+{
+	OBS_COPY(se->proto, ev->proto);
+	OBS_COPY(se->kind, ev->kind);
+	OBS_COPY(se->detail, ev->detail);
+	se->expected = ev->expected;
+	se->has_arch = ev->has_arch;
+	se->arch = ev->arch;
+	OBS_COPY(se->vendor, ev->vendor);
+	OBS_COPY(se->user_class, ev->user_class);
+	se->relay = ev->relay;
+	OBS_COPY(se->iface, ev->iface);
+	se->boot_item = ev->has_boot_item ? ev->boot_item : -1;
+	OBS_COPY(se->decision, ev->decision);
+	OBS_COPY(se->source, ev->source);
+	OBS_COPY(se->profile, ev->profile);
+	OBS_COPY(se->file, ev->file);
+	se->block = ev->block;
+	se->retries = ev->retries;
+}
+
 void obs_event(struct obs *o, const struct obs_event *ev)
 {
 	struct store_event se = {.ts_us = now_wall_us(),
@@ -104,9 +284,11 @@ void obs_event(struct obs *o, const struct obs_event *ev)
 	} else if (ev->ip != 0) {
 		se.has_mac = obs_lookup(o, ev->ip, se.mac);
 	}
-	snprintf(se.proto, sizeof(se.proto), "%s", ev->proto);
-	snprintf(se.kind, sizeof(se.kind), "%s", ev->kind);
-	snprintf(se.detail, sizeof(se.detail), "%s", ev->detail != NULL ? ev->detail : "");
+	obs_fill(&se, ev);
+	if (se.has_mac)
+		se.session = obs_session_of(o, se.mac, ev, se.ts_us);
+	if (strcmp(se.kind, "refused") == 0 && !obs_refusal_kept(o, &se))
+		return; /* the server logged it already */
 	if (se.has_mac)
 		mac_format(macs, se.mac);
 	ip4_format(ips, ev->ip);
@@ -117,4 +299,70 @@ void obs_event(struct obs *o, const struct obs_event *ev)
 			       : " (failed)");
 	if (o->store != NULL && store_event_add(o->store, &se) < 0)
 		log_warn("obs", "event not stored");
+	if (o->live != NULL)
+		obs_live_push(o->live, &se);
+}
+
+/* ---- retention ------------------------------------------------------------ */
+
+/* Trims the queued machines to max_per_machine; false when the budget ran out first. */
+static bool obs_trim_run(struct obs *o, uint64_t deadline, int *deleted)
+{
+	while (o->n_trim > 0) {
+		if (now_mono_us() > deadline)
+			return false;
+		int n = store_event_prune_mac(o->store, o->trim[o->n_trim - 1],
+					      o->retention.max_per_machine, OBS_PRUNE_BATCH);
+		if (n < 0)
+			return true; /* logged; the next pass tries again */
+		*deleted += n;
+		if (n < OBS_PRUNE_BATCH)
+			o->n_trim--;
+	}
+	return true;
+}
+
+int obs_retention_run(struct obs *o)
+{
+	const struct obs_retention *r = &o->retention;
+	struct store_retention sr = {.max_total = r->max_total};
+	uint64_t deadline = now_mono_us() + OBS_PRUNE_BUDGET_US;
+	int deleted = 0, n;
+
+	if (o->store == NULL)
+		return 0;
+	if (r->max_age_s > 0)
+		sr.older_than_us = now_wall_us() - (int64_t)r->max_age_s * 1000000;
+	bool done = obs_trim_run(o, deadline, &deleted);
+	while (done && (n = store_event_prune(o->store, &sr, OBS_PRUNE_BATCH)) != 0) {
+		if (n < 0)
+			return -EIO;
+		deleted += n;
+		if (now_mono_us() > deadline)
+			done = false;
+	}
+	if (deleted > 0)
+		log_info("obs", "retention: %d old events deleted", deleted);
+	return done ? deleted : -EAGAIN;
+}
+
+static void obs_prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct obs *o = arg;
+	/* A pass cut short by its time budget continues a second later. */
+	struct timeval tv = {.tv_sec = obs_retention_run(o) == -EAGAIN ? 1 : OBS_PRUNE_PERIOD_S};
+	evtimer_add(o->prune_timer, &tv);
+}
+
+int obs_retention_start(struct obs *o, struct event_base *base, const struct obs_retention *r)
+{
+	struct timeval tv = {.tv_sec = OBS_PRUNE_PERIOD_S};
+
+	o->retention = *r;
+	if (r->max_age_s == 0 && r->max_per_machine == 0 && r->max_total == 0)
+		return 0;
+	o->prune_timer = evtimer_new(base, obs_prune_cb, o);
+	if (o->prune_timer == NULL || evtimer_add(o->prune_timer, &tv) < 0)
+		return -ENOMEM;
+	return 0;
 }

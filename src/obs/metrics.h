@@ -1,15 +1,33 @@
 /*
  * Counters of everything pxed does and refuses, rendered as Prometheus text
- * at /metrics. One table gives each counter its name, labels and help.
+ * at /metrics (exposition format 0.0.4). One table gives each counter its
+ * name, labels and help; a second one the histograms. Counting is a plain
+ * increment on the event loop's thread: no locks, no allocation.
+ *
+ * Rows of one family (same name) need not be adjacent: the renderer gathers
+ * them, so a new row can go wherever it reads best. Every row of a family
+ * must carry the same help text.
  */
 #ifndef PXED_OBS_METRICS_H
 #define PXED_OBS_METRICS_H
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define METRICS_TABLE(X)                                                                           \
 	X(DHCP_RX, "pxed_dhcp_packets_received_total", "", "DHCP packets received")                \
+	X(DHCP_RX_DISCOVER, "pxed_dhcp_messages_received_total", "type=\"discover\"",              \
+	  "DHCP messages received (well-formed), by message type")                                 \
+	X(DHCP_RX_REQUEST, "pxed_dhcp_messages_received_total", "type=\"request\"",                \
+	  "DHCP messages received (well-formed), by message type")                                 \
+	X(DHCP_RX_DECLINE, "pxed_dhcp_messages_received_total", "type=\"decline\"",                \
+	  "DHCP messages received (well-formed), by message type")                                 \
+	X(DHCP_RX_RELEASE, "pxed_dhcp_messages_received_total", "type=\"release\"",                \
+	  "DHCP messages received (well-formed), by message type")                                 \
+	X(DHCP_RX_INFORM, "pxed_dhcp_messages_received_total", "type=\"inform\"",                  \
+	  "DHCP messages received (well-formed), by message type")                                 \
+	X(DHCP_RX_OTHER, "pxed_dhcp_messages_received_total", "type=\"other\"",                    \
+	  "DHCP messages received (well-formed), by message type")                                 \
 	X(DHCP_BAD, "pxed_dhcp_packets_dropped_total", "reason=\"malformed\"",                     \
 	  "DHCP packets dropped")                                                                  \
 	X(DHCP_IGNORED, "pxed_dhcp_packets_dropped_total", "reason=\"ignored\"",                   \
@@ -22,6 +40,12 @@
 	X(DHCP_POOL_EMPTY, "pxed_dhcp_pool_exhausted_total", "", "DISCOVERs with no free address") \
 	X(DHCP_STORE_FAIL, "pxed_dhcp_store_failures_total", "",                                   \
 	  "leases not granted because the store failed")                                           \
+	X(DHCP_ROGUE_SERVERS, "pxed_dhcp_rogue_servers_total", "",                                 \
+	  "other DHCP servers found answering on pxed's interfaces (dhcp/rogue.h)")                \
+	X(DHCP_ROGUE_REPLIES, "pxed_dhcp_rogue_replies_total", "",                                 \
+	  "DHCP replies (OFFER, ACK, NAK) seen from other servers")                                \
+	X(DHCP_ROGUE_PROBES, "pxed_dhcp_rogue_probes_total", "",                                   \
+	  "DISCOVERs pxed sent to find other DHCP servers")                                        \
 	X(TFTP_RX, "pxed_tftp_packets_received_total", "", "TFTP packets received")                \
 	X(TFTP_BAD, "pxed_tftp_packets_dropped_total", "reason=\"malformed\"",                     \
 	  "TFTP packets dropped")                                                                  \
@@ -31,6 +55,9 @@
 	X(TFTP_STARTED, "pxed_tftp_transfers_total", "outcome=\"started\"", "TFTP transfers")      \
 	X(TFTP_DONE, "pxed_tftp_transfers_total", "outcome=\"complete\"", "TFTP transfers")        \
 	X(TFTP_FAILED, "pxed_tftp_transfers_total", "outcome=\"failed\"", "TFTP transfers")        \
+	X(TFTP_ENDED_BY_CLIENT, "pxed_tftp_transfers_ended_by_client_total", "",                   \
+	  "failed TFTP transfers the client ended itself with an ERROR (EDK2 after its tsize "     \
+	  "probe)")                                                                                \
 	X(TFTP_BYTES, "pxed_tftp_bytes_sent_total", "", "TFTP file bytes sent")                    \
 	X(TFTP_RETRANSMITS, "pxed_tftp_retransmits_total", "",                                     \
 	  "TFTP packets sent again after a timeout or a lost packet")                              \
@@ -41,7 +68,24 @@
 	  "TFTP file bytes received and stored")                                                   \
 	X(HTTP_REQUESTS, "pxed_http_requests_total", "", "HTTP requests")                          \
 	X(HTTP_ERRORS, "pxed_http_errors_total", "", "HTTP requests answered with 4xx/5xx")        \
-	X(HTTP_BYTES, "pxed_http_bytes_sent_total", "", "HTTP body bytes queued")
+	X(HTTP_STARTED, "pxed_http_transfers_total", "outcome=\"started\"",                        \
+	  "HTTP file transfers (GET and HEAD of the served files)")                                \
+	X(HTTP_DONE, "pxed_http_transfers_total", "outcome=\"complete\"",                          \
+	  "HTTP file transfers (GET and HEAD of the served files)")                                \
+	X(HTTP_FAILED, "pxed_http_transfers_total", "outcome=\"failed\"",                          \
+	  "HTTP file transfers (GET and HEAD of the served files)")                                \
+	X(HTTP_BYTES, "pxed_http_bytes_sent_total", "",                                            \
+	  "HTTP file body bytes sent (of complete and failed transfers)")                          \
+	X(HTTP_API_REQUESTS, "pxed_http_api_requests_total", "",                                   \
+	  "requests to /api/v1/ and /metrics")                                                     \
+	X(HTTP_STREAMS_REFUSED, "pxed_http_event_streams_refused_total", "",                       \
+	  "event streams refused: too many open")                                                  \
+	X(BOOT_STARTED, "pxed_boot_sessions_total", "outcome=\"started\"",                         \
+	  "boot sessions that started, and how those that ended did (docs/api.md)")    \
+	X(BOOT_BOOTED, "pxed_boot_sessions_total", "outcome=\"booted\"",                           \
+	  "boot sessions that started, and how those that ended did (docs/api.md)")    \
+	X(BOOT_FAILED, "pxed_boot_sessions_total", "outcome=\"failed\"",                           \
+	  "boot sessions that started, and how those that ended did (docs/api.md)")
 
 enum metric_id {
 #define METRIC_ENUM(id, name, labels, help) METRIC_##id,
@@ -50,8 +94,40 @@ enum metric_id {
 	    METRIC_COUNT
 };
 
+/*
+ * Histograms: name, help and bucket set (upper bounds in microseconds,
+ * defined in metrics.c). Observed once per finished thing, not per packet.
+ */
+#define METRICS_HISTOGRAMS(X)                                                                      \
+	X(TFTP_SECONDS, "pxed_tftp_transfer_seconds", "complete TFTP transfers, by duration",      \
+	  METRIC_BUCKETS_TRANSFER)                                                                 \
+	X(HTTP_SECONDS, "pxed_http_transfer_seconds", "complete HTTP file transfers, by duration", \
+	  METRIC_BUCKETS_TRANSFER)                                                                 \
+	X(DHCP_SECONDS, "pxed_dhcp_discover_to_ack_seconds",                                       \
+	  "time from the OFFER answering a machine's DISCOVER to the ACK it was sent",             \
+	  METRIC_BUCKETS_DHCP)
+
+enum metric_hist_id {
+#define METRIC_HIST_ENUM(id, name, help, buckets) METRIC_HIST_##id,
+	METRICS_HISTOGRAMS(METRIC_HIST_ENUM)
+#undef METRIC_HIST_ENUM
+	    METRIC_HIST_COUNT
+};
+
+enum metric_buckets { METRIC_BUCKETS_TRANSFER, METRIC_BUCKETS_DHCP, METRIC_BUCKETS_COUNT };
+
+/* Finite buckets at most; one more counts what lies above them (+Inf). */
+#define METRIC_HIST_BUCKETS 14
+
+struct metric_hist {
+	uint64_t bucket[METRIC_HIST_BUCKETS + 1]; /* per bucket, not cumulative */
+	uint64_t count;
+	uint64_t sum_us;
+};
+
 struct metrics {
 	uint64_t c[METRIC_COUNT];
+	struct metric_hist h[METRIC_HIST_COUNT];
 };
 
 static inline void metric_add(struct metrics *m, enum metric_id id, uint64_t n)
@@ -64,8 +140,28 @@ static inline void metric_inc(struct metrics *m, enum metric_id id)
 	m->c[id]++;
 }
 
-/* Renders Prometheus text exposition format into out; returns bytes written
- * (truncated output is never returned: -ENOSPC instead). */
-int metrics_render(const struct metrics *m, char *out, size_t cap);
+/* Counts one observation of us microseconds (a short loop over <= 14 bounds). */
+void metric_observe_us(struct metrics *m, enum metric_hist_id id, uint64_t us);
+
+/* One DHCP pool's addresses by state, for the gauges. */
+struct metrics_pool {
+	char subnet[20]; /* "10.0.0.0/24" */
+	uint32_t size, leased, offered, declined, reserved, free;
+};
+
+/* What the renderer shows besides the counters: gauges of the present. */
+struct metrics_gauges {
+	const struct metrics_pool *pools;
+	size_t n_pools;
+	uint64_t tftp_active, http_active; /* transfers in progress */
+	uint64_t streams;		   /* open event streams (/api/v1/events/stream) */
+	int64_t start_time_s;		   /* when the daemon started, epoch seconds */
+};
+
+/*
+ * Renders Prometheus text exposition format into out; returns bytes written
+ * (truncated output is never returned: -ENOSPC instead). g may be NULL.
+ */
+int metrics_render(const struct metrics *m, const struct metrics_gauges *g, char *out, size_t cap);
 
 #endif

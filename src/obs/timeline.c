@@ -9,12 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/policy.h"
 #include "core/util.h"
 #include "store/store.h"
 
+#include "obs/obs.h"
+
 #define TIMELINE_MAX_EVENTS 2000
-/* A pause this long between two events starts a new boot session. */
-#define TIMELINE_SESSION_GAP_US (120 * 1000000ll)
 
 struct timeline {
 	struct store_event *ev;
@@ -36,35 +37,62 @@ static int timeline_collect(const struct store_event *e, void *arg)
 	return 0;
 }
 
-static size_t timeline_session_start(const struct timeline *t)
-{
-	size_t start = 0;
-	for (size_t i = 1; i < t->n; i++)
-		if (t->ev[i].ts_us - t->ev[i - 1].ts_us > TIMELINE_SESSION_GAP_US)
-			start = i;
-	return start;
-}
-
 static bool timeline_is_dhcp(const struct store_event *e)
 {
 	return strcmp(e->proto, "dhcp") == 0 || strcmp(e->proto, "proxy") == 0 ||
 	       strcmp(e->proto, "pxe4011") == 0;
 }
 
+static bool timeline_is_refusal(const struct store_event *e)
+{
+	return strcmp(e->kind, "refused") == 0;
+}
+
+static void timeline_json_text(json_t *o, const char *key, const char *v)
+{
+	if (v[0] != '\0')
+		json_object_set_new(o, key, json_string(v));
+}
+
+json_t *timeline_event_json(const struct store_event *e)
+{
+	char mac[18], ip[16];
+	json_t *o = json_pack(
+	    "{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "ts_us", (json_int_t)e->ts_us,
+	    "session", (json_int_t)e->session, "mac", e->has_mac ? mac_format(mac, e->mac) : "",
+	    "ip", ip4_format(ip, e->ip), "proto", e->proto, "kind", e->kind, "detail", e->detail,
+	    "bytes", (json_int_t)e->bytes, "duration_us", (json_int_t)e->duration_us, "ok", e->ok);
+	if (o == NULL)
+		return NULL;
+	if (e->expected)
+		json_object_set_new(o, "expected", json_true());
+	if (e->has_arch) {
+		json_object_set_new(o, "arch", json_integer(e->arch));
+		json_object_set_new(o, "arch_name", json_string(boot_arch_name(e->arch)));
+	}
+	timeline_json_text(o, "vendor_class", e->vendor);
+	timeline_json_text(o, "user_class", e->user_class);
+	if (e->relay != 0)
+		json_object_set_new(o, "relay", json_string(ip4_format(ip, e->relay)));
+	timeline_json_text(o, "interface", e->iface);
+	if (e->boot_item >= 0)
+		json_object_set_new(o, "boot_item", json_integer(e->boot_item));
+	timeline_json_text(o, "decision", e->decision);
+	timeline_json_text(o, "source", e->source);
+	timeline_json_text(o, "profile", e->profile);
+	timeline_json_text(o, "file", e->file);
+	if (e->block != 0)
+		json_object_set_new(o, "block", json_integer((json_int_t)e->block));
+	if (e->retries != 0)
+		json_object_set_new(o, "retries", json_integer(e->retries));
+	return o;
+}
+
 static void timeline_print_json(const struct timeline *t)
 {
 	json_t *arr = json_array();
-	char mac[18], ip[16];
-	for (size_t i = 0; i < t->n; i++) {
-		const struct store_event *e = &t->ev[i];
-		json_array_append_new(
-		    arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "ts_us",
-				   (json_int_t)e->ts_us, "mac",
-				   e->has_mac ? mac_format(mac, e->mac) : "", "ip",
-				   ip4_format(ip, e->ip), "proto", e->proto, "kind", e->kind,
-				   "detail", e->detail, "bytes", (json_int_t)e->bytes,
-				   "duration_us", (json_int_t)e->duration_us, "ok", e->ok));
-	}
+	for (size_t i = 0; i < t->n; i++)
+		json_array_append_new(arr, timeline_event_json(&t->ev[i]));
 	char *s = json_dumps(arr, JSON_INDENT(2));
 	if (s != NULL)
 		puts(s);
@@ -96,25 +124,90 @@ static void timeline_print_dhcp_step(const struct timeline *t, size_t first, siz
 	       z->ip != 0 ? ip4_format(ip, z->ip) : "-", z->detail);
 }
 
-static void timeline_print_steps(const struct timeline *t, size_t start)
+/* A transfer of the same session after event j went through: the client recovered. */
+static bool timeline_recovered(const struct timeline *t, size_t j)
 {
-	int64_t t0 = t->ev[start].ts_us;
-	time_t secs = (time_t)(t0 / 1000000);
+	for (size_t k = j + 1; k < t->n && t->ev[k].session == t->ev[j].session; k++)
+		if (strcmp(t->ev[k].kind, "transfer") == 0 && t->ev[k].ok)
+			return true;
+	return false;
+}
+
+/*
+ * Refusals (files that were not there) in a row are one line: how many,
+ * and the names, newest first. Without --all, refusals the client got past
+ * (a file it fetched came after them) are left out: pxelinux probes a
+ * dozen names before it finds its configuration, and only a miss after the
+ * last fetch can be what stopped a boot.
+ */
+static size_t timeline_print_refusals(const struct timeline *t, size_t i, int64_t t0, bool all)
+{
+	size_t j = i, n;
+	char names[200] = "";
+	size_t used = 0;
+
+	while (j + 1 < t->n && timeline_is_refusal(&t->ev[j + 1]) &&
+	       t->ev[j + 1].session == t->ev[i].session)
+		j++;
+	if (!all && timeline_recovered(t, j))
+		return j;
+	n = j - i + 1;
+	/* The names, newest first, as many as fit. */
+	for (size_t k = j + 1; k-- > i && used + 4 < sizeof(names);) {
+		const char *f = t->ev[k].file[0] ? t->ev[k].file : t->ev[k].detail;
+		int w = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", f);
+		if (w < 0 || used + (size_t)w >= sizeof(names)) {
+			snprintf(names + used, sizeof(names) - used, "%s...", used ? ", " : "");
+			break;
+		}
+		used += (size_t)w;
+	}
+	const char *why = strstr(t->ev[j].detail, ": ");
+	printf("  %-8s +%7.2fs %7.2fs  %zu %s not served over %s (newest first): %s%s%s%s\n",
+	       "refused", (t->ev[i].ts_us - t0) / 1e6, (t->ev[j].ts_us - t->ev[i].ts_us) / 1e6, n,
+	       n == 1 ? "file" : "files", t->ev[j].proto, names, why != NULL ? " (" : "",
+	       why != NULL ? why + 2 : "", why != NULL ? ")" : "");
+	return j;
+}
+
+/* "boot of MAC, when": a session's first line. */
+static void timeline_print_header(const struct store_event *e)
+{
+	time_t secs = (time_t)(e->ts_us / 1000000);
 	char when[40], mac[18];
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	printf("boot of %s, %s\n", mac_format(mac, t->ev[start].mac), when);
+	printf("boot of %s, %s\n", mac_format(mac, e->mac), when);
 	printf("  %-8s %9s %8s  %s\n", "step", "start", "took", "detail");
-	for (size_t i = start; i < t->n; i++) {
+}
+
+static void timeline_print_steps(const struct timeline *t, bool all)
+{
+	int64_t t0 = t->ev[0].ts_us;
+
+	for (size_t i = 0; i < t->n; i++) {
 		const struct store_event *e = &t->ev[i];
+		bool new_session =
+		    i == 0 || e->session != t->ev[i - 1].session ||
+		    (e->session == 0 && e->ts_us - t->ev[i - 1].ts_us > OBS_SESSION_GAP_US);
+		if (new_session) {
+			/* --all: each session under its own heading, its times from its start. */
+			timeline_print_header(e);
+			t0 = e->ts_us;
+		}
 		if (timeline_is_dhcp(e)) {
 			size_t j = i;
-			while (j + 1 < t->n && timeline_is_dhcp(&t->ev[j + 1]))
+			while (j + 1 < t->n && timeline_is_dhcp(&t->ev[j + 1]) &&
+			       t->ev[j + 1].session == e->session)
 				j++;
 			timeline_print_dhcp_step(t, i, j, t0);
 			i = j;
+			continue;
+		}
+		if (timeline_is_refusal(e)) {
+			i = timeline_print_refusals(t, i, t0, all);
 			continue;
 		}
 		char step[16];
@@ -131,6 +224,7 @@ int timeline_print(const char *state_dir, const uint8_t mac[6], bool json, bool 
 	struct timeline t = {0};
 	struct store *st;
 	char path[PATH_MAX], macs[18];
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/pxed.db", state_dir);
 	if (access(path, R_OK) < 0) {
@@ -141,7 +235,11 @@ int timeline_print(const char *state_dir, const uint8_t mac[6], bool json, bool 
 		fprintf(stderr, "pxed: cannot open the store in %s\n", state_dir);
 		return 1;
 	}
-	int rc = store_event_each(st, mac, TIMELINE_MAX_EVENTS, timeline_collect, &t);
+	if (all)
+		rc = store_event_each(st, mac, TIMELINE_MAX_EVENTS, timeline_collect, &t);
+	else
+		rc = store_event_last_session(st, mac, TIMELINE_MAX_EVENTS, OBS_SESSION_GAP_US,
+					      timeline_collect, &t);
 	store_close(st);
 	if (rc < 0) {
 		free(t.ev);
@@ -153,7 +251,7 @@ int timeline_print(const char *state_dir, const uint8_t mac[6], bool json, bool 
 	} else if (t.n == 0) {
 		printf("no boot recorded for %s\n", mac_format(macs, mac));
 	} else {
-		timeline_print_steps(&t, all ? 0 : timeline_session_start(&t));
+		timeline_print_steps(&t, all);
 	}
 	free(t.ev);
 	return 0;

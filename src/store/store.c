@@ -12,8 +12,10 @@
 #include "core/util.h"
 
 /*
- * Schema version 1. Leases are keyed by address; a MAC holds at most one
- * lease (the unique index) so a client never owns two addresses.
+ * The schema as version 1 created it; store_migrate() then brings it to
+ * STORE_SCHEMA_VERSION, so a new store and an old one take the same path.
+ * Leases are keyed by address; a MAC holds at most one lease (the unique
+ * index) so a client never owns two addresses.
  */
 static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -30,6 +32,40 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS declined (ip INTEGER PRIMARY KEY, until INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
 
+#define STORE_SCHEMA_VERSION 2
+
+/*
+ * store_migrations[i] moves the schema from version i + 1 to i + 2, in one
+ * transaction with the version's update. Columns are only ever added (with
+ * defaults), so rows written by an older pxed stay readable.
+ */
+static const char *const store_migrations[] = {
+    /* 1 -> 2: boot sessions, and what DHCP and transfers recorded, as columns. */
+    "ALTER TABLE events ADD COLUMN expected INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN session INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN arch INTEGER;"
+    "ALTER TABLE events ADD COLUMN vendor TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN user_class TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN relay INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN iface TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN boot_item INTEGER;"
+    "ALTER TABLE events ADD COLUMN decision TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN profile TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN file TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN block INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE events ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
+};
+
+_Static_assert(PXED_ARRAY_LEN(store_migrations) == STORE_SCHEMA_VERSION - 1,
+	       "one migration per schema version");
+
+/* Every column of an event, in the order store_row_event() reads them. */
+#define STORE_EVENT_COLS                                                                           \
+	"ts_us, mac, ip, proto, kind, detail, bytes, duration_us, ok, expected, session, "         \
+	"arch, vendor, user_class, relay, iface, boot_item, decision, source, profile, "           \
+	"file, block, retries"
+
 enum store_stmt {
 	ST_LEASE_BY_IP,
 	ST_LEASE_BY_MAC,
@@ -42,6 +78,8 @@ enum store_stmt {
 	ST_DECLINED_ALL,
 	ST_EVENT_ADD,
 	ST_EVENTS_MAC,
+	ST_EVENT_LAST,
+	ST_EVENT_LAST_DHCP,
 	ST_COUNT
 };
 
@@ -56,11 +94,42 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_DECLINE_PUT] = "INSERT OR REPLACE INTO declined (ip, until) VALUES (?, ?)",
     [ST_DECLINED_UNTIL] = "SELECT until FROM declined WHERE ip = ?",
     [ST_DECLINED_ALL] = "SELECT ip, until FROM declined",
-    [ST_EVENT_ADD] = "INSERT INTO events (ts_us, mac, ip, proto, kind, detail, bytes, "
-		     "duration_us, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [ST_EVENTS_MAC] = "SELECT ts_us, mac, ip, proto, kind, detail, bytes, duration_us, ok "
-		      "FROM (SELECT * FROM events WHERE mac = ? ORDER BY id DESC LIMIT ?) "
+    [ST_EVENT_ADD] = "INSERT INTO events (" STORE_EVENT_COLS ") VALUES "
+		     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_EVENTS_MAC] = "SELECT " STORE_EVENT_COLS
+		      " FROM (SELECT * FROM events WHERE mac = ? ORDER BY id DESC LIMIT ?) "
 		      "ORDER BY ts_us, id",
+    [ST_EVENT_LAST] =
+	"SELECT " STORE_EVENT_COLS " FROM events WHERE mac = ? ORDER BY id DESC LIMIT 1",
+    [ST_EVENT_LAST_DHCP] =
+	"SELECT " STORE_EVENT_COLS " FROM events WHERE mac = ? AND decision != '' "
+	"ORDER BY id DESC LIMIT 1",
+};
+
+/*
+ * Retention, on the events connection. Each statement deletes a bounded
+ * batch walking the rowid (the order of arrival), so a pass costs the
+ * same whatever the table holds: an index on ts_us would cost every
+ * insert, and ids grow with time.
+ */
+enum store_prune_stmt {
+	SP_AGE,	     /* the oldest ?2 ids, those written before ?1 */
+	SP_MAX_ID,   /* the newest id */
+	SP_UPTO,     /* at most ?2 events with id <= ?1 */
+	SP_MAC_CUT,  /* mac ?1's id that has ?2 newer ones */
+	SP_MAC_UPTO, /* at most ?3 of mac ?1's events with id <= ?2 */
+	SP_COUNT
+};
+
+static const char *const store_prune_sql[SP_COUNT] = {
+    [SP_AGE] = "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) "
+	       "AND ts_us < ?1",
+    [SP_MAX_ID] = "SELECT max(id) FROM events",
+    [SP_UPTO] = "DELETE FROM events WHERE id IN "
+		"(SELECT id FROM events WHERE id <= ?1 ORDER BY id LIMIT ?2)",
+    [SP_MAC_CUT] = "SELECT id FROM events WHERE mac = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2",
+    [SP_MAC_UPTO] = "DELETE FROM events WHERE id IN "
+		    "(SELECT id FROM events WHERE mac = ?1 AND id <= ?2 ORDER BY id LIMIT ?3)",
 };
 
 /* Events written during a batch wait here until its commit (the lock is the batch's). */
@@ -76,6 +145,8 @@ struct store {
 	 */
 	sqlite3 *evdb;
 	sqlite3_stmt *ev_add;
+	sqlite3_stmt *prune[SP_COUNT]; /* on evdb */
+	int schema;
 	struct store_event *evq;
 	size_t evq_n;
 	bool in_batch;	   /* inside store_batch_begin .. store_batch_commit */
@@ -110,18 +181,72 @@ static int store_prepare_all(struct store *s)
 
 static int store_open_events(struct store *s, const char *path)
 {
+	bool ok = false;
 	s->evq = calloc(STORE_EVQ_CAP, sizeof(*s->evq));
-	if (s->evq == NULL ||
-	    sqlite3_open_v2(path, &s->evdb, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->evdb, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->evdb, store_sql[ST_EVENT_ADD], -1, &s->ev_add, NULL) !=
+	if (s->evq != NULL &&
+	    sqlite3_open_v2(path, &s->evdb, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_exec(s->evdb, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(s->evdb, store_sql[ST_EVENT_ADD], -1, &s->ev_add, NULL) ==
 		SQLITE_OK) {
+		ok = true;
+		for (int i = 0; i < SP_COUNT && ok; i++)
+			ok = sqlite3_prepare_v2(s->evdb, store_prune_sql[i], -1, &s->prune[i],
+						NULL) == SQLITE_OK;
+	}
+	if (!ok) {
 		log_err("store", "events connection: %s",
 			s->evdb != NULL ? sqlite3_errmsg(s->evdb) : "out of memory");
 		return -EIO;
 	}
 	sqlite3_busy_timeout(s->evdb, 2000);
 	return 0;
+}
+
+static int store_read_schema(struct store *s)
+{
+	sqlite3_stmt *q;
+	int v = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &q,
+			       NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* Brings an older schema up to date, one version per transaction. */
+static int store_migrate(struct store *s)
+{
+	int v = store_read_schema(s);
+	char sql[64];
+
+	if (v < 1) {
+		log_err("store", "no schema version in the store");
+		return -EIO;
+	}
+	if (v > STORE_SCHEMA_VERSION)
+		log_warn("store", "schema %d is newer than this pxed's %d: using what it knows", v,
+			 STORE_SCHEMA_VERSION);
+	for (; v < STORE_SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d' WHERE key = 'schema';",
+			 v + 1);
+		if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+			return -EIO;
+		if (store_exec(s, store_migrations[v - 1]) < 0 || store_exec(s, sql) < 0 ||
+		    store_exec(s, "COMMIT") < 0) {
+			store_exec(s, "ROLLBACK");
+			return -EIO;
+		}
+		log_info("store", "schema %d -> %d", v, v + 1);
+	}
+	s->schema = store_read_schema(s);
+	return 0;
+}
+
+int store_schema_version(struct store *s)
+{
+	return s->schema;
 }
 
 int store_open(const char *state_dir, struct store **out)
@@ -148,7 +273,7 @@ int store_open(const char *state_dir, struct store **out)
 	 */
 	if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") < 0 ||
 	    store_exec(s, "PRAGMA quick_check;") < 0 || store_exec(s, store_schema) < 0 ||
-	    store_prepare_all(s) < 0 || store_open_events(s, path) < 0)
+	    store_migrate(s) < 0 || store_prepare_all(s) < 0 || store_open_events(s, path) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -164,6 +289,8 @@ void store_close(struct store *s)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_finalize(s->ev_add);
+	for (int i = 0; i < SP_COUNT; i++)
+		sqlite3_finalize(s->prune[i]);
 	sqlite3_close(s->evdb);
 	sqlite3_close(s->db);
 	free(s->evq);
@@ -355,6 +482,11 @@ int store_declined_each(struct store *s, int (*fn)(uint32_t ip, int64_t until, v
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+static void store_bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+	sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+}
+
 static int store_event_write(struct store *s, sqlite3 *db, sqlite3_stmt *q,
 			     const struct store_event *ev)
 {
@@ -364,12 +496,32 @@ static int store_event_write(struct store *s, sqlite3 *db, sqlite3_stmt *q,
 	else
 		sqlite3_bind_null(q, 2);
 	sqlite3_bind_int64(q, 3, ev->ip);
-	sqlite3_bind_text(q, 4, ev->proto, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, ev->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 6, ev->detail, -1, SQLITE_STATIC);
+	store_bind_text(q, 4, ev->proto);
+	store_bind_text(q, 5, ev->kind);
+	store_bind_text(q, 6, ev->detail);
 	sqlite3_bind_int64(q, 7, (sqlite3_int64)ev->bytes);
 	sqlite3_bind_int64(q, 8, (sqlite3_int64)ev->duration_us);
 	sqlite3_bind_int(q, 9, ev->ok);
+	sqlite3_bind_int(q, 10, ev->expected);
+	sqlite3_bind_int64(q, 11, (sqlite3_int64)ev->session);
+	if (ev->has_arch)
+		sqlite3_bind_int(q, 12, ev->arch);
+	else
+		sqlite3_bind_null(q, 12);
+	store_bind_text(q, 13, ev->vendor);
+	store_bind_text(q, 14, ev->user_class);
+	sqlite3_bind_int64(q, 15, ev->relay);
+	store_bind_text(q, 16, ev->iface);
+	if (ev->boot_item >= 0)
+		sqlite3_bind_int(q, 17, ev->boot_item);
+	else
+		sqlite3_bind_null(q, 17);
+	store_bind_text(q, 18, ev->decision);
+	store_bind_text(q, 19, ev->source);
+	store_bind_text(q, 20, ev->profile);
+	store_bind_text(q, 21, ev->file);
+	sqlite3_bind_int64(q, 22, (sqlite3_int64)ev->block);
+	sqlite3_bind_int64(q, 23, ev->retries);
 	int rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
@@ -405,6 +557,12 @@ int store_event_add(struct store *s, const struct store_event *ev)
 	return store_event_write(s, s->db, s->st[ST_EVENT_ADD], ev);
 }
 
+static void store_col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	snprintf(out, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
 static void store_row_event(sqlite3_stmt *q, struct store_event *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -414,12 +572,34 @@ static void store_row_event(sqlite3_stmt *q, struct store_event *e)
 		e->has_mac = true;
 	}
 	e->ip = (uint32_t)sqlite3_column_int64(q, 2);
-	snprintf(e->proto, sizeof(e->proto), "%s", (const char *)sqlite3_column_text(q, 3));
-	snprintf(e->kind, sizeof(e->kind), "%s", (const char *)sqlite3_column_text(q, 4));
-	snprintf(e->detail, sizeof(e->detail), "%s", (const char *)sqlite3_column_text(q, 5));
+	store_col_text(q, 3, e->proto, sizeof(e->proto));
+	store_col_text(q, 4, e->kind, sizeof(e->kind));
+	store_col_text(q, 5, e->detail, sizeof(e->detail));
 	e->bytes = (uint64_t)sqlite3_column_int64(q, 6);
 	e->duration_us = (uint64_t)sqlite3_column_int64(q, 7);
 	e->ok = sqlite3_column_int(q, 8) != 0;
+	e->expected = sqlite3_column_int(q, 9) != 0;
+	e->session = (uint64_t)sqlite3_column_int64(q, 10);
+	if (sqlite3_column_type(q, 11) != SQLITE_NULL) {
+		int64_t a = sqlite3_column_int64(q, 11);
+		e->has_arch = a >= 0 && a <= UINT16_MAX;
+		e->arch = e->has_arch ? (uint16_t)a : 0;
+	}
+	store_col_text(q, 12, e->vendor, sizeof(e->vendor));
+	store_col_text(q, 13, e->user_class, sizeof(e->user_class));
+	e->relay = (uint32_t)sqlite3_column_int64(q, 14);
+	store_col_text(q, 15, e->iface, sizeof(e->iface));
+	e->boot_item = -1;
+	if (sqlite3_column_type(q, 16) != SQLITE_NULL) {
+		int64_t b = sqlite3_column_int64(q, 16);
+		e->boot_item = b >= 0 && b <= UINT16_MAX ? (int32_t)b : -1;
+	}
+	store_col_text(q, 17, e->decision, sizeof(e->decision));
+	store_col_text(q, 18, e->source, sizeof(e->source));
+	store_col_text(q, 19, e->profile, sizeof(e->profile));
+	store_col_text(q, 20, e->file, sizeof(e->file));
+	e->block = (uint64_t)sqlite3_column_int64(q, 21);
+	e->retries = (uint32_t)sqlite3_column_int64(q, 22);
 }
 
 int store_event_each(struct store *s, const uint8_t mac[6], size_t limit,
@@ -438,4 +618,145 @@ int store_event_each(struct store *s, const uint8_t mac[6], size_t limit,
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* A growing copy of events, for the session split. */
+struct store_evlist {
+	struct store_event *v;
+	size_t n, cap;
+};
+
+static int store_evlist_add(const struct store_event *e, void *arg)
+{
+	struct store_evlist *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct store_event *p = realloc(l->v, cap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		l->v = p;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *e;
+	return 0;
+}
+
+int store_event_last_session(struct store *s, const uint8_t mac[6], size_t limit, int64_t gap_us,
+			     int (*fn)(const struct store_event *, void *), void *arg)
+{
+	struct store_evlist l = {0};
+	int rc = store_event_each(s, mac, limit, store_evlist_add, &l);
+	size_t start = l.n;
+
+	if (rc == 0 && l.n > 0) {
+		/* The newest event's session; rows from before sessions split by the pause. */
+		uint64_t sess = l.v[l.n - 1].session;
+		start = l.n - 1;
+		while (start > 0 &&
+		       (sess != 0 ? l.v[start - 1].session == sess
+				  : l.v[start - 1].session == 0 &&
+					l.v[start].ts_us - l.v[start - 1].ts_us <= gap_us))
+			start--;
+	}
+	for (size_t i = start; i < l.n; i++)
+		if (fn(&l.v[i], arg) != 0)
+			break;
+	free(l.v);
+	return rc;
+}
+
+static int store_event_one(struct store *s, sqlite3_stmt *q, const uint8_t mac[6],
+			   struct store_event *out)
+{
+	sqlite3_bind_blob(q, 1, mac, 6, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		store_row_event(q, out);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	log_err("store", "event lookup: %s", sqlite3_errmsg(s->db));
+	return -EIO;
+}
+
+int store_event_last(struct store *s, const uint8_t mac[6], struct store_event *out)
+{
+	return store_event_one(s, s->st[ST_EVENT_LAST], mac, out);
+}
+
+int store_event_last_dhcp(struct store *s, const uint8_t mac[6], struct store_event *out)
+{
+	return store_event_one(s, s->st[ST_EVENT_LAST_DHCP], mac, out);
+}
+
+/* Runs one bounded DELETE of the retention; rows deleted or -EIO. */
+static int store_prune_step(struct store *s, sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE) {
+		log_err("store", "event retention: %s", sqlite3_errmsg(s->evdb));
+		return -EIO;
+	}
+	return sqlite3_changes(s->evdb);
+}
+
+int store_event_prune(struct store *s, const struct store_retention *r, size_t batch)
+{
+	int n = 0, rc;
+	sqlite3_stmt *q;
+
+	if (s->in_batch || batch == 0)
+		return 0;
+	if (r->older_than_us > 0) {
+		q = s->prune[SP_AGE];
+		sqlite3_bind_int64(q, 1, r->older_than_us);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)batch);
+		if ((rc = store_prune_step(s, q)) < 0)
+			return rc;
+		n += rc;
+	}
+	if (r->max_total > 0 && (size_t)n < batch) {
+		/* Ids only grow: keeping the newest max_total ids keeps at most that many rows. */
+		int64_t top = 0;
+		q = s->prune[SP_MAX_ID];
+		if (sqlite3_step(q) == SQLITE_ROW)
+			top = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+		if (top > (int64_t)r->max_total) {
+			q = s->prune[SP_UPTO];
+			sqlite3_bind_int64(q, 1, top - (int64_t)r->max_total);
+			sqlite3_bind_int64(q, 2, (sqlite3_int64)(batch - (size_t)n));
+			if ((rc = store_prune_step(s, q)) < 0)
+				return rc;
+			n += rc;
+		}
+	}
+	return n;
+}
+
+int store_event_prune_mac(struct store *s, const uint8_t mac[6], uint32_t keep, size_t batch)
+{
+	sqlite3_stmt *q = s->prune[SP_MAC_CUT];
+	int64_t cut = -1;
+
+	if (s->in_batch || batch == 0 || keep == 0)
+		return 0;
+	sqlite3_bind_blob(q, 1, mac, 6, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, keep);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		cut = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (cut < 0)
+		return 0;
+	q = s->prune[SP_MAC_UPTO];
+	sqlite3_bind_blob(q, 1, mac, 6, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, cut);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)batch);
+	return store_prune_step(s, q);
 }

@@ -19,6 +19,12 @@ struct store_lease {
 	char hostname[64];
 };
 
+/*
+ * One step of a machine's boot (schema 2). Text fields are escaped already;
+ * "" means "not given". The DHCP fields (arch .. profile) are filled on
+ * DHCP, proxyDHCP and port-4011 events; file, block and retries on TFTP and
+ * HTTP ones.
+ */
 struct store_event {
 	int64_t ts_us; /* wall clock */
 	uint8_t mac[6];
@@ -30,6 +36,32 @@ struct store_event {
 	uint64_t bytes;
 	uint64_t duration_us;
 	bool ok;
+	bool expected;	  /* a failure the peer chose (EDK2's abort after its tsize probe) */
+	uint64_t session; /* boot session: the ts_us of its first event; 0 = none */
+	/* What the machine said (DHCP events). */
+	bool has_arch;
+	uint16_t arch;	     /* option 93 as sent, before any arch_overrides */
+	char vendor[96];     /* option 60 */
+	char user_class[48]; /* option 77 */
+	uint32_t relay;	     /* giaddr, host order; 0 = not relayed */
+	char iface[16];	     /* the interface the request arrived on */
+	int32_t boot_item;   /* PXE boot item type: option 43.71 on port 4011, elsewhere the
+				item remembered for the machine (iPXE's); -1 = none */
+	/* What pxed decided (DHCP events of boot clients). */
+	char decision[128]; /* the file or URL given; "none" = no boot plan; "menu" */
+	char source[80]; /* "host NAME", "class NAME", "menu item N", "default_profile", "none" */
+	char profile[64];
+	/* Transfers (TFTP, HTTP). */
+	char file[160];	  /* the path asked for */
+	uint64_t block;	  /* TFTP: the block it ended at (the first not acknowledged, if failed) */
+	uint32_t retries; /* TFTP: timeouts in a row when it ended */
+};
+
+/* Event retention (config `events:`); 0 in a field = no limit of that kind. */
+struct store_retention {
+	int64_t older_than_us;	  /* delete events with ts_us before this */
+	uint64_t max_total;	  /* keep at most the newest this many event ids */
+	uint32_t max_per_machine; /* per MAC, applied by store_event_prune_mac() */
 };
 
 /* Opens (creating if needed) state_dir/pxed.db. 0 or -errno / -EIO. */
@@ -67,5 +99,27 @@ int store_event_add(struct store *st, const struct store_event *ev);
 /* Calls fn for mac's events, oldest first, limited to the newest `limit`. */
 int store_event_each(struct store *st, const uint8_t mac[6], size_t limit,
 		     int (*fn)(const struct store_event *, void *), void *arg);
+/*
+ * Calls fn for the events of mac's last boot session, oldest first (at most
+ * the newest `limit`). Events written before sessions existed (session 0)
+ * form sessions split by a pause of over gap_us.
+ */
+int store_event_last_session(struct store *st, const uint8_t mac[6], size_t limit, int64_t gap_us,
+			     int (*fn)(const struct store_event *, void *), void *arg);
+/* mac's newest event: 0 and *out, -ENOENT, or -EIO. */
+int store_event_last(struct store *st, const uint8_t mac[6], struct store_event *out);
+/* mac's newest DHCP, proxyDHCP or port-4011 event with a decision: 0, -ENOENT, -EIO. */
+int store_event_last_dhcp(struct store *st, const uint8_t mac[6], struct store_event *out);
+
+/*
+ * Retention, in bounded steps: deletes at most `batch` events that are too
+ * old or past max_total. Returns how many it deleted (0: nothing left to
+ * do), or -EIO. Never inside a batch (returns 0).
+ */
+int store_event_prune(struct store *st, const struct store_retention *r, size_t batch);
+/* Deletes at most `batch` of mac's events beyond its newest `keep`; count or -EIO. */
+int store_event_prune_mac(struct store *st, const uint8_t mac[6], uint32_t keep, size_t batch);
+/* The schema version of the open store (2 since boot sessions). */
+int store_schema_version(struct store *st);
 
 #endif

@@ -7,9 +7,11 @@
 #include "tftp/server.h"
 
 #include "boot/vfs.h"
+#include "conf/config.h"
 #include "core/log.h"
 #include "core/udp.h"
 #include "core/util.h"
+#include "obs/live.h"
 #include "obs/metrics.h"
 #include "obs/obs.h"
 #include "pxed.h"
@@ -104,6 +106,7 @@ struct tftp_transfer {
 	bool gso;	  /* segments fit the path: UDP GSO may carry a window */
 	char path[TFTP_LOG_PATH_MAX];
 	uint64_t start_us;
+	unsigned live_id; /* obs/live.h: the status view's entry; 0 = not shown */
 	struct tftp_xfer x;
 	size_t buf_cap;
 	uint8_t buf[]; /* tftp_xfer_buf_size() bytes, used by x */
@@ -374,12 +377,14 @@ static void tftp_transfer_detail(const struct tftp_transfer *t, char *out, size_
 	}
 }
 
-static void tftp_report(struct pxed *d, uint32_t ip, const char *detail, uint64_t bytes,
-			uint64_t duration_us, bool ok, bool client_abort)
+static void tftp_report(struct pxed *d, const struct tftp_transfer *t, const char *detail,
+			uint64_t bytes, uint64_t duration_us, bool ok, bool client_abort)
 {
+	uint32_t ip = t->client_ip;
 	char ipbuf[16];
 
 	if (d->obs != NULL) {
+		/* Where it ended: the last block, or the first the client never acknowledged. */
 		obs_event(d->obs, &(struct obs_event){.mac = NULL,
 						      .ip = ip,
 						      .proto = "tftp",
@@ -388,7 +393,10 @@ static void tftp_report(struct pxed *d, uint32_t ip, const char *detail, uint64_
 						      .bytes = bytes,
 						      .duration_us = duration_us,
 						      .ok = ok,
-						      .expected = client_abort});
+						      .expected = client_abort,
+						      .file = t->path,
+						      .block = ok ? t->x.acked : t->x.acked + 1,
+						      .retries = t->x.retries});
 		return;
 	}
 	log_info("tftp", "%s %s: %s, %" PRIu64 " bytes in %" PRIu64 " ms", ip4_format(ipbuf, ip),
@@ -411,8 +419,14 @@ static void tftp_transfer_end(struct tftp_transfer *t)
 	metric_add(&d->metrics, METRIC_TFTP_RETRANSMITS, t->x.retransmits);
 	if (t->x.error_sent)
 		metric_inc(&d->metrics, METRIC_TFTP_ERROR_SENT);
+	if (!ok && t->x.client_error)
+		metric_inc(&d->metrics, METRIC_TFTP_ENDED_BY_CLIENT);
+	if (ok)
+		metric_observe_us(&d->metrics, METRIC_HIST_TFTP_SECONDS,
+				  now_mono_us() - t->start_us);
+	obs_transfer_end(d->live, t->live_id);
 	/* A client that ends a transfer itself chose to: EDK2 does after its tsize probe. */
-	tftp_report(d, t->client_ip, detail, t->x.bytes_sent, now_mono_us() - t->start_us, ok,
+	tftp_report(d, t, detail, t->x.bytes_sent, now_mono_us() - t->start_us, ok,
 		    t->x.client_error);
 	tftp_transfer_free(t);
 }
@@ -423,6 +437,7 @@ static bool tftp_transfer_step(struct tftp_transfer *t, const struct tftp_xfer_e
 	uint64_t now = now_mono_us(), deadline;
 
 	tftp_xfer_step(&t->x, ev, now, &deadline);
+	obs_transfer_progress(t->srv->d->live, t->live_id, t->x.acked * t->x.p.blksize);
 	if (tftp_xfer_ended(&t->x)) {
 		tftp_transfer_end(t);
 		return true;
@@ -672,6 +687,26 @@ static void tftp_open_error(int rc, uint16_t *code, const char **msg)
 	}
 }
 
+/*
+ * A refused file is a timeline event too ("refused"), with the root it was
+ * looked for under; obs keeps one per path and a few per boot session.
+ */
+static void tftp_report_refusal(struct tftp_server *s, uint32_t ip, const char *path,
+				const char *msg)
+{
+	const char *root = s->d->conf->tftp_root;
+	char detail[400];
+
+	if (s->d->obs == NULL)
+		return;
+	snprintf(detail, sizeof(detail), "%s: %s%s%s", path, msg,
+		 root != NULL ? " under " : ", no tftp.root", root != NULL ? root : "");
+	obs_event(
+	    s->d->obs,
+	    &(struct obs_event){
+		.ip = ip, .proto = "tftp", .kind = "refused", .detail = detail, .file = path});
+}
+
 static int tftp_open_file(struct tftp_server *s, const struct tftp_req *req,
 			  const struct udp_meta *m, const char *path, struct vfs_file *f)
 {
@@ -694,7 +729,26 @@ static int tftp_open_file(struct tftp_server *s, const struct tftp_req *req,
 	tftp_open_error(rc, &code, &msg);
 	tftp_send_error(s, s->fd, &m->peer, tftp_reply_src(s, m->local_ip), code, msg);
 	log_info("tftp", "%s: RRQ %s refused: %s", ip4_format(ipbuf, ip), path, msg);
+	tftp_report_refusal(s, ip, path, msg);
 	return rc;
+}
+
+/* The status view's entry for a new transfer (obs/live.h). */
+static void tftp_transfer_show(struct tftp_server *s, struct tftp_transfer *t)
+{
+	struct obs_transfer o = {.ip = t->client_ip,
+				 .size = t->x.p.mode == TFTP_MODE_NETASCII ? 0 : t->file.size,
+				 .start_us = (uint64_t)now_wall_us(),
+				 .blksize = t->x.p.blksize,
+				 .windowsize = t->x.p.windowsize};
+
+	if (s->d->live == NULL)
+		return;
+	snprintf(o.proto, sizeof(o.proto), "tftp");
+	snprintf(o.path, sizeof(o.path), "%.*s", (int)sizeof(o.path) - 1, t->path);
+	snprintf(o.what, sizeof(o.what), "%s", t->file.what != NULL ? t->file.what : "file");
+	o.has_mac = s->d->obs != NULL && obs_lookup(s->d->obs, t->client_ip, o.mac);
+	t->live_id = obs_transfer_begin(s->d->live, &o);
 }
 
 /* Accepts an RRQ: caps, file, negotiation (RFC 2347), then the first packet. */
@@ -731,6 +785,7 @@ static void tftp_start_transfer(struct tftp_server *s, const struct tftp_req *re
 		return;
 	}
 	snprintf(t->path, sizeof(t->path), "%s", path);
+	tftp_transfer_show(s, t);
 	metric_inc(&s->d->metrics, METRIC_TFTP_STARTED);
 	log_debug("tftp", "%s: RRQ %s blksize=%u windowsize=%u size=%" PRIu64,
 		  ip4_format(ipbuf, ip), path, p.blksize, p.windowsize, f.size);

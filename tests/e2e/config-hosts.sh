@@ -65,3 +65,15 @@ ip=$(sqlite3 "$LAB_TMP/state/pxed.db" "SELECT ip FROM leases WHERE hex(mac) = '5
 [ "$ip" = $(( (10 << 24) + (77 << 16) + (15 << 8) + 21 )) ] ||
 	lab_fail "alpha's lease is $ip, not its reserved $LAB_NET.21"
 lab_ok "alpha holds its reserved address $LAB_NET.21"
+
+# `pxed explain`, with the config: the facts, the host entry's plan (decided the same way
+# again), the steps, and "done".
+lab_explain --config "$LAB_TMP/pxed.yaml" "$MAC1" '^facts: +arch bios \(0\)' \
+	"^plan: +iPXE: +http://$LAB_SERVER_IP(:[0-9]+)?/boot/52-54-00-77-0f-01\\.ipxe" \
+	'why: host alpha: iPXE client: script of profile testlinux' \
+	'the current config decides the same' ' script +http ' ' kernel +http ' ' initrd +http ' \
+	'^cause: +\[done\]'
+lab_explain --config "$LAB_TMP/pxed.yaml" "$MAC2" '^facts: +arch efi-x64 \(7\)' \
+	'^plan: +firmware: +snponly\.efi' 'why: host beta: architecture 7 \(efi-x64\): snponly\.efi' \
+	' nbp +tftp +snponly\.efi' ' script +http ' ' kernel +http ' ' initrd +http ' \
+	'^cause: +\[done\]'

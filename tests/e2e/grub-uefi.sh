@@ -118,4 +118,11 @@ step config 'grub/grub\.cfg-01-52-54-00-77-16-02' tftp
 step kernel 'files/shimmed/kernel' tftp
 step initrd 'files/shimmed/initrd0' tftp
 lab_ok "timeline of gnu2: DHCP, shimx64.efi, grubx64.efi, its grub.cfg, kernel, initrd"
+
+# `pxed explain`: GRUB's plan, its configuration and files, and "done".
+lab_explain --config "$LAB_TMP/pxed.yaml" "$MAC1" '^facts: +arch efi-x64 \(7\)' \
+	'^plan: +firmware: +grubnetx64\.efi' ' config +tftp +grub/grub\.cfg-01-52-54-00-77-16-01' \
+	' kernel +tftp ' ' initrd +tftp ' '^cause: +\[done\]'
+lab_explain --config "$LAB_TMP/pxed.yaml" "$MAC2" '^plan: +firmware: +shimx64\.efi' \
+	' nbp +tftp +grubx64\.efi' ' kernel +tftp ' '^cause: +\[done\]'
 lab_log "runtime ${SECONDS} s"

@@ -453,3 +453,27 @@ lab_kill_pxed() {
 	LAB_PXED_PID=
 	return "$rc"
 }
+
+# lab_explain [--config FILE] MAC ERE...: run `pxed explain MAC` against the lab's state
+# directory ($LAB_TMP/state; with --config, the plan is also decided again with FILE),
+# save the report to $LAB_TMP/explain-<mac>.txt, echo it as comments, and check that
+# each extended regex ERE matches a line of it: fails the test (lab_fail) on the first
+# that does not, else one "ok" line. Typical EREs: '^facts: +arch bios', 'snponly\.efi',
+# '^cause: +\[done\]'.
+lab_explain() {
+	local cfg=() mac re out
+	if [ "${1:-}" = --config ]; then
+		cfg=(--config "${2:?lab_explain --config FILE MAC ERE...}")
+		shift 2
+	fi
+	mac=${1:?lab_explain MAC ERE...}
+	shift
+	out="$LAB_TMP/explain-${mac//:/-}.txt"
+	"$PXED" explain "$mac" --state-dir "$LAB_TMP/state" "${cfg[@]}" >"$out" 2>&1 ||
+		lab_fail "pxed explain $mac failed: $(tr '\n' ' ' <"$out")"
+	sed 's/^/# /' "$out"
+	for re in "$@"; do
+		grep -qE -- "$re" "$out" || lab_fail "pxed explain $mac: no line matches '$re'"
+	done
+	lab_ok "pxed explain $mac: all $# patterns match"
+}

@@ -116,5 +116,11 @@ for mac in "$BIOS_MAC" "$UEFI_MAC"; do
 			lab_fail "the timeline of $mac lacks item $TYPE's $step"
 	done
 	lab_ok "timeline of $mac: DHCP with the menu, pxe4011 for item $TYPE, then its files"
+	# `pxed explain`: the plan came from the boot server (4011), the item's files, "done".
+	lab_explain --config "$LAB_TMP/pxed.yaml" "$mac" '\(via pxe4011\)' \
+		" script +http +boot/$ITEM/" " kernel +http +files/$ITEM/" '^cause: +\[done\]'
+	# Decided again with the item the server remembered for iPXE, the plans are the same.
+	! grep -q "would now give" "$LAB_TMP/explain-${mac//:/-}.txt" ||
+		lab_fail "pxed explain $mac: the config decides differently on the recorded facts"
 done
 lab_log "runtime ${SECONDS} s"

@@ -116,6 +116,15 @@ step kernel 'files/syslinux-http/kernel' tftp
 step initrd 'files/syslinux-http/initrd0' tftp
 lab_ok "timeline of tux2: lpxelinux.0, its pxelinux.cfg, kernel and initrd over TFTP"
 
+# `pxed explain`: pxelinux's probe of pxelinux.cfg/<uuid> is listed, not taken for the stop.
+lab_explain --config "$LAB_TMP/pxed.yaml" "$MAC1" '^facts: +arch bios \(0\)' \
+	'^plan: +iPXE: +pxelinux\.0' ' nbp +tftp +pxelinux\.0' \
+	' refused +tftp +1 file not served: pxelinux\.cfg/c2d13b8a' \
+	' config +tftp +pxelinux\.cfg/01-52-54-00-77-15-01' ' kernel +tftp ' ' initrd +tftp ' \
+	'^cause: +\[done\]'
+lab_explain --config "$LAB_TMP/pxed.yaml" "$MAC2" '^plan: +iPXE: +lpxelinux\.0' \
+	' config +tftp +pxelinux\.cfg/01-52-54-00-77-15-02' '^cause: +\[done\]'
+
 # The one tree: the same file over HTTP, for lpxelinux given an http:// path prefix.
 url="http://$LAB_SERVER_IP/pxelinux.cfg/01-52-54-00-77-15-02"
 ip netns exec "$LAB_NS" curl -fsS "$url" >"$LAB_TMP/http.cfg" || lab_fail "GET $url failed"

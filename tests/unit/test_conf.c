@@ -1951,6 +1951,148 @@ static void test_errors_add(void **state)
 	conf_free(NULL);
 }
 
+/* The rogue section (issue 6): defaults, values, and each key's errors. */
+static const struct err_case rogue_parse_cases[] = {
+    {"rogue not a mapping",
+     "interfaces: [br0]\n"
+     "rogue: true\n",
+     {"@:2: rogue must be a mapping (key: value), not a single value"}},
+    {"rogue unknown key",
+     "interfaces: [br0]\n"
+     "rogue:\n"
+     "  interval: 5m\n",
+     {"@:3: unknown key 'interval' in rogue"}},
+    {"rogue detect not a boolean",
+     "interfaces: [br0]\n"
+     "rogue:\n"
+     "  detect: yes\n",
+     {"@:3: rogue.detect: 'yes' is not true or false"}},
+    {"rogue probe too often",
+     "interfaces: [br0]\n"
+     "rogue:\n"
+     "  detect: true\n"
+     "  probe_interval: 4s\n",
+     {"@:4: rogue.probe_interval: '4s' is out of range (0 to turn the probe off, or 5s to "
+      "1d)"}},
+    {"rogue probe too rarely",
+     "interfaces: [br0]\n"
+     "rogue:\n"
+     "  probe_interval: 2d\n",
+     {"@:3: rogue.probe_interval: '2d' is out of range (0 to turn the probe off, or 5s to "
+      "1d)"}},
+    {"rogue probe not a duration",
+     "interfaces: [br0]\n"
+     "rogue:\n"
+     "  probe_interval: 1w\n"
+     "  probe_interval: 5m\n",
+     {"@:3: rogue.probe_interval: '1w' is not a duration (seconds, or a number with s, m, h "
+      "or d)",
+      "@:4: duplicate key 'probe_interval' in rogue (first at line 3)"}},
+};
+
+static void test_rogue_config(void **state)
+{
+	static const struct {
+		const char *text;
+		uint32_t secs;
+	} ok[] = {{"0", 0}, {"0s", 0}, {"5s", 5}, {"90", 90}, {"10m", 600}, {"1d", 86400}};
+	char yaml[128];
+	struct conf *c = conf_new_defaults();
+
+	assert_true(c->rogue_detect);
+	assert_int_equal(c->rogue_probe_interval_s, 300);
+	conf_free(c);
+	c = load_ok("interfaces: [br0]\nrogue:\n");
+	assert_true(c->rogue_detect);
+	assert_int_equal(c->rogue_probe_interval_s, 300);
+	conf_free(c);
+	c = load_ok("interfaces: [br0]\nrogue:\n  detect: false\n");
+	assert_false(c->rogue_detect);
+	assert_int_equal(c->rogue_probe_interval_s, 300);
+	conf_free(c);
+	for (size_t i = 0; i < PXED_ARRAY_LEN(ok); i++) {
+		snprintf(yaml, sizeof(yaml), "interfaces: [br0]\nrogue:\n  probe_interval: %s\n",
+			 ok[i].text);
+		print_message("probe_interval: %s\n", ok[i].text);
+		c = load_ok(yaml);
+		assert_true(c->rogue_detect);
+		assert_int_equal(c->rogue_probe_interval_s, ok[i].secs);
+		conf_free(c);
+	}
+	run_err_cases(rogue_parse_cases, PXED_ARRAY_LEN(rogue_parse_cases));
+}
+
+/* The events section (issue 6, boot timelines): retention and its limits. */
+static const struct err_case events_parse_cases[] = {
+    {"events not a mapping",
+     "dhcp: {mode: off}\n"
+     "events: 14d\n",
+     {"@:2: events must be a mapping (key: value), not a single value"}},
+    {"events unknown key",
+     "dhcp: {mode: off}\n"
+     "events:\n"
+     "  keep: 14d\n",
+     {"@:3: unknown key 'keep' in events"}},
+    {"events retention too short",
+     "dhcp: {mode: off}\n"
+     "events:\n"
+     "  retention: 59m\n",
+     {"@:3: events.retention: '59m' is out of range (1h to 3650d)"}},
+    {"events retention too long",
+     "dhcp: {mode: off}\n"
+     "events:\n"
+     "  max_total: 5000\n"
+     "  retention: 3651d\n",
+     {"@:4: events.retention: '3651d' is out of range (1h to 3650d)"}},
+    {"events retention not a duration",
+     "dhcp: {mode: off}\n"
+     "events:\n"
+     "  retention: 2w\n",
+     {"@:3: events.retention: '2w' is not a duration (seconds, or a number with s, m, h or d)"}},
+    {"events max_per_machine out of range",
+     "dhcp: {mode: off}\n"
+     "events:\n"
+     "  max_per_machine: 99\n"
+     "  max_total: 1000000001\n",
+     {"@:3: events.max_per_machine: '99' is out of range (100-1000000)",
+      "@:4: events.max_total: '1000000001' is out of range (1000-1000000000)"}},
+    {"events max_total not a number",
+     "dhcp: {mode: off}\n"
+     "events:\n"
+     "  max_total: 1M\n"
+     "  max_total: 5000\n",
+     {"@:3: events.max_total: '1M' is not a number",
+      "@:4: duplicate key 'max_total' in events (first at line 3)"}},
+};
+
+static void test_events_config(void **state)
+{
+	struct conf *c = conf_new_defaults();
+
+	assert_int_equal(c->events_retention_s, 14 * 86400);
+	assert_int_equal(c->events_max_per_machine, 2000);
+	assert_int_equal(c->events_max_total, 1000000);
+	conf_free(c);
+	c = load_ok("dhcp: {mode: off}\nevents:\n");
+	assert_int_equal(c->events_retention_s, 14 * 86400);
+	conf_free(c);
+	c = load_ok("dhcp: {mode: off}\n"
+		    "events:\n"
+		    "  retention: 36h\n"
+		    "  max_per_machine: 100\n"
+		    "  max_total: 1000000000\n");
+	assert_int_equal(c->events_retention_s, 36 * 3600);
+	assert_int_equal(c->events_max_per_machine, 100);
+	assert_int_equal(c->events_max_total, 1000000000);
+	conf_free(c);
+	c = load_ok("dhcp: {mode: off}\nevents: {retention: 3650d, max_total: 1000}\n");
+	assert_int_equal(c->events_retention_s, 3650u * 86400u);
+	assert_int_equal(c->events_max_per_machine, 2000);
+	assert_int_equal(c->events_max_total, 1000);
+	conf_free(c);
+	run_err_cases(events_parse_cases, PXED_ARRAY_LEN(events_parse_cases));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1983,6 +2125,8 @@ int main(void)
 	    cmocka_unit_test(test_dhcp_limits),
 	    cmocka_unit_test(test_menu_size),
 	    cmocka_unit_test(test_client_id_by_hand),
+	    cmocka_unit_test(test_rogue_config),
+	    cmocka_unit_test(test_events_config),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

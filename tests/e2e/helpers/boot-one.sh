@@ -48,6 +48,20 @@ if [ "$FW" = uefi ]; then
 fi
 lab_ok "timeline shows DHCP, script, kernel and initrd"
 
+# `pxed explain`: the facts the guest presented, the plan, the steps, and "done".
+script_re="http://$LAB_SERVER_IP(:[0-9]+)?/boot/${MAC//:/-}\.ipxe"
+if [ "$FW" = uefi ]; then
+	lab_explain "$MAC" '^facts: +arch efi-x64 \(7\), vendor class PXEClient' \
+		'^plan: +firmware: +snponly\.efi' "^ +iPXE: +$script_re" \
+		' nbp +tftp +snponly\.efi, [1-9][0-9]* bytes' ' script +http +boot/' \
+		' kernel +http ' ' initrd +http ' '^cause: +\[done\] Done: pxed.s part is done'
+else
+	# QEMU's BIOS network boot is iPXE: the firmware itself gets the script.
+	lab_explain "$MAC" '^facts: +arch bios \(0\), vendor class PXEClient.*user class iPXE' \
+		"^plan: +iPXE: +$script_re" ' script +http +boot/' ' kernel +http ' \
+		' initrd +http ' '^cause: +\[done\] Done: pxed.s part is done'
+fi
+
 leases=$(sqlite3 "$LAB_TMP/state/pxed.db" "SELECT count(*) FROM leases")
 if [ "$MODE" = proxy ]; then
 	[ "$leases" = 0 ] || lab_fail "proxyDHCP wrote $leases leases"

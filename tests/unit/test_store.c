@@ -1,0 +1,455 @@
+/*
+ * The events of the store: the schema-1 -> 2 migration (old rows stay
+ * readable), the retention (age, total, per machine; bounded batches),
+ * and obs's boot sessions and refusal limits on top of them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/util.h"
+#include "obs/obs.h"
+#include "store/store.h"
+
+static const uint8_t MAC_A[6] = {0x52, 0x54, 0x00, 0xaa, 0x00, 0x01};
+static const uint8_t MAC_B[6] = {0x52, 0x54, 0x00, 0xaa, 0x00, 0x02};
+
+struct fixture {
+	char dir[64];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	int rc = system(cmd);
+	free(f);
+	return rc == 0 ? 0 : -1;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+struct collected {
+	struct store_event ev[600];
+	size_t n;
+};
+
+static int collect(const struct store_event *e, void *arg)
+{
+	struct collected *c = arg;
+	if (c->n < sizeof(c->ev) / sizeof(c->ev[0]))
+		c->ev[c->n++] = *e;
+	return 0;
+}
+
+static size_t count_of(struct store *st, const uint8_t mac[6])
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	assert_int_equal(store_event_each(st, mac, 100000, collect, c), 0);
+	size_t n = c->n;
+	free(c);
+	return n;
+}
+
+static void add_event(struct store *st, const uint8_t mac[6], int64_t ts_us, const char *kind)
+{
+	struct store_event e = {
+	    .ts_us = ts_us, .has_mac = true, .proto = "tftp", .ok = true, .boot_item = -1};
+	memcpy(e.mac, mac, 6);
+	snprintf(e.kind, sizeof(e.kind), "%s", kind);
+	snprintf(e.detail, sizeof(e.detail), "%s at %lld", kind, (long long)ts_us);
+	assert_int_equal(store_event_add(st, &e), 0);
+}
+
+/* ---- migration ----------------------------------------------------------------- */
+
+/* The tables exactly as schema 1 created them, with two events in them. */
+static const char schema1[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE leases (ip INTEGER PRIMARY KEY, mac BLOB NOT NULL, expires INTEGER NOT NULL,"
+    "  hostname TEXT NOT NULL DEFAULT '');"
+    "CREATE UNIQUE INDEX leases_mac ON leases(mac);"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts_us INTEGER NOT NULL, mac BLOB,"
+    "  ip INTEGER NOT NULL, proto TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,"
+    "  bytes INTEGER NOT NULL, duration_us INTEGER NOT NULL, ok INTEGER NOT NULL);"
+    "CREATE INDEX events_mac ON events(mac, id);"
+    "CREATE TABLE declined (ip INTEGER PRIMARY KEY, until INTEGER NOT NULL);"
+    "INSERT INTO meta VALUES ('schema', '1');"
+    "INSERT INTO leases VALUES (167772261, x'525400aa0001', 4000000000, 'old');"
+    "INSERT INTO events (ts_us, mac, ip, proto, kind, detail, bytes, duration_us, ok) VALUES"
+    " (1700000000000000, x'525400aa0001', 167772261, 'dhcp', 'ack',"
+    "  'arch=bios vendor=- user=iPXE file=x reason=y', 0, 0, 1),"
+    " (1700000001000000, x'525400aa0001', 167772261, 'tftp', 'transfer',"
+    "  'nbp x size=9', 9, 5, 0);";
+
+static void test_migration(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+	sqlite3 *db;
+	struct store *st;
+	struct store_lease l;
+	struct collected *c = calloc(1, sizeof(*c));
+
+	snprintf(path, sizeof(path), "%s/pxed.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, schema1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(store_schema_version(st), 2);
+	/* The old rows, with the new fields at their defaults. */
+	assert_int_equal(store_event_each(st, MAC_A, 100, collect, c), 0);
+	assert_int_equal(c->n, 2);
+	assert_string_equal(c->ev[0].kind, "ack");
+	assert_string_equal(c->ev[0].detail, "arch=bios vendor=- user=iPXE file=x reason=y");
+	assert_int_equal(c->ev[0].session, 0);
+	assert_false(c->ev[0].has_arch);
+	assert_int_equal(c->ev[0].boot_item, -1);
+	assert_string_equal(c->ev[0].decision, "");
+	assert_int_equal(c->ev[1].bytes, 9);
+	assert_false(c->ev[1].ok);
+	assert_int_equal(store_lease_by_ip(st, 167772261, &l), 0);
+	assert_string_equal(l.hostname, "old");
+	/* A new event with every field, read back whole. */
+	struct store_event e = {.ts_us = 1700000002000000,
+				.has_mac = true,
+				.ip = 1,
+				.proto = "dhcp",
+				.kind = "offer",
+				.ok = true,
+				.session = 77,
+				.has_arch = true,
+				.arch = 11,
+				.vendor = "PXEClient:Arch:00011",
+				.user_class = "iPXE",
+				.relay = 5,
+				.iface = "br0",
+				.boot_item = 3,
+				.decision = "none",
+				.source = "class arm",
+				.profile = "p",
+				.file = "f",
+				.block = 9,
+				.retries = 4,
+				.expected = true};
+	memcpy(e.mac, MAC_A, 6);
+	assert_int_equal(store_event_add(st, &e), 0);
+	store_close(st);
+
+	/* Opening again changes nothing. */
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(store_schema_version(st), 2);
+	struct store_event last;
+	assert_int_equal(store_event_last(st, MAC_A, &last), 0);
+	assert_int_equal(last.session, 77);
+	assert_true(last.has_arch && last.arch == 11 && last.expected);
+	assert_string_equal(last.vendor, "PXEClient:Arch:00011");
+	assert_string_equal(last.user_class, "iPXE");
+	assert_int_equal(last.relay, 5);
+	assert_string_equal(last.iface, "br0");
+	assert_int_equal(last.boot_item, 3);
+	assert_string_equal(last.decision, "none");
+	assert_string_equal(last.source, "class arm");
+	assert_string_equal(last.profile, "p");
+	assert_string_equal(last.file, "f");
+	assert_int_equal(last.block, 9);
+	assert_int_equal(last.retries, 4);
+	assert_int_equal(store_event_last_dhcp(st, MAC_A, &last), 0);
+	assert_string_equal(last.kind, "offer");
+	assert_int_equal(store_event_last(st, MAC_B, &last), -ENOENT);
+	/* The last session: the new event alone (the old rows had none). */
+	c->n = 0;
+	assert_int_equal(store_event_last_session(st, MAC_A, 100, 120000000, collect, c), 0);
+	assert_int_equal(c->n, 1);
+	store_close(st);
+	free(c);
+}
+
+static void test_new_store(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(store_schema_version(st), 2);
+	store_close(st);
+}
+
+/* Rows from before sessions: the last session is cut at a pause. */
+static void test_last_session_by_gap(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct collected *c = calloc(1, sizeof(*c));
+	assert_int_equal(store_open(f->dir, &st), 0);
+	add_event(st, MAC_A, 1000000000, "transfer");
+	add_event(st, MAC_A, 1001000000, "transfer");
+	add_event(st, MAC_A, 1500000000, "transfer");
+	add_event(st, MAC_A, 1501000000, "transfer");
+	assert_int_equal(store_event_last_session(st, MAC_A, 100, 120000000, collect, c), 0);
+	assert_int_equal(c->n, 2);
+	assert_int_equal(c->ev[0].ts_us, 1500000000);
+	store_close(st);
+	free(c);
+}
+
+/* ---- retention ---------------------------------------------------------------------- */
+
+static void test_retention_age_and_total(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	int64_t now = now_wall_us(), day = 86400ll * 1000000;
+	int n, total = 0;
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	for (int i = 0; i < 50; i++)
+		add_event(st, MAC_A, now - 20 * day + i, "old");
+	for (int i = 0; i < 50; i++)
+		add_event(st, MAC_B, now - day + i, "new");
+	struct store_retention r = {.older_than_us = now - 14 * day};
+	/* Bounded: one call deletes at most its batch. */
+	while ((n = store_event_prune(st, &r, 7)) > 0) {
+		assert_true(n <= 7);
+		total += n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 50);
+	assert_int_equal(count_of(st, MAC_A), 0);
+	assert_int_equal(count_of(st, MAC_B), 50);
+
+	/* At most max_total rows: the newest are kept. */
+	r = (struct store_retention){.max_total = 30};
+	while ((n = store_event_prune(st, &r, 8)) > 0)
+		assert_true(n <= 8);
+	assert_int_equal(count_of(st, MAC_B), 30);
+	struct store_event last;
+	assert_int_equal(store_event_last(st, MAC_B, &last), 0);
+	assert_int_equal(last.ts_us, now - day + 49);
+
+	/* Never inside a batch: the lease writes must not wait for it. */
+	assert_int_equal(store_batch_begin(st), 0);
+	r.max_total = 1;
+	assert_int_equal(store_event_prune(st, &r, 100), 0);
+	assert_int_equal(store_batch_commit(st), 0);
+	store_close(st);
+}
+
+static void test_retention_per_machine(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	int n;
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	for (int i = 0; i < 120; i++)
+		add_event(st, MAC_A, 1000 + i, "a");
+	for (int i = 0; i < 10; i++)
+		add_event(st, MAC_B, 5000 + i, "b");
+	while ((n = store_event_prune_mac(st, MAC_A, 100, 7)) > 0)
+		assert_true(n <= 7);
+	assert_int_equal(n, 0);
+	assert_int_equal(count_of(st, MAC_A), 100);
+	assert_int_equal(count_of(st, MAC_B), 10);
+	struct collected *c = calloc(1, sizeof(*c));
+	assert_int_equal(store_event_each(st, MAC_A, 1000, collect, c), 0);
+	assert_int_equal(c->ev[0].ts_us, 1020); /* the oldest 20 went */
+	free(c);
+	store_close(st);
+}
+
+/* obs's retention pass trims a machine over max_per_machine. */
+static void test_obs_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct obs *o;
+	struct event_base *base = event_base_new();
+	struct obs_retention keep = {
+	    .max_age_s = 14 * 86400, .max_per_machine = 100, .max_total = 1000000};
+
+	assert_non_null(base);
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(obs_open(st, &o), 0);
+	assert_int_equal(obs_retention_start(o, base, &keep), 0);
+	for (int i = 0; i < 300; i++)
+		obs_event(o, &(struct obs_event){.mac = MAC_A,
+						 .proto = "tftp",
+						 .kind = "transfer",
+						 .detail = "x",
+						 .ok = true});
+	int n;
+	while ((n = obs_retention_run(o)) == -EAGAIN)
+		;
+	assert_true(n >= 200);
+	assert_int_equal(count_of(st, MAC_A), 100);
+	obs_close(o);
+	store_close(st);
+	event_base_free(base);
+}
+
+/* ---- sessions ---------------------------------------------------------------------- */
+
+static void dhcp_ev(struct obs *o, const uint8_t mac[6], const char *kind, bool discover, bool ipxe,
+		    const char *decision)
+{
+	obs_event(o, &(struct obs_event){.mac = mac,
+					 .proto = "dhcp",
+					 .kind = kind,
+					 .detail = "d",
+					 .ok = true,
+					 .discover = discover,
+					 .ipxe = ipxe,
+					 .user_class = ipxe ? "iPXE" : NULL,
+					 .decision = decision});
+}
+
+static void xfer_ev(struct obs *o, const uint8_t mac[6], const char *kind, const char *file)
+{
+	obs_event(o, &(struct obs_event){.mac = mac,
+					 .proto = "tftp",
+					 .kind = kind,
+					 .detail = file,
+					 .file = file,
+					 .ok = strcmp(kind, "transfer") == 0});
+}
+
+static void sessions_of(struct store *st, const uint8_t mac[6], uint64_t *out, size_t *n)
+{
+	struct collected *c = calloc(1, sizeof(*c));
+	assert_int_equal(store_event_each(st, mac, 1000, collect, c), 0);
+	for (size_t i = 0; i < c->n; i++)
+		out[i] = c->ev[i].session;
+	*n = c->n;
+	free(c);
+}
+
+static void test_sessions(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct obs *o;
+	uint64_t s[64];
+	size_t n;
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(obs_open(st, &o), 0);
+	dhcp_ev(o, MAC_A, "offer", true, false, "snponly.efi");	   /* 0: the firmware */
+	dhcp_ev(o, MAC_A, "offer", true, false, "snponly.efi");	   /* 1: its retransmission */
+	dhcp_ev(o, MAC_A, "ack", false, false, "snponly.efi");	   /* 2 */
+	xfer_ev(o, MAC_A, "transfer", "snponly.efi");		   /* 3 */
+	dhcp_ev(o, MAC_A, "offer", true, true, "http://x/s.ipxe"); /* 4: the iPXE it loaded */
+	dhcp_ev(o, MAC_A, "ack", false, true, "http://x/s.ipxe");  /* 5 */
+	xfer_ev(o, MAC_A, "transfer", "kernel");		   /* 6 */
+	dhcp_ev(o, MAC_A, "offer", true, false, NULL);		   /* 7: the OS: no boot */
+	dhcp_ev(o, MAC_A, "offer", true, false, "snponly.efi");	   /* 8: the firmware again */
+	dhcp_ev(o, MAC_A, "offer", true, false, "snponly.efi");	   /* 9 */
+	dhcp_ev(o, MAC_B, "offer", true, true, "http://x/b.ipxe"); /* B 0: iPXE as firmware */
+	dhcp_ev(o, MAC_B, "ack", false, true, "http://x/b.ipxe");  /* B 1 */
+	xfer_ev(o, MAC_B, "transfer", "script");		   /* B 2 */
+	dhcp_ev(o, MAC_B, "offer", true, true, "http://x/b.ipxe"); /* B 3: its reboot */
+	sessions_of(st, MAC_A, s, &n);
+	assert_int_equal(n, 10);
+	for (size_t i = 0; i < 10; i++)
+		assert_true(s[i] != 0);
+	for (size_t i = 1; i <= 7; i++)
+		assert_true(s[i] == s[0]);
+	assert_true(s[8] > s[0]);
+	assert_true(s[9] == s[8]);
+	sessions_of(st, MAC_B, s, &n);
+	assert_int_equal(n, 4);
+	assert_true(s[1] == s[0] && s[2] == s[0]);
+	assert_true(s[3] > s[0]);
+	assert_true(s[3] != 0);
+	obs_close(o);
+
+	/* A restarted daemon finds the session in the store; a DISCOVER then starts anew. */
+	struct store_event last;
+	assert_int_equal(store_event_last(st, MAC_A, &last), 0);
+	assert_int_equal(obs_open(st, &o), 0);
+	xfer_ev(o, MAC_A, "transfer", "late");
+	dhcp_ev(o, MAC_A, "offer", true, false, "snponly.efi");
+	sessions_of(st, MAC_A, s, &n);
+	assert_int_equal(n, 12);
+	assert_true(s[10] == last.session);
+	assert_true(s[11] > last.session);
+	obs_close(o);
+	store_close(st);
+}
+
+/* pxelinux's probes: once per path, at most OBS_REFUSED_MAX per session. */
+static void test_refusals(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct obs *o;
+	char name[32];
+	struct collected *c = calloc(1, sizeof(*c));
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(obs_open(st, &o), 0);
+	dhcp_ev(o, MAC_A, "offer", true, false, "pxelinux.0");
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 30; i++) {
+			snprintf(name, sizeof(name), "pxelinux.cfg/%d", i);
+			xfer_ev(o, MAC_A, "refused", name);
+		}
+	/* Unknown to DHCP and to the kernel's neighbours: logged, not stored. */
+	obs_event(
+	    o,
+	    &(struct obs_event){
+		.ip = 0xc0000263, .proto = "tftp", .kind = "refused", .detail = "x", .file = "x"});
+	assert_int_equal(store_event_each(st, MAC_A, 1000, collect, c), 0);
+	assert_int_equal(c->n, 1 + OBS_REFUSED_MAX);
+	assert_string_equal(c->ev[1].file, "pxelinux.cfg/0");
+	assert_string_equal(c->ev[OBS_REFUSED_MAX].file, "pxelinux.cfg/19");
+	/* A new session may record its own. */
+	dhcp_ev(o, MAC_A, "ack", false, false, "pxelinux.0");
+	xfer_ev(o, MAC_A, "transfer", "pxelinux.0");
+	dhcp_ev(o, MAC_A, "offer", true, false, "pxelinux.0");
+	xfer_ev(o, MAC_A, "refused", "pxelinux.cfg/0");
+	c->n = 0;
+	assert_int_equal(store_event_each(st, MAC_A, 1000, collect, c), 0);
+	assert_int_equal(c->n, 1 + OBS_REFUSED_MAX + 4);
+	assert_true(c->ev[c->n - 1].session != c->ev[0].session);
+	obs_close(o);
+	store_close(st);
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_store, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_last_session_by_gap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_age_and_total, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_per_machine, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_obs_retention, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
