@@ -15,6 +15,7 @@
 #include "obs/metrics.h"
 #include "obs/obs.h"
 #include "pxed.h"
+#include "tftp/timer.h"
 #include "tftp/upload.h"
 #include "tftp/wire.h"
 #include "tftp/xfer.h"
@@ -442,21 +443,7 @@ static bool tftp_transfer_step(struct tftp_transfer *t, const struct tftp_xfer_e
 		tftp_transfer_end(t);
 		return true;
 	}
-	/*
-	 * Every ACK moves the deadline later; a timer already set for earlier
-	 * stays, and when it fires the state machine (which ignores early
-	 * wake-ups) hands back the real deadline. One timer update per timeout
-	 * period instead of one per packet.
-	 */
-	if (t->armed_us != 0 && deadline >= t->armed_us)
-		return false;
-	if (deadline != t->armed_us) {
-		uint64_t in = deadline > now ? deadline - now : 0;
-		struct timeval tv = {.tv_sec = (time_t)(in / 1000000),
-				     .tv_usec = (suseconds_t)(in % 1000000)};
-		evtimer_add(t->timer, &tv);
-		t->armed_us = deadline;
-	}
+	tftp_timer_set(t->timer, &t->armed_us, deadline, now, true);
 	return false;
 }
 

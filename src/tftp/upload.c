@@ -14,6 +14,7 @@
  * EEXIST; those a crash left at the top of upload_dir are removed when the
  * first WRQ arrives (tftp_upload_sweep).
  */
+#include "tftp/timer.h"
 #include "tftp/upload.h"
 
 #include "boot/vfs.h"
@@ -441,13 +442,7 @@ static bool tftp_upload_step(struct tftp_upload *t, const struct tftp_wxfer_even
 		tftp_upload_end(t);
 		return true;
 	}
-	if (deadline != t->armed_us) {
-		uint64_t in = deadline > now ? deadline - now : 0;
-		struct timeval tv = {.tv_sec = (time_t)(in / 1000000),
-				     .tv_usec = (suseconds_t)(in % 1000000)};
-		evtimer_add(t->timer, &tv);
-		t->armed_us = deadline;
-	}
+	tftp_timer_set(t->timer, &t->armed_us, deadline, now, false);
 	return false;
 }
 

@@ -278,3 +278,23 @@ int tftp_encode_rrq(void *buf, size_t cap, const char *filename, const char *mod
 		tftp_write_options(&w, opts);
 	return w.err ? -ENOSPC : (int)w.len;
 }
+
+uint16_t tftp_window_cap(uint64_t asked, uint16_t blksize, uint16_t max_blocks, uint32_t max_bytes)
+{
+	uint64_t n = asked < max_blocks ? asked : max_blocks;
+	uint64_t by_bytes = blksize > 0 ? max_bytes / blksize : 1;
+
+	if (n > by_bytes)
+		n = by_bytes;
+	return n > 0 ? (uint16_t)n : 1;
+}
+
+uint64_t tftp_backoff_us(uint8_t timeout_s, unsigned retries, uint64_t default_us, uint64_t cap_us)
+{
+	uint64_t base = timeout_s ? timeout_s * 1000000ull : default_us;
+	uint64_t cap = base > cap_us ? base : cap_us;
+
+	if (retries >= 32 || (base << retries) > cap)
+		return cap;
+	return base << retries;
+}

@@ -132,4 +132,19 @@ int tftp_encode_error(void *buf, size_t cap, uint16_t code, const char *msg);
 int tftp_encode_rrq(void *buf, size_t cap, const char *filename, const char *mode,
 		    const struct tftp_opts *opts);
 
+/*
+ * The transfer state machines' shared arithmetic (xfer.c sends, wxfer.c
+ * receives).
+ *
+ * RFC 7440 section 4: the window agreed, at most max_blocks and max_bytes of
+ * blksize blocks (never 0).
+ */
+uint16_t tftp_window_cap(uint64_t asked, uint16_t blksize, uint16_t max_blocks, uint32_t max_bytes);
+/*
+ * The retransmission interval after `retries` timeouts: exponential backoff
+ * from the negotiated (RFC 2349) timeout_s, or default_us when none was
+ * asked, growing up to cap_us (or the negotiated timeout, if larger).
+ */
+uint64_t tftp_backoff_us(uint8_t timeout_s, unsigned retries, uint64_t default_us, uint64_t cap_us);
+
 #endif

@@ -18,19 +18,6 @@ static uint64_t u64_min(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/*
- * RFC 7440 section 4: the server may answer a smaller window than asked. A
- * window is a burst into our socket's receive buffer: keep it small enough.
- */
-static uint16_t tftp_wxfer_window_cap(uint64_t asked, uint16_t blksize)
-{
-	uint64_t by_bytes = TFTP_WXFER_WINDOW_BYTES_MAX / blksize;
-
-	if (by_bytes == 0)
-		by_bytes = 1;
-	return (uint16_t)u64_min(u64_min(asked, TFTP_WXFER_WINDOW_MAX), by_bytes);
-}
-
 int tftp_wxfer_negotiate(const struct tftp_opts *asked, enum tftp_mode mode, uint16_t max_blksize,
 			 uint64_t max_bytes, struct tftp_wxfer_params *out)
 {
@@ -63,8 +50,13 @@ int tftp_wxfer_negotiate(const struct tftp_opts *asked, enum tftp_mode mode, uin
 	 * restriction here: blocks are translated in order as they arrive.
 	 */
 	if (tftp_opt_has(asked, TFTP_OPT_WINDOWSIZE)) {
+		/*
+		 * RFC 7440 section 4: the server may answer a smaller window. A
+		 * window is a burst into our socket's receive buffer: keep it small.
+		 */
 		out->windowsize =
-		    tftp_wxfer_window_cap(asked->val[TFTP_OPT_WINDOWSIZE], out->blksize);
+		    tftp_window_cap(asked->val[TFTP_OPT_WINDOWSIZE], out->blksize,
+				    TFTP_WXFER_WINDOW_MAX, TFTP_WXFER_WINDOW_BYTES_MAX);
 		tftp_opt_set(&out->oack, TFTP_OPT_WINDOWSIZE, out->windowsize);
 	}
 	return 0;
@@ -93,11 +85,8 @@ int tftp_wxfer_init(struct tftp_wxfer *x, const struct tftp_wxfer_params *p,
 /* Exponential backoff from the negotiated (RFC 2349) or default timeout. */
 static uint64_t tftp_wxfer_interval(const struct tftp_wxfer *x)
 {
-	uint64_t base =
-	    x->p.timeout_s ? x->p.timeout_s * 1000000ull : TFTP_WXFER_TIMEOUT_DEFAULT_US;
-	uint64_t cap = base > TFTP_WXFER_BACKOFF_CAP_US ? base : TFTP_WXFER_BACKOFF_CAP_US;
-
-	return u64_min(base << x->retries, cap);
+	return tftp_backoff_us(x->p.timeout_s, x->retries, TFTP_WXFER_TIMEOUT_DEFAULT_US,
+			       TFTP_WXFER_BACKOFF_CAP_US);
 }
 
 static void tftp_wxfer_arm(struct tftp_wxfer *x, uint64_t now_us)

@@ -18,16 +18,6 @@ static uint64_t u64_min(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* RFC 7440 section 4: the server may answer a smaller window than asked. */
-static uint16_t tftp_window_cap(uint64_t asked, uint16_t blksize)
-{
-	uint64_t by_bytes = TFTP_WINDOW_BYTES_MAX / blksize;
-
-	if (by_bytes == 0)
-		by_bytes = 1;
-	return (uint16_t)u64_min(u64_min(asked, TFTP_WINDOW_MAX), by_bytes);
-}
-
 int tftp_xfer_negotiate(const struct tftp_opts *asked, enum tftp_mode mode, uint64_t size,
 			uint16_t max_blksize, struct tftp_xfer_params *out)
 {
@@ -58,7 +48,8 @@ int tftp_xfer_negotiate(const struct tftp_opts *asked, enum tftp_mode mode, uint
 		tftp_opt_set(&out->oack, TFTP_OPT_TIMEOUT, out->timeout_s);
 	}
 	if (octet && tftp_opt_has(asked, TFTP_OPT_WINDOWSIZE)) {
-		out->windowsize = tftp_window_cap(asked->val[TFTP_OPT_WINDOWSIZE], out->blksize);
+		out->windowsize = tftp_window_cap(asked->val[TFTP_OPT_WINDOWSIZE], out->blksize,
+						  TFTP_WINDOW_MAX, TFTP_WINDOW_BYTES_MAX);
 		tftp_opt_set(&out->oack, TFTP_OPT_WINDOWSIZE, out->windowsize);
 	}
 	return 0;
@@ -94,10 +85,8 @@ int tftp_xfer_init(struct tftp_xfer *x, const struct tftp_xfer_params *p,
 /* Exponential backoff from the negotiated (RFC 2349) or default timeout. */
 static uint64_t tftp_xfer_interval(const struct tftp_xfer *x)
 {
-	uint64_t base = x->p.timeout_s ? x->p.timeout_s * 1000000ull : TFTP_TIMEOUT_DEFAULT_US;
-	uint64_t cap = base > TFTP_BACKOFF_CAP_US ? base : TFTP_BACKOFF_CAP_US;
-
-	return u64_min(base << x->retries, cap);
+	return tftp_backoff_us(x->p.timeout_s, x->retries, TFTP_TIMEOUT_DEFAULT_US,
+			       TFTP_BACKOFF_CAP_US);
 }
 
 static void tftp_xfer_arm(struct tftp_xfer *x, uint64_t now_us)
