@@ -33,20 +33,10 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/pxed-lossy.XXXXXX")
 PID=""
 CLIENT=""
 NS_MADE=0
-FAILED=0
-CHECKS=0
 
 cleanup() {
 	if [ -n "$CLIENT" ]; then kill "$CLIENT" 2>/dev/null || true; fi
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill "$PID" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			kill -0 "$PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$PID" 2>/dev/null || true
-	fi
-	[ -z "$PID" ] || wait "$PID" 2>/dev/null || true
+	stop_pid "$PID"
 	# Deleting the namespace also removes its nftables rules.
 	[ "$NS_MADE" = 0 ] || ip netns delete "$NS" 2>/dev/null || true
 	rm -rf "$TMP"
@@ -55,19 +45,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+# shellcheck source=lib-tftp.sh
+. "$(dirname "$0")/lib-tftp.sh"
 
-ok() {
-	CHECKS=$((CHECKS + 1))
-	echo "ok - $*"
-}
-not_ok() {
-	CHECKS=$((CHECKS + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok - $*"
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-in_ns() { ip netns exec "$NS" "$@"; }
 
 [ "$(id -u)" -eq 0 ] || { echo "not ok - needs root (network namespaces, nftables)"; exit 1; }
 [ -x "$PXED" ] || { echo "not ok - $PXED is not built"; exit 1; }
@@ -240,9 +220,4 @@ else
 	not_ok "pxed still runs"
 fi
 
-echo "# $CHECKS checks, $FAILED failed"
-if [ "$FAILED" -ne 0 ]; then
-	echo "# pxed log:"
-	tail -n 40 "$TMP/pxed.log" | sed 's/^/#   /'
-	exit 1
-fi
+finish

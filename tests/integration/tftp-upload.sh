@@ -20,19 +20,9 @@ UP="$TMP/up"     # the upload directory
 SRC="$TMP/src"   # the files the clients upload
 OUTSIDE="$TMP/outside"
 PID=""
-FAILED=0
-CHECKS=0
 
 stop_pxed() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill "$PID" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			kill -0 "$PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$PID" 2>/dev/null || true
-	fi
-	[ -z "$PID" ] || wait "$PID" 2>/dev/null || true
+	stop_pid "$PID"
 	PID=""
 }
 KILLED_CLIENT=""
@@ -47,6 +37,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+# shellcheck source=lib-tftp.sh
+. "$(dirname "$0")/lib-tftp.sh"
 
 # client SECONDS COMMAND...: runs a client under timeout, in the background and
 # waited for: bash runs a trap (TERM from run-tests.sh's time limit) only once a
@@ -61,40 +53,7 @@ client() {
 	return "$rc"
 }
 
-ok() {
-	CHECKS=$((CHECKS + 1))
-	echo "ok - $*"
-}
-not_ok() {
-	CHECKS=$((CHECKS + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok - $*"
-}
-# check DESCRIPTION COMMAND...: ok when the command succeeds.
-check() {
-	local desc=$1
-	shift
-	if "$@" >"$TMP/check.log" 2>&1; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		tail -n 5 "$TMP/check.log" | sed 's/^/#   /'
-	fi
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-# A port nobody listens on (UDP or TCP), starting from $1.
-pick_port() {
-	local p
-	for p in $(seq "$1" $(($1 + 50))); do
-		if ! have ss || [ -z "$(ss -Hlnut "( sport = :$p )" 2>/dev/null)" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 
 [ -x "$PXED" ] || { echo "not ok - $PXED is not built"; exit 1; }
 for c in tftp atftp curl busybox python3; do
@@ -554,9 +513,4 @@ else
 	unset NO_TMPFILE_MARK
 fi
 
-echo "# $CHECKS checks, $FAILED failed"
-if [ "$FAILED" -ne 0 ]; then
-	echo "# pxed log:"
-	tail -n 40 "$TMP/pxed.log" | sed 's/^/#   /'
-	exit 1
-fi
+finish

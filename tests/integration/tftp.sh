@@ -13,60 +13,16 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/pxed-tftp.XXXXXX")
 ROOT="$TMP/root"
 OUT="$TMP/out"
 PID=""
-FAILED=0
-CHECKS=0
 
 cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill "$PID" 2>/dev/null || true
-		for _ in $(seq 1 50); do
-			kill -0 "$PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$PID" 2>/dev/null || true
-		wait "$PID" 2>/dev/null || true
-	fi
+	stop_pid "$PID"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+# shellcheck source=lib-tftp.sh
+. "$(dirname "$0")/lib-tftp.sh"
 
-ok() {
-	CHECKS=$((CHECKS + 1))
-	echo "ok - $*"
-}
-not_ok() {
-	CHECKS=$((CHECKS + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok - $*"
-}
-skip() {
-	echo "ok - $* # SKIP"
-}
-# check DESCRIPTION COMMAND...: ok when the command succeeds.
-check() {
-	local desc=$1
-	shift
-	if "$@" >"$TMP/check.log" 2>&1; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		tail -n 5 "$TMP/check.log" | sed 's/^/#   /'
-	fi
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-# A port nobody listens on (UDP or TCP), starting from $1.
-pick_port() {
-	local p
-	for p in $(seq "$1" $(($1 + 50))); do
-		if ! have ss || [ -z "$(ss -Hlnut "( sport = :$p )" 2>/dev/null)" ]; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
-}
 
 [ -x "$PXED" ] || { echo "not ok - $PXED is not built"; exit 1; }
 TPORT=$(pick_port 16969)
@@ -364,9 +320,4 @@ if curl -s --max-time 5 "http://$HOST:$HPORT/metrics" >"$TMP/metrics" 2>/dev/nul
 		grep -Eq '^pxed_tftp_packets_dropped_total\{reason="malformed"\} [1-9]' "$TMP/metrics"
 fi
 
-echo "# $CHECKS checks, $FAILED failed"
-if [ "$FAILED" -ne 0 ]; then
-	echo "# pxed log:"
-	tail -n 40 "$TMP/pxed.log" | sed 's/^/#   /'
-	exit 1
-fi
+finish
