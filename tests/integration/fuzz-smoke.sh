@@ -17,8 +17,13 @@ PKGS="libevent_core libevent_extra sqlite3 yaml-0.1 jansson"
 CFLAGS_PKG=$(pkg-config --cflags $PKGS)
 LIBS=$(pkg-config --libs $PKGS)
 mapfile -t SRCS < <(ls src/*/*.c)
+# The dashboard's files, made into C as the build does (src/http/meson.build).
+python3 scripts/embed.py --output "$OUT/dashboard_assets.c" src/http/dashboard/* ||
+	{ echo "not ok - scripts/embed.py failed"; exit 1; }
+SRCS+=("$OUT/dashboard_assets.c")
 # The library is compiled once, instrumented, and linked into every target.
-FLAGS=(-g -O1 -D_GNU_SOURCE -Isrc)
+VERSION=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" meson.build | head -n 1)
+FLAGS=(-g -O1 -D_GNU_SOURCE -Isrc "-DPXED_VERSION=\"${VERSION:-0}\"")
 OBJS=()
 for src in "${SRCS[@]}"; do
 	obj="$OUT/$(echo "$src" | tr / _).o"
