@@ -40,6 +40,7 @@ targets=(
 	"fuzz_tftp 1500 -"
 	"fuzz_tftp_wxfer 1500 tests/fuzz/corpus/tftp_wxfer"
 	"fuzz_config 65536 examples"
+	"fuzz_rogue 1500 tests/fuzz/corpus/rogue"
 )
 for entry in "${targets[@]}"; do
 	read -r t maxlen seeds <<<"$entry"
