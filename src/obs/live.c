@@ -15,8 +15,20 @@
 #include "core/util.h"
 #include "obs/metrics.h"
 
-/* Machines followed for the boot-session counters; a newer one takes an older one's slot. */
-#define OBS_LIVE_MACHINES 1024
+/*
+ * Machines followed for the boot-session counters: an open-addressing table
+ * keyed by the exact MAC. A machine lives within OBS_LIVE_PROBE slots of its
+ * hash's slot (linear probing), so a lookup reads at most that many. Slots
+ * are never emptied, only reused, so a lookup may stop at the first empty
+ * slot. When all OBS_LIVE_PROBE slots are taken by other machines, the least
+ * recently seen of them is evicted: its session state (an OFFER waiting for
+ * its ACK, the outcome) is forgotten, and its next event counts as a new
+ * session. obs_live_machines_evicted() counts those evictions.
+ */
+#define OBS_LIVE_PROBE 8
+_Static_assert((OBS_LIVE_MACHINES & (OBS_LIVE_MACHINES - 1)) == 0,
+	       "OBS_LIVE_MACHINES must be a power of two");
+_Static_assert(OBS_LIVE_PROBE <= OBS_LIVE_MACHINES, "probe window larger than the table");
 
 enum obs_outcome { OBS_UNDECIDED, OBS_BOOTED, OBS_FAILED };
 
@@ -24,9 +36,10 @@ enum obs_outcome { OBS_UNDECIDED, OBS_BOOTED, OBS_FAILED };
 struct obs_live_machine {
 	uint8_t mac[6];
 	bool used;
-	uint8_t outcome;  /* enum obs_outcome */
-	uint64_t session; /* the session's id (store_event.session) */
-	int64_t offer_us; /* an OFFER waiting for its ACK; 0: none */
+	uint8_t outcome;   /* enum obs_outcome */
+	uint64_t session;  /* the session's id (store_event.session) */
+	int64_t offer_us;  /* an OFFER waiting for its ACK; 0: none */
+	uint64_t seen_seq; /* seq of the machine's last event: the least recent is evicted */
 };
 
 struct obs_live_sub {
@@ -51,6 +64,8 @@ struct obs_live {
 
 	struct obs_live_sub subs[OBS_LIVE_SUBSCRIBERS];
 	struct obs_live_machine machines[OBS_LIVE_MACHINES];
+	size_t n_machines;	   /* slots in use; never more than OBS_LIVE_MACHINES */
+	uint64_t machines_evicted; /* machines forgotten to make room for another */
 };
 
 int obs_live_new(struct obs_live **out)
@@ -254,9 +269,43 @@ bool obs_event_fails(const struct store_event *e)
 
 /* --- boot sessions, for the counters -------------------------------------- */
 
-static struct obs_live_machine *obs_live_machine(struct obs_live *l, const uint8_t mac[6])
+/*
+ * The machine's slot, found by its exact MAC within its probe window. A
+ * machine not there gets the window's first empty slot or, none left, the
+ * slot of the window's least recently seen machine; *fresh says so.
+ */
+static struct obs_live_machine *obs_live_machine(struct obs_live *l, const uint8_t mac[6],
+						 bool *fresh)
 {
-	return &l->machines[mac_hash(mac) % OBS_LIVE_MACHINES];
+	uint32_t home = mac_hash(mac) & (OBS_LIVE_MACHINES - 1);
+	struct obs_live_machine *m, *oldest = NULL;
+
+	*fresh = true;
+	for (uint32_t i = 0; i < OBS_LIVE_PROBE; i++) {
+		m = &l->machines[(home + i) & (OBS_LIVE_MACHINES - 1)];
+		if (!m->used) {
+			l->n_machines++;
+			return m;
+		}
+		if (memcmp(m->mac, mac, 6) == 0) {
+			*fresh = false;
+			return m;
+		}
+		if (oldest == NULL || m->seen_seq < oldest->seen_seq)
+			oldest = m;
+	}
+	l->machines_evicted++;
+	return oldest;
+}
+
+size_t obs_live_machines_tracked(const struct obs_live *l)
+{
+	return l->n_machines;
+}
+
+uint64_t obs_live_machines_evicted(const struct obs_live *l)
+{
+	return l->machines_evicted;
 }
 
 /*
@@ -267,16 +316,18 @@ static struct obs_live_machine *obs_live_machine(struct obs_live *l, const uint8
 static void obs_live_count(struct obs_live *l, const struct store_event *e)
 {
 	struct obs_live_machine *m;
+	bool fresh;
 
 	if (l->metrics == NULL || !e->has_mac)
 		return;
-	m = obs_live_machine(l, e->mac);
+	m = obs_live_machine(l, e->mac, &fresh);
 	/* obs/events.c tells sessions apart (a pause, or a DISCOVER after progress). */
-	if (!m->used || memcmp(m->mac, e->mac, 6) != 0 || m->session != e->session) {
+	if (fresh || m->session != e->session) {
 		*m = (struct obs_live_machine){.used = true, .session = e->session};
 		memcpy(m->mac, e->mac, 6);
 		metric_inc(l->metrics, METRIC_BOOT_STARTED);
 	}
+	m->seen_seq = l->last_seq;
 	if (strcmp(e->kind, "offer") == 0 && e->ok) {
 		m->offer_us = e->ts_us;
 	} else if (strcmp(e->kind, "ack") == 0 && e->ok && m->offer_us != 0) {

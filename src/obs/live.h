@@ -27,6 +27,11 @@ struct conf;
 #define OBS_LIVE_EVENTS 1024
 /* Transfers tracked at once; more are still served, just not shown. */
 #define OBS_LIVE_TRANSFERS 2048
+/*
+ * Machines whose boot session the counters follow at once (a power of two);
+ * past that, the least recently seen nearby are forgotten (see live.c).
+ */
+#define OBS_LIVE_MACHINES 2048
 
 /* One transfer in progress, as the status view shows it. */
 struct obs_transfer {
@@ -56,6 +61,13 @@ void obs_live_free(struct obs_live *l);
 void obs_live_attach(struct obs_live *l, struct metrics *m, const struct conf *c);
 /* When the live state was made (the daemon's start), wall clock microseconds. */
 int64_t obs_live_started_us(const struct obs_live *l);
+/* Machines the session counters follow now (at most OBS_LIVE_MACHINES). */
+size_t obs_live_machines_tracked(const struct obs_live *l);
+/*
+ * Machines forgotten to make room for another: each one's pending OFFER is
+ * lost, and its next event counts as a new boot session.
+ */
+uint64_t obs_live_machines_evicted(const struct obs_live *l);
 
 /* --- transfers: the TFTP and HTTP servers report theirs ---------------- */
 

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "conf/config.h"
+#include "core/util.h"
 #include "dhcp/pool.h"
 #include "obs/live.h"
 #include "obs/metrics.h"
@@ -241,6 +242,86 @@ static void test_session_counters(void **state)
 	conf_free(c);
 }
 
+/* Pushes one DHCP event of kind for mac in session, at ts_us. */
+static void push_dhcp(struct obs_live *l, const uint8_t mac[6], uint64_t session, const char *kind,
+		      int64_t ts_us)
+{
+	struct store_event e;
+
+	ev(&e, "dhcp", kind, "", true);
+	memcpy(e.mac, mac, 6);
+	e.session = session;
+	e.ts_us = ts_us;
+	obs_live_push(l, &e);
+}
+
+/*
+ * Two machines whose MACs hash to the same slot, each doing DISCOVER,
+ * OFFER, REQUEST, ACK, interleaved: two sessions started, two DISCOVER to
+ * ACK timings. (A table with one machine per slot reset one for the other
+ * on every event: 8 sessions, no timings.)
+ */
+static void test_session_collision(void **state)
+{
+	static const uint8_t a[6] = {0x52, 0x54, 0x00, 0x12, 0x01, 0x5f};
+	static const uint8_t b[6] = {0x52, 0x54, 0x00, 0x12, 0x04, 0x00};
+	static const char *const steps[] = {"discover", "offer", "request", "ack"};
+	struct metrics m = {0};
+	struct obs_live *l;
+
+	/* Same home slot in the table too, so this takes the probe path. */
+	assert_int_equal(mac_hash(a) % OBS_LIVE_MACHINES, mac_hash(b) % OBS_LIVE_MACHINES);
+	assert_int_equal(obs_live_new(&l), 0);
+	obs_live_attach(l, &m, NULL);
+	for (size_t i = 0; i < PXED_ARRAY_LEN(steps); i++) {
+		push_dhcp(l, a, 100, steps[i], 1000000 + (int64_t)i * 1000);
+		push_dhcp(l, b, 200, steps[i], 1000500 + (int64_t)i * 2000);
+	}
+	assert_int_equal(m.c[METRIC_BOOT_STARTED], 2);
+	assert_int_equal(m.h[METRIC_HIST_DHCP_SECONDS].count, 2);
+	/* OFFER to ACK: 2 ms for a, 4 ms for b. */
+	assert_int_equal(m.h[METRIC_HIST_DHCP_SECONDS].sum_us, 2000 + 4000);
+	obs_live_free(l);
+}
+
+/*
+ * More distinct machines than the table holds, each doing OFFER then ACK:
+ * every one is one session and one timing, the table never holds more than
+ * it has slots, and each machine past those evicts one.
+ */
+static void test_session_flood(void **state)
+{
+	const uint32_t n = 3 * OBS_LIVE_MACHINES + 17;
+	struct metrics m = {0};
+	struct obs_live *l;
+	uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0};
+
+	assert_int_equal(obs_live_new(&l), 0);
+	obs_live_attach(l, &m, NULL);
+	for (uint32_t i = 0; i < n; i++) {
+		mac[2] = (uint8_t)(i >> 24), mac[3] = (uint8_t)(i >> 16);
+		mac[4] = (uint8_t)(i >> 8), mac[5] = (uint8_t)i;
+		push_dhcp(l, mac, 1000 + i, "offer", 1000000 + (int64_t)i * 10);
+		push_dhcp(l, mac, 1000 + i, "ack", 1000000 + (int64_t)i * 10 + 1000);
+		assert_true(obs_live_machines_tracked(l) <= OBS_LIVE_MACHINES);
+	}
+	assert_int_equal(m.c[METRIC_BOOT_STARTED], n);
+	assert_int_equal(m.h[METRIC_HIST_DHCP_SECONDS].count, n);
+	assert_int_equal(m.h[METRIC_HIST_DHCP_SECONDS].sum_us, (uint64_t)n * 1000);
+	assert_true(obs_live_machines_evicted(l) > 0);
+	assert_int_equal(obs_live_machines_tracked(l) + obs_live_machines_evicted(l), n);
+
+	/* The last machine, just seen, is still known: its REQUEST is no new session. */
+	push_dhcp(l, mac, 1000 + n - 1, "request", 9000000);
+	assert_int_equal(m.c[METRIC_BOOT_STARTED], n);
+	/* A machine seen long ago may have been forgotten: counted again, never lost. */
+	mac[2] = mac[3] = mac[4] = mac[5] = 0;
+	push_dhcp(l, mac, 1000, "request", 9000001);
+	assert_true(m.c[METRIC_BOOT_STARTED] == n || m.c[METRIC_BOOT_STARTED] == n + 1);
+	assert_true(obs_live_machines_tracked(l) <= OBS_LIVE_MACHINES);
+	obs_live_free(l);
+}
+
 static int count(const char *hay, const char *needle)
 {
 	int n = 0;
@@ -315,7 +396,8 @@ int main(void)
 	    cmocka_unit_test(test_ring_and_since),   cmocka_unit_test(test_subscribers),
 	    cmocka_unit_test(test_transfers),	     cmocka_unit_test(test_event_meaning),
 	    cmocka_unit_test(test_session_counters), cmocka_unit_test(test_histogram_render),
-	    cmocka_unit_test(test_pool_count),
+	    cmocka_unit_test(test_pool_count),	     cmocka_unit_test(test_session_collision),
+	    cmocka_unit_test(test_session_flood),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
