@@ -175,14 +175,22 @@ static struct obs_session *obs_session_slot(struct obs *o, const uint8_t mac[6],
 	return ss;
 }
 
+/*
+ * Only a boot client's DHCP (one pxed made a boot decision for) starts a
+ * session: an OS renewing its lease hours after its boot, or a late
+ * transfer, joins the machine's current session, so its last session stays
+ * its last boot. A machine never seen before gets a session all the same.
+ */
 static bool obs_session_starts(const struct obs_session *ss, const struct obs_event *ev,
 			       int64_t now_us)
 {
-	if (ss->id == 0 || now_us - ss->last_us > OBS_SESSION_GAP_US)
+	if (ss->id == 0)
 		return true;
-	/* Only boot clients start sessions: an OS renewing its address is not a boot. */
-	return ev->discover && ev->decision != NULL &&
-	       ss->progressed[ev->ipxe ? OBS_IPXE : OBS_FIRMWARE];
+	if (!obs_is_dhcp(ev->proto) || ev->decision == NULL)
+		return false;
+	if (now_us - ss->last_us > OBS_SESSION_GAP_US)
+		return true;
+	return ev->discover && ss->progressed[ev->ipxe ? OBS_IPXE : OBS_FIRMWARE];
 }
 
 /* Which session ev belongs to; moves the machine's progress along. */

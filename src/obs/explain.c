@@ -566,11 +566,38 @@ static void explain_cause_missing(const struct explain_input *in, struct explain
 		    f, e->proto, key, key);
 }
 
+/*
+ * HTTP runs over TCP: no blocks, no retries, no blksize to suspect. The
+ * connection ended early, so the size sent is all there is to tell.
+ */
+static void explain_cause_died_http(struct explain_report *r, const struct store_event *e)
+{
+	char f[160], of[48] = "";
+	uint64_t size = 0;
+
+	explain_transfer_file(e, f, sizeof(f));
+	if (explain_detail_num(e->detail, "size=", &size) && size > 0)
+		snprintf(of, sizeof(of), " of %" PRIu64, size);
+	r->verdict = EXPLAIN_TRANSFER_DIED;
+	snprintf(r->stopped, sizeof(r->stopped),
+		 "at the %s transfer of %s, after %" PRIu64 "%s bytes", e->proto, f, e->bytes, of);
+	snprintf(r->cause, sizeof(r->cause),
+		 "The %s transfer of %s ended early: the connection closed after %" PRIu64
+		 "%s bytes. Suspect the network between pxed and the machine, a proxy or "
+		 "firewall that cuts long downloads, or the machine rebooting or giving up "
+		 "mid-download (its console says which).",
+		 e->proto, f, e->bytes, of);
+}
+
 static void explain_cause_died(struct explain_report *r, const struct store_event *e)
 {
 	char f[160], why[160] = "timed out", total[48] = "";
 	uint64_t size = 0, blksize = 0, window = 0;
 
+	if (strcmp(e->proto, "http") == 0) {
+		explain_cause_died_http(r, e);
+		return;
+	}
 	explain_transfer_file(e, f, sizeof(f));
 	explain_detail_num(e->detail, "size=", &size);
 	explain_detail_num(e->detail, "blksize=", &blksize);
@@ -1105,7 +1132,7 @@ int explain_for(struct store *st, const struct conf *conf, const uint8_t mac[6],
 		struct explain_report *out)
 {
 	struct explain_events l = {.v = calloc(EXPLAIN_MAX_EVENTS, sizeof(*l.v))};
-	struct store_event last;
+	struct store_event last = {0};
 	struct explain_input in = {.conf = conf, .now_us = now_us};
 
 	if (l.v == NULL)
@@ -1113,8 +1140,10 @@ int explain_for(struct store *st, const struct conf *conf, const uint8_t mac[6],
 	int rc = store_event_last_session(st, mac, EXPLAIN_MAX_EVENTS, OBS_SESSION_GAP_US,
 					  explain_collect, &l);
 	if (rc == 0) {
+		/* -ENOENT: no boot decision was ever made for mac; last stays unread. */
 		int lr = store_event_last_dhcp(st, mac, &last);
-		explain_upgrade_v1(&last);
+		if (lr == 0)
+			explain_upgrade_v1(&last);
 		memcpy(in.mac, mac, 6);
 		in.ev = l.v;
 		in.n = l.n;

@@ -61,7 +61,11 @@ struct obs_event {
  *                  the machine took that server's offer
  */
 #define OBS_REFUSED_MAX 20
-/* A pause this long ends a boot session (and `pxed timeline` splits there). */
+/*
+ * After a pause this long, the next boot client's DHCP event starts a new
+ * boot session (other events, such as an OS renewing its lease, join the
+ * current one).
+ */
 #define OBS_SESSION_GAP_US (120 * 1000000ll)
 
 /* Event retention (config `events:`); a 0 field is no limit of that kind. */
@@ -85,8 +89,8 @@ bool obs_lookup(struct obs *o, uint32_t ip, uint8_t mac[6]);
  * Records one step of a machine's boot (and logs it), in the machine's
  * current boot session. A session starts with a DISCOVER from a client
  * that already got past DHCP in the session (the firmware again: a reboot;
- * iPXE again: iPXE as firmware rebooting), or after OBS_SESSION_GAP_US of
- * silence; retransmitted DISCOVERs and the DISCOVER of the iPXE the
+ * iPXE again: iPXE as firmware rebooting), or a boot client's DHCP event
+ * after OBS_SESSION_GAP_US of silence; retransmitted DISCOVERs and the DISCOVER of the iPXE the
  * firmware loaded stay in the session they belong to.
  */
 void obs_event(struct obs *o, const struct obs_event *ev);

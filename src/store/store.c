@@ -113,7 +113,7 @@ static const char *const store_sql[ST_COUNT] = {
  * insert, and ids grow with time.
  */
 enum store_prune_stmt {
-	SP_AGE,	     /* the oldest ?2 ids, those written before ?1 */
+	SP_AGE,	     /* at most ?2 events written before ?1, oldest ids first */
 	SP_MAX_ID,   /* the newest id */
 	SP_UPTO,     /* at most ?2 events with id <= ?1 */
 	SP_MAC_CUT,  /* mac ?1's id that has ?2 newer ones */
@@ -122,8 +122,12 @@ enum store_prune_stmt {
 };
 
 static const char *const store_prune_sql[SP_COUNT] = {
-    [SP_AGE] = "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?2) "
-	       "AND ts_us < ?1",
+    /*
+     * Not just the oldest ?2 ids: rows stamped in the future (the wall clock
+     * stepped back) would otherwise hold the whole age retention up.
+     */
+    [SP_AGE] = "DELETE FROM events WHERE id IN "
+	       "(SELECT id FROM events WHERE ts_us < ?1 ORDER BY id LIMIT ?2)",
     [SP_MAX_ID] = "SELECT max(id) FROM events",
     [SP_UPTO] = "DELETE FROM events WHERE id IN "
 		"(SELECT id FROM events WHERE id <= ?1 ORDER BY id LIMIT ?2)",
@@ -228,17 +232,27 @@ static int store_migrate(struct store *s)
 	if (v > STORE_SCHEMA_VERSION)
 		log_warn("store", "schema %d is newer than this pxed's %d: using what it knows", v,
 			 STORE_SCHEMA_VERSION);
-	for (; v < STORE_SCHEMA_VERSION; v++) {
-		snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d' WHERE key = 'schema';",
-			 v + 1);
+	while (v < STORE_SCHEMA_VERSION) {
 		if (store_exec(s, "BEGIN IMMEDIATE") < 0)
 			return -EIO;
+		/*
+		 * Read again under the write lock: another process (the daemon and
+		 * `pxed explain`, say) may have migrated since the read above.
+		 */
+		v = store_read_schema(s);
+		if (v < 1 || v >= STORE_SCHEMA_VERSION) {
+			store_exec(s, "COMMIT");
+			break;
+		}
+		snprintf(sql, sizeof(sql), "UPDATE meta SET value = '%d' WHERE key = 'schema';",
+			 v + 1);
 		if (store_exec(s, store_migrations[v - 1]) < 0 || store_exec(s, sql) < 0 ||
 		    store_exec(s, "COMMIT") < 0) {
 			store_exec(s, "ROLLBACK");
 			return -EIO;
 		}
 		log_info("store", "schema %d -> %d", v, v + 1);
+		v++;
 	}
 	s->schema = store_read_schema(s);
 	return 0;
@@ -641,24 +655,51 @@ static int store_evlist_add(const struct store_event *e, void *arg)
 	return 0;
 }
 
+/* Where the session that ends at l->v[end] starts; rows from before sessions split by the pause. */
+static size_t store_session_start(const struct store_evlist *l, size_t end, int64_t gap_us)
+{
+	uint64_t sess = l->v[end].session;
+	size_t start = end;
+	while (start > 0 && (sess != 0 ? l->v[start - 1].session == sess
+				       : l->v[start - 1].session == 0 &&
+					     l->v[start].ts_us - l->v[start - 1].ts_us <= gap_us))
+		start--;
+	return start;
+}
+
+static bool store_session_has_decision(const struct store_evlist *l, size_t start, size_t end)
+{
+	for (size_t i = start; i <= end; i++)
+		if (l->v[i].decision[0] != '\0')
+			return true;
+	return false;
+}
+
+/*
+ * The newest session with a boot decision in it, else the newest: an OS
+ * renewing its lease after a boot (a session of its own in stores written
+ * before renewals joined the boot's session) does not hide the boot.
+ */
 int store_event_last_session(struct store *s, const uint8_t mac[6], size_t limit, int64_t gap_us,
 			     int (*fn)(const struct store_event *, void *), void *arg)
 {
 	struct store_evlist l = {0};
 	int rc = store_event_each(s, mac, limit, store_evlist_add, &l);
-	size_t start = l.n;
+	size_t start = l.n, end = l.n;
 
 	if (rc == 0 && l.n > 0) {
-		/* The newest event's session; rows from before sessions split by the pause. */
-		uint64_t sess = l.v[l.n - 1].session;
-		start = l.n - 1;
-		while (start > 0 &&
-		       (sess != 0 ? l.v[start - 1].session == sess
-				  : l.v[start - 1].session == 0 &&
-					l.v[start].ts_us - l.v[start - 1].ts_us <= gap_us))
-			start--;
+		end = l.n - 1;
+		start = store_session_start(&l, end, gap_us);
+		for (size_t e = end, b = start; !store_session_has_decision(&l, b, e) && b > 0;) {
+			e = b - 1;
+			b = store_session_start(&l, e, gap_us);
+			if (store_session_has_decision(&l, b, e)) {
+				start = b;
+				end = e;
+			}
+		}
 	}
-	for (size_t i = start; i < l.n; i++)
+	for (size_t i = start; i < l.n && i <= end; i++)
 		if (fn(&l.v[i], arg) != 0)
 			break;
 	free(l.v);

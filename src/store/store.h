@@ -101,8 +101,9 @@ int store_event_each(struct store *st, const uint8_t mac[6], size_t limit,
 		     int (*fn)(const struct store_event *, void *), void *arg);
 /*
  * Calls fn for the events of mac's last boot session, oldest first (at most
- * the newest `limit`). Events written before sessions existed (session 0)
- * form sessions split by a pause of over gap_us.
+ * the newest `limit`): the newest session with a boot decision in it, or the
+ * newest session when none has one. Events written before sessions existed
+ * (session 0) form sessions split by a pause of over gap_us.
  */
 int store_event_last_session(struct store *st, const uint8_t mac[6], size_t limit, int64_t gap_us,
 			     int (*fn)(const struct store_event *, void *), void *arg);

@@ -14,6 +14,7 @@
 
 #include "conf/config.h"
 #include "obs/explain.h"
+#include "store/store.h"
 
 #define T0 1700000000000000ll
 #define MS(ms) (T0 + (ms)*1000ll)
@@ -101,7 +102,13 @@ static const struct explain_case cases[] = {
      .want = EXPLAIN_NEVER_SEEN,
      .cause = {"never heard from 52:54:00:aa:00:01", "relay"},
      .stopped = "never seen"},
-    {.name = "an OS asking for an address, not a boot client",
+    {.name = "an OS asking for an address: its renewal joins the last boot",
+     .ev = {UEFI_TO_IPXE, SCRIPT, KERNEL, INITRD0, PLAIN(3600000, "request"),
+	    PLAIN(3600100, "ack")},
+     .n = 11,
+     .want = EXPLAIN_DONE,
+     .cause = {"Done: pxed's part is done"}},
+    {.name = "a machine that never network-booted",
      .ev = {PLAIN(0, "offer"), PLAIN(100, "ack")},
      .n = 2,
      .want = EXPLAIN_NOT_BOOT_CLIENT,
@@ -203,6 +210,24 @@ static const struct explain_case cases[] = {
      .cause = {"died at block 11 of 30 after 5 retries (timed out)", "MTU or blksize",
 	       "blksize=1432, windowsize=1"},
      .stopped = "transfer of pxelinux.0, block 11 of 30"},
+    {.name = "an HTTP transfer died",
+     .ev = {UEFI_TO_IPXE,
+	    SCRIPT,
+	    {.ts_us = MS(4100),
+	     .has_mac = true,
+	     .ip = IP_C,
+	     .proto = "http",
+	     .kind = "transfer",
+	     .detail = "kernel /files/p/kernel: the connection closed before the end",
+	     .file = "files/p/kernel",
+	     .bytes = 3000000,
+	     .duration_us = 2000000,
+	     .session = T0,
+	     .boot_item = -1}},
+     .n = 8,
+     .want = EXPLAIN_TRANSFER_DIED,
+     .cause = {"the connection closed after 3000000 bytes", "a proxy", "rebooting"},
+     .stopped = "after 3000000 bytes"},
     {.name = "the client gave up in the middle",
      .ev = {DHCP(0, "dhcp", "ack", "iPXE", 0, VC_BIOS, "pxelinux.0", "pxelinux.0"),
 	    FAIL(100,
@@ -333,6 +358,10 @@ static void test_verdicts(void **state)
 			fail_msg("%s: stopped lacks \"%s\": %s", tc->name, tc->stopped, r->stopped);
 		assert_true(r->stopped[0] != '\0');
 		assert_true(r->cause[0] != '\0');
+		/* HTTP has no blocks, retries or blksize: no TFTP diagnosis for it. */
+		if (r->verdict == EXPLAIN_TRANSFER_DIED && strstr(r->stopped, "http") != NULL &&
+		    (strstr(r->cause, "blksize") != NULL || strstr(r->cause, "block") != NULL))
+			fail_msg("%s: a TFTP diagnosis for HTTP: %s", tc->name, r->cause);
 	}
 	free(r);
 }
@@ -377,6 +406,85 @@ static void test_facts_and_plans(void **state)
 	assert_int_equal(r.verdict, EXPLAIN_OTHER_SERVER);
 	assert_int_equal(r.facts.address, IP_C);
 	assert_true(r.facts.address_offered);
+}
+
+/* ---- through the store, the way the CLI and the API call it -------------------- */
+
+static const uint8_t MAC_OS[6] = {0x52, 0x54, 0x00, 0xaa, 0x00, 0x02};
+
+static struct store *temp_store(char dir[64])
+{
+	struct store *st;
+	snprintf(dir, 64, "/tmp/test_explain.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_open(dir, &st), 0);
+	return st;
+}
+
+static void temp_store_close(struct store *st, const char dir[64])
+{
+	char cmd[128];
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Nothing stored, or no boot decision stored: nothing uninitialised is read (run it under
+ * valgrind). */
+static void test_store_no_decision(void **state)
+{
+	char dir[64];
+	struct store *st = temp_store(dir);
+	struct explain_report *r = malloc(sizeof(*r));
+	struct store_event ev[] = {PLAIN(0, "offer"), PLAIN(100, "ack")};
+
+	assert_non_null(r);
+	assert_int_equal(explain_for(st, NULL, MAC, MS(60000), r), 0);
+	assert_int_equal(r->verdict, EXPLAIN_NEVER_SEEN);
+	for (size_t i = 0; i < 2; i++) {
+		memcpy(ev[i].mac, MAC_OS, 6);
+		assert_int_equal(store_event_add(st, &ev[i]), 0);
+	}
+	assert_int_equal(explain_for(st, NULL, MAC_OS, MS(60000), r), 0);
+	assert_int_equal(r->verdict, EXPLAIN_NOT_BOOT_CLIENT);
+	json_t *o = explain_json(st, NULL, MAC_OS);
+	assert_non_null(o);
+	json_decref(o);
+	free(r);
+	temp_store_close(st, dir);
+}
+
+/*
+ * A store written before renewals joined the boot's session: the OS's
+ * renewal an hour later is a session of its own. Explain skips it for the
+ * boot before it.
+ */
+static void test_store_renewal_session(void **state)
+{
+	char dir[64];
+	struct store *st = temp_store(dir);
+	struct explain_report *r = malloc(sizeof(*r));
+	struct store_event boot[] = {UEFI_TO_IPXE, SCRIPT, KERNEL, INITRD0};
+	struct store_event renew[] = {PLAIN(3600000, "request"), PLAIN(3600100, "ack")};
+
+	assert_non_null(r);
+	for (size_t i = 0; i < sizeof(boot) / sizeof(boot[0]); i++) {
+		memcpy(boot[i].mac, MAC, 6);
+		assert_int_equal(store_event_add(st, &boot[i]), 0);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		memcpy(renew[i].mac, MAC, 6);
+		renew[i].session = (uint64_t)MS(3600000);
+		assert_int_equal(store_event_add(st, &renew[i]), 0);
+	}
+	assert_int_equal(explain_for(st, NULL, MAC, MS(3700000), r), 0);
+	if (r->verdict != EXPLAIN_DONE) {
+		explain_report_print(r, stderr);
+		fail_msg("verdict %s, want done", explain_verdict_name(r->verdict));
+	}
+	assert_int_equal(r->session, (uint64_t)T0);
+	free(r);
+	temp_store_close(st, dir);
 }
 
 /* With a config, the decision is made again: here the profile now has a program of its own. */
@@ -480,9 +588,14 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_verdicts), cmocka_unit_test(test_facts_and_plans),
-	    cmocka_unit_test(test_rerun),    cmocka_unit_test(test_steps_cap),
-	    cmocka_unit_test(test_json),     cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_verdicts),
+	    cmocka_unit_test(test_facts_and_plans),
+	    cmocka_unit_test(test_rerun),
+	    cmocka_unit_test(test_steps_cap),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_store_no_decision),
+	    cmocka_unit_test(test_store_renewal_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -188,6 +190,59 @@ static void test_migration(void **state)
 	free(c);
 }
 
+/*
+ * The daemon and a CLI tool opening a schema-1 store at once: one migrates,
+ * the other finds it done under the write lock (it used to run the ALTERs
+ * again and fail on "duplicate column name").
+ */
+#define RACE_ROUNDS 20
+#define RACE_PROCS 4
+
+static void test_migration_race(void **state)
+{
+	struct fixture *f = *state;
+	char dir[PATH_MAX - 16], path[PATH_MAX];
+	sqlite3 *db;
+
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		int go[2], status;
+		pid_t pid[RACE_PROCS];
+
+		snprintf(dir, sizeof(dir), "%s/r%d", f->dir, round);
+		assert_int_equal(mkdir(dir, 0750), 0);
+		snprintf(path, sizeof(path), "%s/pxed.db", dir);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		/* WAL, as pxed 1 left it: switching the journal mode is not what is raced here. */
+		assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, schema1, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		assert_int_equal(pipe(go), 0);
+		for (int i = 0; i < RACE_PROCS; i++) {
+			pid[i] = fork();
+			assert_true(pid[i] >= 0);
+			if (pid[i] == 0) {
+				struct store *st;
+				char c;
+				close(go[1]);
+				(void)read(go[0], &c, 1); /* all start together: EOF */
+				int rc = store_open(dir, &st);
+				if (rc == 0 && store_schema_version(st) != 2)
+					rc = -1;
+				store_close(rc == 0 ? st : NULL);
+				_exit(rc == 0 ? 0 : 1);
+			}
+		}
+		close(go[0]);
+		close(go[1]);
+		for (int i = 0; i < RACE_PROCS; i++) {
+			assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
+			assert_true(WIFEXITED(status));
+			assert_int_equal(WEXITSTATUS(status), 0);
+		}
+	}
+}
+
 static void test_new_store(void **state)
 {
 	struct fixture *f = *state;
@@ -254,6 +309,34 @@ static void test_retention_age_and_total(void **state)
 	r.max_total = 1;
 	assert_int_equal(store_event_prune(st, &r, 100), 0);
 	assert_int_equal(store_batch_commit(st), 0);
+	store_close(st);
+}
+
+/*
+ * The wall clock stepped back: the oldest ids are stamped in the future.
+ * They must not hold up the age retention of the rows after them.
+ */
+static void test_retention_age_future_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	int64_t now = now_wall_us(), day = 86400ll * 1000000;
+	int n, total = 0;
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	for (int i = 0; i < 20; i++)
+		add_event(st, MAC_B, now + day + i, "future");
+	for (int i = 0; i < 30; i++)
+		add_event(st, MAC_A, now - 20 * day + i, "old");
+	struct store_retention r = {.older_than_us = now - 14 * day};
+	while ((n = store_event_prune(st, &r, 7)) > 0) {
+		assert_true(n <= 7);
+		total += n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 30);
+	assert_int_equal(count_of(st, MAC_A), 0);
+	assert_int_equal(count_of(st, MAC_B), 20);
 	store_close(st);
 }
 
@@ -399,6 +482,82 @@ static void test_sessions(void **state)
 	store_close(st);
 }
 
+/* One event of mac with a session id, stamped ts_us; a boot decision when dec is not NULL. */
+static void add_session_event(struct store *st, const uint8_t mac[6], int64_t ts_us,
+			      uint64_t session, const char *proto, const char *kind,
+			      const char *dec)
+{
+	struct store_event e = {
+	    .ts_us = ts_us, .has_mac = true, .ok = true, .boot_item = -1, .session = session};
+	memcpy(e.mac, mac, 6);
+	snprintf(e.proto, sizeof(e.proto), "%s", proto);
+	snprintf(e.kind, sizeof(e.kind), "%s", kind);
+	snprintf(e.detail, sizeof(e.detail), "%s", kind);
+	snprintf(e.decision, sizeof(e.decision), "%s", dec != NULL ? dec : "");
+	assert_int_equal(store_event_add(st, &e), 0);
+}
+
+/*
+ * A machine that booted, then renews its lease from the OS after a long
+ * silence: the renewal joins the boot's session (no new session), and a
+ * firmware DISCOVER after the gap still starts one.
+ */
+static void test_renewal_after_gap(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct obs *o;
+	uint64_t s[16];
+	size_t n;
+	int64_t t0 = now_wall_us() - 3600ll * 1000000; /* booted an hour ago */
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	add_session_event(st, MAC_A, t0, (uint64_t)t0, "dhcp", "offer", "snponly.efi");
+	add_session_event(st, MAC_A, t0 + 1000, (uint64_t)t0, "dhcp", "ack", "snponly.efi");
+	add_session_event(st, MAC_A, t0 + 2000, (uint64_t)t0, "tftp", "transfer", NULL);
+	assert_int_equal(obs_open(st, &o), 0);
+	dhcp_ev(o, MAC_A, "request", false, false, NULL); /* the OS renews */
+	dhcp_ev(o, MAC_A, "ack", false, false, NULL);
+	sessions_of(st, MAC_A, s, &n);
+	assert_int_equal(n, 5);
+	assert_true(s[3] == (uint64_t)t0 && s[4] == (uint64_t)t0);
+	obs_close(o);
+
+	/* A boot client after the gap starts a new session. */
+	assert_int_equal(obs_open(st, &o), 0);
+	dhcp_ev(o, MAC_A, "offer", true, false, "snponly.efi"); /* the firmware again */
+	sessions_of(st, MAC_A, s, &n);
+	assert_int_equal(n, 6);
+	assert_true(s[5] > (uint64_t)t0);
+	obs_close(o);
+	store_close(st);
+}
+
+/* Stores written before the fix: the newest session has no boot in it, the one before has. */
+static void test_last_session_skips_renewals(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct collected *c = calloc(1, sizeof(*c));
+	int64_t t0 = 1700000000000000ll, t1 = t0 + 7200ll * 1000000;
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	add_session_event(st, MAC_A, t0, (uint64_t)t0, "dhcp", "offer", "snponly.efi");
+	add_session_event(st, MAC_A, t0 + 1000, (uint64_t)t0, "tftp", "transfer", NULL);
+	add_session_event(st, MAC_A, t1, (uint64_t)t1, "dhcp", "request", NULL);
+	add_session_event(st, MAC_A, t1 + 1000, (uint64_t)t1, "dhcp", "ack", NULL);
+	assert_int_equal(store_event_last_session(st, MAC_A, 100, 120000000, collect, c), 0);
+	assert_int_equal(c->n, 2);
+	assert_true(c->ev[0].session == (uint64_t)t0 && c->ev[1].session == (uint64_t)t0);
+	/* A machine that never network-booted: its newest session all the same. */
+	c->n = 0;
+	add_session_event(st, MAC_B, t1, (uint64_t)t1, "dhcp", "ack", NULL);
+	assert_int_equal(store_event_last_session(st, MAC_B, 100, 120000000, collect, c), 0);
+	assert_int_equal(c->n, 1);
+	store_close(st);
+	free(c);
+}
+
 /* pxelinux's probes: once per path, at most OBS_REFUSED_MAX per session. */
 static void test_refusals(void **state)
 {
@@ -443,13 +602,17 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_race, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_last_session_by_gap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_age_and_total, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retention_age_future_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_per_machine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_obs_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_renewal_after_gap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_last_session_skips_renewals, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
