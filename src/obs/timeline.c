@@ -215,7 +215,10 @@ static void timeline_print_steps(const struct timeline *t, bool all)
 		timeline_step_name(e, step, sizeof(step));
 		printf("  %-8s +%7.2fs %7.2fs  %s over %s, %llu bytes%s\n", step,
 		       (begin - t0) / 1e6, e->duration_us / 1e6, e->detail, e->proto,
-		       (unsigned long long)e->bytes, e->ok ? "" : " FAILED");
+		       (unsigned long long)e->bytes,
+		       e->ok	     ? ""
+		       : e->expected ? " (ended by the client)"
+				     : " FAILED");
 	}
 }
 
