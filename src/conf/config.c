@@ -159,6 +159,10 @@ struct conf *conf_new_defaults(void)
 	c->events_max_total = CONF_EVENTS_TOTAL_DEFAULT;
 	c->tftp_port = 69;
 	c->http_port = 80;
+	c->http_max_connections = CONF_HTTP_MAX_CONNECTIONS_DEFAULT;
+	c->http_max_per_client = CONF_HTTP_MAX_PER_CLIENT_DEFAULT;
+	c->http_header_timeout_s = CONF_HTTP_HEADER_TIMEOUT_DEFAULT;
+	c->http_idle_timeout_s = CONF_HTTP_IDLE_TIMEOUT_DEFAULT;
 	c->tftp_upload_max_bytes = CONF_UPLOAD_MAX_DEFAULT;
 	c->state_dir = xstrdup("/var/lib/pxed");
 	c->nbp_dir_ipxe = xstrdup("/usr/lib/ipxe");
@@ -1349,7 +1353,38 @@ static const struct key_spec tftp_keys[] = {
     {"upload_max_bytes", set_bytes, offsetof(struct conf, tftp_upload_max_bytes), false},
 };
 
+/* http.max_connections and http.max_connections_per_client: 1 to 65536. */
+static void set_http_conn_cap(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint64_t v;
+
+	if (parse_uint(p, what, val, 1, CONF_HTTP_MAX_CONNECTIONS_MAX, &v))
+		*(uint32_t *)dst = (uint32_t)v;
+}
+
+/* http.header_timeout and http.idle_timeout: 1 s to 1 h. */
+static void set_http_timeout(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+	int rc;
+
+	if (s == NULL)
+		return;
+	rc = parse_duration_in(s, 1, CONF_HTTP_TIMEOUT_MAX, dst);
+	if (rc == -ERANGE)
+		perr(p, node_line(val), "%s: '" ECHO "' is out of range (1s to 1h)", what, s);
+	else if (rc < 0)
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a duration (seconds, or a number with s, m, h or d)",
+		     what, s);
+}
+
 static const struct key_spec http_keys[] = {
+    {"max_connections", set_http_conn_cap, offsetof(struct conf, http_max_connections), false},
+    {"max_connections_per_client", set_http_conn_cap, offsetof(struct conf, http_max_per_client),
+     false},
+    {"header_timeout", set_http_timeout, offsetof(struct conf, http_header_timeout_s), false},
+    {"idle_timeout", set_http_timeout, offsetof(struct conf, http_idle_timeout_s), false},
     {"root", set_http_root, offsetof(struct conf, http_root), false},
     {"port", set_port, offsetof(struct conf, http_port), false},
     {"listen", set_listen, offsetof(struct conf, listen_address), false},

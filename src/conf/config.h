@@ -27,6 +27,14 @@
 #define CONF_MAX_PROGRAMS 16 /* per profile: one per architecture name */
 #define CONF_MAX_PROGRAM_NAME 127 /* the BOOTP file field holds 128 bytes */
 
+/* HTTP connection limits (http.*, docs/config.md). */
+#define CONF_HTTP_MAX_CONNECTIONS_DEFAULT 1024u
+#define CONF_HTTP_MAX_PER_CLIENT_DEFAULT 32u
+#define CONF_HTTP_MAX_CONNECTIONS_MAX 65536u
+#define CONF_HTTP_HEADER_TIMEOUT_DEFAULT 10u /* seconds */
+#define CONF_HTTP_IDLE_TIMEOUT_DEFAULT 30u   /* seconds */
+#define CONF_HTTP_TIMEOUT_MAX 3600u	     /* seconds */
+
 #define CONF_UPLOAD_MAX_DEFAULT (64ull << 20) /* tftp.upload_max_bytes: 64 MiB */
 #define CONF_UPLOAD_MAX_LIMIT (1ull << 40)    /* 1 TiB: more is surely a typo */
 
@@ -179,6 +187,13 @@ struct conf {
 	uint16_t tftp_port;	 /* default 69 */
 	char *http_root;	 /* may be NULL */
 	uint16_t http_port;	 /* default 80 */
+	/*
+	 * HTTP connections at once, and from one client address; the time a
+	 * client has for a request's headers, and a kept-alive connection may
+	 * sit idle (http/server.c).
+	 */
+	uint32_t http_max_connections, http_max_per_client;
+	uint32_t http_header_timeout_s, http_idle_timeout_s;
 	uint32_t listen_address; /* TFTP/HTTP bind address, host order; 0 = any */
 	/*
 	 * TFTP uploads (WRQ) are refused while tftp_upload_dir is NULL (the

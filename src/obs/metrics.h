@@ -80,6 +80,16 @@
 	  "requests to /api/v1/ and /metrics")                                                     \
 	X(HTTP_STREAMS_REFUSED, "pxed_http_event_streams_refused_total", "",                       \
 	  "event streams refused: too many open")                                                  \
+	X(HTTP_CONN_ACCEPTED, "pxed_http_connections_total", "", "HTTP connections accepted")    \
+	X(HTTP_CONN_REFUSED_MAX, "pxed_http_connections_refused_total", "reason=\"max_connections\"", \
+	  "HTTP connections closed at once: over http.max_connections or the per-client cap")     \
+	X(HTTP_CONN_REFUSED_CLIENT, "pxed_http_connections_refused_total",                         \
+	  "reason=\"max_connections_per_client\"",                                                 \
+	  "HTTP connections closed at once: over http.max_connections or the per-client cap")     \
+	X(HTTP_HEADER_TIMEOUT, "pxed_http_timeouts_total", "reason=\"header\"",                    \
+	  "HTTP connections closed by pxed's timeouts (http.header_timeout, http.idle_timeout)")  \
+	X(HTTP_IDLE_TIMEOUT, "pxed_http_timeouts_total", "reason=\"idle\"",                        \
+	  "HTTP connections closed by pxed's timeouts (http.header_timeout, http.idle_timeout)")  \
 	X(BOOT_STARTED, "pxed_boot_sessions_total", "outcome=\"started\"",                         \
 	  "boot sessions that started, and how those that ended did (docs/api.md)")    \
 	X(BOOT_BOOTED, "pxed_boot_sessions_total", "outcome=\"booted\"",                           \

@@ -1,0 +1,343 @@
+#include "http/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "conf/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "pxed.h"
+
+/*
+ * libevent 2.1 tells us of a new connection only through evhttp_set_bevcb
+ * (we make its bufferevent, before evhttp gives it the socket) and of its
+ * end not at all until a request has been seen (evhttp_connection_set_closecb,
+ * which the transfers and the event streams use for themselves). So:
+ *   - each bufferevent we make gets a record, admitted in the same loop turn
+ *     once evhttp has set its socket (the admit event runs before any read);
+ *   - a record knows its socket by descriptor and inode: a record whose
+ *     descriptor is closed, or now names another socket, is stale. Stale
+ *     records are dropped when their timer fires, and all of them whenever
+ *     a cap would refuse a connection, so a cap counts live connections;
+ *   - the bufferevent's buffers tell the state: bytes in while idle start a
+ *     request's deadline; the output drained while busy ends the reply.
+ */
+enum http_conn_state {
+	CONN_NEW,     /* made, not yet admitted */
+	CONN_HEADERS, /* a request is being read: the header deadline runs */
+	CONN_BUSY,    /* a request is being answered: no timer */
+	CONN_IDLE,    /* kept alive between requests: the idle timer runs */
+};
+
+static const char *const conn_state_names[] = {
+    [CONN_NEW] = "new", [CONN_HEADERS] = "headers", [CONN_BUSY] = "busy", [CONN_IDLE] = "idle"};
+
+struct http_conn {
+	struct http_conns *owner;
+	struct http_conn *next_new; /* in owner->fresh until admitted */
+	struct bufferevent *bev;    /* evhttp's; touched only while the socket is ours */
+	struct evbuffer_cb_entry *in_watch, *out_watch;
+	struct event *timer;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint32_t ip; /* host order; 0: not IPv4 */
+	enum http_conn_state state;
+};
+
+struct http_conns {
+	struct pxed *d;
+	struct event *admit;	  /* admits the records in fresh */
+	struct http_conn *fresh;  /* made this loop turn */
+	struct http_conn **table; /* admitted, at most cap */
+	size_t n, cap;
+};
+
+static void conn_free(struct http_conn *k)
+{
+	if (k->timer != NULL)
+		event_free(k->timer);
+	free(k);
+}
+
+/* The socket is still the one admitted (not closed, not reused). */
+static bool conn_alive(const struct http_conn *k)
+{
+	struct stat st;
+	return k->fd >= 0 && fstat(k->fd, &st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino;
+}
+
+/* Forgets k; live: the socket is still open, so its buffers' callbacks go too. */
+static void conns_drop(struct http_conns *c, struct http_conn *k, bool live)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->table[i] == k) {
+			c->table[i] = c->table[--c->n];
+			break;
+		}
+	}
+	if (live && k->in_watch != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_input(k->bev), k->in_watch);
+	if (live && k->out_watch != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(k->bev), k->out_watch);
+	conn_free(k);
+}
+
+/* The one place a record changes state; it arms or clears the timer. */
+static void conn_set_state(struct http_conn *k, enum http_conn_state st)
+{
+	const struct conf *cf = k->owner->d->conf;
+	struct timeval tv = {0};
+
+	k->state = st;
+	switch (st) {
+	case CONN_HEADERS:
+		tv.tv_sec = cf->http_header_timeout_s;
+		evtimer_add(k->timer, &tv);
+		break;
+	case CONN_IDLE:
+		tv.tv_sec = cf->http_idle_timeout_s;
+		evtimer_add(k->timer, &tv);
+		break;
+	case CONN_NEW:
+	case CONN_BUSY:
+		evtimer_del(k->timer);
+		break;
+	}
+}
+
+static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn *k = arg;
+	struct http_conns *c = k->owner;
+	char ip[16];
+
+	if (!conn_alive(k)) {
+		conns_drop(c, k, false);
+		return;
+	}
+	metric_inc(&c->d->metrics, k->state == CONN_HEADERS ? METRIC_HTTP_HEADER_TIMEOUT
+							    : METRIC_HTTP_IDLE_TIMEOUT);
+	log_debug("http", "%s: connection closed after %u s (%s)", ip4_format(ip, k->ip),
+		  k->state == CONN_HEADERS ? c->d->conf->http_header_timeout_s
+					   : c->d->conf->http_idle_timeout_s,
+		  k->state == CONN_HEADERS ? "no whole request" : conn_state_names[k->state]);
+	/* evhttp reads the end of the stream and frees the connection itself. */
+	shutdown(k->fd, SHUT_RDWR);
+	conns_drop(c, k, true);
+}
+
+/* Bytes came in: an idle connection starts a request, and its deadline. */
+static void conn_on_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct http_conn *k = arg;
+
+	if (info->n_added > 0 && k->state == CONN_IDLE)
+		conn_set_state(k, CONN_HEADERS);
+}
+
+/* The socket took the last of a reply: the connection waits for the next request. */
+static void conn_on_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct http_conn *k = arg;
+
+	if (k->state != CONN_BUSY || info->n_deleted == 0 || evbuffer_get_length(b) != 0)
+		return;
+	/* A request already (partly) in: its deadline runs from now. */
+	conn_set_state(k, evbuffer_get_length(bufferevent_get_input(k->bev)) > 0 ? CONN_HEADERS
+										 : CONN_IDLE);
+}
+
+/*
+ * Closes a connection evhttp has not read from yet: the client sees the end
+ * at once, and what it already sent is thrown away (Linux still hands out
+ * data queued before SHUT_RD), so evhttp reads only the end and frees the
+ * connection without answering anything.
+ */
+static void conn_refuse(int fd)
+{
+	char sink[4096];
+
+	shutdown(fd, SHUT_RDWR);
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+}
+
+/* Connections from ip, stale ones included. */
+static size_t conns_from(const struct http_conns *c, uint32_t ip)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++)
+		n += c->table[i]->ip == ip;
+	return n;
+}
+
+/* Drops every stale record (a socket closed, or reused for another). */
+static void conns_prune(struct http_conns *c)
+{
+	for (size_t i = c->n; i-- > 0;)
+		if (!conn_alive(c->table[i]))
+			conns_drop(c, c->table[i], false);
+}
+
+/* The cap k would exceed, or METRIC_COUNT. Stale records are pruned first. */
+static enum metric_id conns_over(struct http_conns *c, uint32_t ip)
+{
+	const struct conf *cf = c->d->conf;
+
+	if (c->n < c->cap && conns_from(c, ip) < cf->http_max_per_client)
+		return METRIC_COUNT;
+	conns_prune(c);
+	if (c->n >= c->cap)
+		return METRIC_HTTP_CONN_REFUSED_MAX;
+	if (conns_from(c, ip) >= cf->http_max_per_client)
+		return METRIC_HTTP_CONN_REFUSED_CLIENT;
+	return METRIC_COUNT;
+}
+
+static void conns_admit_one(struct http_conns *c, struct http_conn *k)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct stat st;
+	char ips[16];
+
+	k->fd = bufferevent_getfd(k->bev);
+	if (k->fd < 0 || fstat(k->fd, &st) < 0) {
+		conn_free(k); /* evhttp failed to set it up and has freed it */
+		return;
+	}
+	k->dev = st.st_dev;
+	k->ino = st.st_ino;
+	if (getpeername(k->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.sin_family == AF_INET)
+		k->ip = ntohl(sa.sin_addr.s_addr);
+	/* A record with this socket or this bufferevent is stale: both are unique while alive. */
+	for (size_t i = c->n; i-- > 0;)
+		if (c->table[i]->fd == k->fd || c->table[i]->bev == k->bev)
+			conns_drop(c, c->table[i], false);
+	enum metric_id over = conns_over(c, k->ip);
+	if (over != METRIC_COUNT) {
+		metric_inc(&c->d->metrics, over);
+		log_debug("http", "%s: connection refused: %s", ip4_format(ips, k->ip),
+			  over == METRIC_HTTP_CONN_REFUSED_MAX ? "http.max_connections"
+							       : "http.max_connections_per_client");
+		conn_refuse(k->fd);
+		conn_free(k);
+		return;
+	}
+	metric_inc(&c->d->metrics, METRIC_HTTP_CONN_ACCEPTED);
+	c->table[c->n++] = k;
+	log_debug("http", "%s: connection %zu of %zu", ip4_format(ips, k->ip), c->n, c->cap);
+	k->in_watch = evbuffer_add_cb(bufferevent_get_input(k->bev), conn_on_input, k);
+	k->out_watch = evbuffer_add_cb(bufferevent_get_output(k->bev), conn_on_output, k);
+	conn_set_state(k, CONN_HEADERS);
+}
+
+static void conns_admit(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conns *c = arg;
+	struct http_conn *k;
+
+	while ((k = c->fresh) != NULL) {
+		c->fresh = k->next_new;
+		conns_admit_one(c, k);
+	}
+}
+
+/*
+ * evhttp's bevcb: a bufferevent with no socket yet (evhttp sets it next).
+ * Without memory for the record the connection goes unwatched, as before.
+ */
+static struct bufferevent *conns_make_bev(struct event_base *base, void *arg)
+{
+	struct http_conns *c = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct http_conn *k = bev != NULL ? calloc(1, sizeof(*k)) : NULL;
+
+	if (k == NULL)
+		return bev;
+	*k = (struct http_conn){.owner = c, .bev = bev, .fd = -1, .state = CONN_NEW};
+	if ((k->timer = evtimer_new(base, conn_on_timer, k)) == NULL) {
+		free(k);
+		return bev;
+	}
+	k->next_new = c->fresh;
+	c->fresh = k;
+	event_active(c->admit, EV_TIMEOUT, 0);
+	return bev;
+}
+
+static struct http_conn *conns_find(struct http_conns *c, struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+
+	for (size_t i = 0; bev != NULL && i < c->n; i++)
+		if (c->table[i]->bev == bev)
+			return c->table[i];
+	return NULL;
+}
+
+void http_conns_request(struct http_conns *c, struct evhttp_request *req)
+{
+	struct http_conn *k = conns_find(c, req);
+
+	if (k != NULL)
+		conn_set_state(k, CONN_BUSY);
+	else
+		log_debug("http", "a request on a connection not watched (refused, or no memory)");
+}
+
+void http_conns_stream(struct http_conns *c, struct evhttp_request *req)
+{
+	struct http_conn *k = conns_find(c, req);
+
+	if (k != NULL)
+		conns_drop(c, k, true);
+}
+
+int http_conns_new(struct pxed *d, struct evhttp *http, struct http_conns **out)
+{
+	struct http_conns *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->d = d;
+	c->cap = d->conf->http_max_connections;
+	c->table = calloc(c->cap, sizeof(*c->table));
+	c->admit = event_new(d->base, -1, 0, conns_admit, c);
+	if (c->table == NULL || c->admit == NULL) {
+		http_conns_free(c);
+		return -ENOMEM;
+	}
+	evhttp_set_bevcb(http, conns_make_bev, c);
+	*out = c;
+	return 0;
+}
+
+void http_conns_free(struct http_conns *c)
+{
+	struct http_conn *k;
+
+	if (c == NULL)
+		return;
+	while ((k = c->fresh) != NULL) {
+		c->fresh = k->next_new;
+		conn_free(k);
+	}
+	for (size_t i = 0; i < c->n; i++)
+		conn_free(c->table[i]);
+	if (c->admit != NULL)
+		event_free(c->admit);
+	free(c->table);
+	free(c);
+}

@@ -1,0 +1,31 @@
+/*
+ * HTTP connection limits beside libevent 2.1's evhttp, which has none of
+ * its own beyond a header size and a read timeout that every byte resets:
+ *   - at most http.max_connections at once, http.max_connections_per_client
+ *     from one address: a connection over either is closed at once;
+ *   - a request's headers must be in within http.header_timeout of the
+ *     connection (or the request's first byte): a client that dribbles a
+ *     byte a second cannot stretch it;
+ *   - a kept-alive connection may sit idle http.idle_timeout between requests.
+ * Event streams (/api/v1/events/stream) leave all this once they start:
+ * they are long-lived by design and capped by http/api.h.
+ */
+#ifndef PXED_HTTP_CONN_H
+#define PXED_HTTP_CONN_H
+
+struct pxed;
+struct evhttp;
+struct evhttp_request;
+struct http_conns;
+
+/* Watches every connection evhttp accepts from now on. 0 or -ENOMEM. */
+int http_conns_new(struct pxed *d, struct evhttp *http, struct http_conns **out);
+/* After evhttp_free(): the connections are gone, only our records remain. */
+void http_conns_free(struct http_conns *c);
+
+/* A request's headers are in: its connection is busy until the reply is written. */
+void http_conns_request(struct http_conns *c, struct evhttp_request *req);
+/* The request became an event stream: no timeouts, and it no longer counts. */
+void http_conns_stream(struct http_conns *c, struct evhttp_request *req);
+
+#endif
