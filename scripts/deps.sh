@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libyaml-dev
-libjansson-dev libcmocka-dev clang libclang-rt-14-dev"
+libjansson-dev libcmocka-dev clang libclang-rt-14-dev libseccomp-dev"
 # Real firmware, real clients and the network bootstrap programs the tests boot through;
 # python3 sends the raw malformed packets of the TFTP test; nft (nftables) drops packets
 # in tests/integration/tftp-lossy.sh; chromium is the browser of tests/e2e/dashboard.sh;
@@ -36,7 +36,16 @@ done
 browser_deps() {
 	bash "$(dirname "$0")/browser-deps.sh" || echo "deps: tests/e2e/dashboard.sh will fail" >&2
 }
-[ ${#missing[@]} -eq 0 ] && [ -z "$bench" ] && browser_deps && exit 0
+# The user pxed runs as once its ports are open (docs/security.md); the tests expect it.
+pxed_user() {
+	id -u pxed >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: no user pxed (run as root to create it)" >&2
+		return 1
+	fi
+	useradd --system --no-create-home --shell /usr/sbin/nologin pxed
+}
+[ ${#missing[@]} -eq 0 ] && [ -z "$bench" ] && pxed_user && browser_deps && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing packages (run as root to install): ${missing[*]} $bench" >&2
@@ -90,4 +99,5 @@ if [ -n "$bench" ]; then
 		exit 1
 	}
 fi
+pxed_user
 browser_deps

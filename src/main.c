@@ -1,20 +1,27 @@
 /*
  * pxed: argv, subcommands, start-up and shutdown.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/vfs.h"
 #include "conf/config.h"
 #include "core/log.h"
+#include "core/priv.h"
 #include "core/util.h"
 #include "dhcp/server.h"
 #include "dhcp/rogue.h"
@@ -50,7 +57,7 @@ static const char usage_main[] =
 static const char usage_boot[] =
     "usage: pxed boot --interface IFACE (--proxy | --dhcp-range FIRST,LAST)\n"
     "                 --kernel PATH [--initrd PATH]... [--cmdline TEXT] [--state-dir DIR]\n"
-    "                 [--http-port N] [--tftp-port N] [--log-format text|json]\n"
+    "                 [--http-port N] [--tftp-port N] [--user USER] [--log-format text|json]\n"
     "                 [--log-level error|warn|info|debug]\n"
     "\n"
     "Boots every PXE client on IFACE into KERNEL with the given initrds and command\n"
@@ -67,20 +74,37 @@ static const char usage_boot[] =
     "  --state-dir DIR       leases and boot timelines (default /var/lib/pxed)\n"
     "  --http-port N         HTTP port (default 80)\n"
     "  --tftp-port N         TFTP port (default 69)\n"
+    "  --user USER           the user to run as once the ports are open (default\n"
+    "                        pxed; root keeps root, see docs/security.md)\n"
     "  --log-format FMT      text (default) or json\n"
     "  --log-level LEVEL     error, warn, info (default) or debug (every reply's options)\n";
 
 static const char usage_serve[] =
-    "usage: pxed serve --config FILE [--state-dir DIR] [--log-format text|json]\n"
-    "                  [--log-level error|warn|info|debug]\n"
+    "usage: pxed serve --config FILE [--state-dir DIR] [--user USER]\n"
+    "                  [--log-format text|json] [--log-level error|warn|info|debug]\n"
     "       pxed serve --listen ADDR [--tftp-root DIR] [--tftp-port N]\n"
     "                  [--http-root DIR] [--http-port N] [--no-dhcp] [--state-dir DIR]\n"
+    "                  [--user USER]\n"
     "\n"
     "With --config, runs everything the file describes (see docs/config.md).\n"
     "With --listen, serves the directories over TFTP and HTTP on ADDR, without DHCP\n"
     "(--no-dhcp is implied and accepted for clarity). Built-in boot programs\n"
     "(undionly.kpxe, snponly.efi, ipxe.efi, pxelinux.0, ldlinux.c32) are served\n"
-    "from Debian's packages when the root does not have them.\n";
+    "from Debian's packages when the root does not have them.\n"
+    "\n"
+    "Started as root, pxed opens its ports and store, then runs as USER (default\n"
+    "pxed, or security.user) without capabilities, confined by Landlock and seccomp\n"
+    "(docs/security.md).\n";
+
+static const char usage_sandbox_check[] =
+    "usage: pxed sandbox-check (--config FILE | --listen ADDR [--tftp-root DIR]\n"
+    "                          [--http-root DIR]) [--state-dir DIR] [--user USER]\n"
+    "\n"
+    "Applies the daemon's own sandbox (user, capabilities, Landlock, seccomp) for\n"
+    "this config, then tries what it must allow (reading a file in a root, writing\n"
+    "in the state directory) and what it must refuse (reading /etc/passwd,\n"
+    "writing in a root, a TCP connection, running /bin/false). Prints one line\n"
+    "per attempt; exits 0 when every outcome is the expected one.\n";
 
 static const char usage_check[] =
     "usage: pxed check --config FILE\n"
@@ -132,6 +156,7 @@ enum {
 	OPT_NO_DHCP,
 	OPT_JSON,
 	OPT_ALL,
+	OPT_USER,
 	OPT_HELP,
 };
 
@@ -154,6 +179,7 @@ static const struct option long_opts[] = {
     {"no-dhcp", no_argument, NULL, OPT_NO_DHCP},
     {"json", no_argument, NULL, OPT_JSON},
     {"all", no_argument, NULL, OPT_ALL},
+    {"user", required_argument, NULL, OPT_USER},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -161,7 +187,7 @@ static const struct option long_opts[] = {
 /* Everything any subcommand can be told on its command line. */
 struct args {
 	const char *interface, *dhcp_range, *kernel, *cmdline, *state_dir, *config;
-	const char *listen, *tftp_root, *http_root;
+	const char *listen, *tftp_root, *http_root, *user;
 	const char *initrds[CONF_MAX_INITRDS];
 	size_t n_initrds;
 	bool proxy, no_dhcp, json, all, help;
@@ -239,6 +265,9 @@ static void args_take(struct args *a, int opt, const char *cmd)
 		break;
 	case OPT_ALL:
 		a->all = true;
+		break;
+	case OPT_USER:
+		a->user = optarg;
 		break;
 	case OPT_HELP:
 		a->help = true;
@@ -372,6 +401,11 @@ static void conf_apply_common(struct conf *c, const struct args *a)
 		c->http_port = (uint16_t)a->http_port;
 	if (a->tftp_port > 0)
 		c->tftp_port = (uint16_t)a->tftp_port;
+	if (a->user != NULL) {
+		free(c->user);
+		c->user = xstrdup(a->user);
+		c->lines.user = 0;
+	}
 }
 
 static void conf_check_or_die(const struct conf *c)
@@ -382,6 +416,129 @@ static void conf_check_or_die(const struct conf *c)
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "pxed: %s\n", errs.msgs[i]);
 	exit(1);
+}
+
+/* ---- least privilege (core/priv.h, docs/security.md) -------------------- */
+
+/*
+ * A build with AddressSanitizer (scripts/run-tests.sh's asan phase) keeps
+ * the user it was started as and runs without Landlock and seccomp: the
+ * sanitizers write their reports to files named at start, in directories
+ * the user pxed may not write, and LeakSanitizer traces the process at exit
+ * (clone, ptrace). Capabilities and no_new_privs go as in any build.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define PXED_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PXED_SANITIZED 1
+#endif
+#endif
+#ifndef PXED_SANITIZED
+#define PXED_SANITIZED 0
+#endif
+
+/* Where boot/vfs.c finds GRUB and the shim: it has no config key for them. */
+static const char *const sandbox_debian_dirs[] = {VFS_GRUB_SIGNED_DIR, VFS_GRUB_BIN_DIR,
+						      VFS_SHIM_DIR};
+
+static void sandbox_add(const char **list, size_t *n, size_t cap, const char *path)
+{
+	if (priv_add(list, n, cap, path) < 0)
+		fatal("sandbox: more than %zu paths", cap);
+}
+
+/*
+ * What the daemon may touch after start: the roots, the profiles' kernels
+ * and initrds and the boot program directories read-only; the state and
+ * upload directories read-write. The caller frees the result.
+ */
+static struct priv_sandbox *sandbox_from_conf(const struct conf *c)
+{
+	struct priv_sandbox *sb = calloc(1, sizeof(*sb));
+	if (sb == NULL)
+		fatal("out of memory");
+	sb->user = PXED_SANITIZED ? NULL : c->user;
+	sb->landlock = c->landlock && !PXED_SANITIZED;
+	sb->seccomp = c->seccomp && !PXED_SANITIZED;
+	sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, c->tftp_root);
+	sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, c->http_root);
+	for (size_t i = 0; i < c->n_profiles; i++) {
+		const struct conf_profile *p = &c->profiles[i];
+		sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, p->kernel);
+		for (size_t k = 0; k < p->n_initrds; k++)
+			sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, p->initrds[k]);
+	}
+	sandbox_add(sb->read_links, &sb->n_read_links, PRIV_MAX_DIRS, c->nbp_dir_ipxe);
+	sandbox_add(sb->read_links, &sb->n_read_links, PRIV_MAX_DIRS, c->nbp_dir_pxelinux);
+	sandbox_add(sb->read_links, &sb->n_read_links, PRIV_MAX_DIRS, c->nbp_dir_syslinux);
+	for (size_t i = 0; i < PXED_ARRAY_LEN(sandbox_debian_dirs); i++)
+		sandbox_add(sb->read_links, &sb->n_read_links, PRIV_MAX_DIRS,
+			    sandbox_debian_dirs[i]);
+	sandbox_add(sb->write, &sb->n_write, PRIV_MAX_DIRS, c->state_dir);
+	sandbox_add(sb->write, &sb->n_write, PRIV_MAX_DIRS, c->tftp_upload_dir);
+	return sb;
+}
+
+/*
+ * Before anything is bound: a user that does not exist fails now, with
+ * the fix. SQLite's temporary files go to the state directory, the one
+ * place Landlock lets it write (it reads SQLITE_TMPDIR when it starts).
+ */
+static void sandbox_prepare(const struct conf *c)
+{
+	char where[PATH_MAX + 48] = "";
+	uid_t uid;
+	gid_t gid;
+
+	if (setenv("SQLITE_TMPDIR", c->state_dir, 1) < 0)
+		fatal("out of memory");
+	if (geteuid() != 0 || strcmp(c->user, "root") == 0)
+		return;
+	int rc = priv_user_lookup(c->user, &uid, &gid);
+	if (rc == 0)
+		return;
+	if (c->path != NULL && c->lines.user > 0)
+		snprintf(where, sizeof(where), "%s:%d: security.user: ", c->path, c->lines.user);
+	if (rc == -ENOENT)
+		fatal(
+		    "%sno user '%s' on this machine: create it (useradd --system --no-create-home "
+		    "--shell /usr/sbin/nologin %s), or set security.user to root to keep root "
+		    "(see docs/security.md)",
+		    where, c->user, c->user);
+	fatal("%suser '%s': %s", where, c->user, strerror(-rc));
+}
+
+/* The drop itself, the same for the daemon and `pxed sandbox-check`. */
+static void sandbox_enter(const struct conf *c, struct priv_result *res)
+{
+	struct priv_sandbox *sb = sandbox_from_conf(c);
+	const char *why;
+	char ll[32], sc[32];
+
+	if (PXED_SANITIZED)
+		log_warn("main", "a sanitizer build keeps its user and runs without Landlock and "
+				 "seccomp (docs/security.md)");
+	else if (geteuid() == 0 && strcmp(c->user, "root") == 0)
+		log_warn("main", "security.user is root: pxed keeps uid 0 (without capabilities, "
+				 "still confined); see docs/security.md");
+	int rc = priv_enter(sb, res, &why);
+	free(sb);
+	if (rc < 0)
+		fatal("cannot drop privileges (%s): %s", why, strerror(-rc));
+	if (res->landlock_abi > 0)
+		snprintf(ll, sizeof(ll), "ABI %d", res->landlock_abi);
+	else
+		snprintf(ll, sizeof(ll), "off");
+	if (res->n_syscalls > 0)
+		snprintf(sc, sizeof(sc), "%zu calls", res->n_syscalls);
+	else
+		snprintf(sc, sizeof(sc), "off");
+	log_info("main", "running as uid %u gid %u%s, no capabilities, Landlock %s, seccomp %s",
+		 (unsigned)res->uid, (unsigned)res->gid, res->dropped ? "" : " (not changed)", ll,
+		 sc);
+	if (res->note[0] != '\0')
+		log_warn("main", "%s", res->note);
 }
 
 /* ---- the daemon --------------------------------------------------------- */
@@ -446,7 +603,10 @@ static int daemon_run(struct conf *c)
 	struct event *sigs[2];
 	const int signums[2] = {SIGTERM, SIGINT};
 
+	struct priv_result priv;
+
 	signal(SIGPIPE, SIG_IGN);
+	sandbox_prepare(c);
 	d.base = event_base_new();
 	if (d.base == NULL)
 		fatal("cannot create the event loop");
@@ -456,6 +616,8 @@ static int daemon_run(struct conf *c)
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot install signal handlers");
 	}
+	/* Everything privileged is open: ports, packet sockets, the store. */
+	sandbox_enter(c, &priv);
 	event_base_dispatch(d.base);
 	for (int i = 0; i < 2; i++)
 		event_free(sigs[i]);
@@ -563,6 +725,122 @@ static int cmd_timeline(int argc, char **argv)
 		fatal("timeline: expected a MAC address like 52:54:00:aa:00:01");
 	return timeline_print(a.state_dir != NULL ? a.state_dir : "/var/lib/pxed", mac, a.json,
 			      a.all);
+}
+
+/* ---- sandbox-check: the sandbox tried from inside ------------------------- */
+
+/* A file of the first root: listing it and reading one byte. */
+static int try_read_root(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	char b;
+	int rc = -ENOENT;
+
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL && e->d_type != DT_REG)
+		;
+	if (e != NULL) {
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC);
+		rc = fd < 0 || read(fd, &b, 1) < 0 ? -errno : 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Creates, writes and removes a file in dir. */
+static int try_write_in(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/.pxed-sandbox-check", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int rc = write(fd, "ok\n", 3) == 3 ? 0 : -errno;
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+static int try_read_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* A TCP connection to 127.0.0.1:port; a refused one still left the sandbox. */
+static int try_connect_tcp(uint16_t port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	close(fd);
+	return rc == -EACCES || rc == -EPERM ? rc : 0;
+}
+
+/* One line: "NAME TARGET: allowed|denied (why)"; returns 1 if unexpected. */
+static int check_report(const char *name, const char *target, int rc, bool want_allowed)
+{
+	bool denied = rc == -EACCES || rc == -EPERM;
+	if (rc == 0)
+		printf("%s %s: allowed\n", name, target);
+	else
+		printf("%s %s: %s (%s)\n", name, target, denied ? "denied" : "failed",
+		       strerror(-rc));
+	return want_allowed ? rc != 0 : !denied;
+}
+
+static int cmd_sandbox_check(int argc, char **argv)
+{
+	struct args a;
+	struct priv_result res;
+	char port[16];
+	int bad = 0;
+
+	args_parse(argc, argv, "sandbox-check", &a);
+	if (a.help) {
+		fputs(usage_sandbox_check, stdout);
+		return 0;
+	}
+	if ((a.config == NULL) == (a.listen == NULL))
+		fatal("sandbox-check: give exactly one of --config and --listen");
+	log_setup(a.log_format, a.log_level);
+	struct conf *c = a.config != NULL ? load_config_or_die(a.config) : listen_conf(&a);
+	conf_apply_common(c, &a);
+	conf_check_or_die(c);
+	const char *root = c->tftp_root != NULL ? c->tftp_root : c->http_root;
+	if (root == NULL)
+		fatal("sandbox-check: the config has no tftp.root or http.root to try");
+	sandbox_prepare(c);
+	if (mkdir(c->state_dir, 0750) < 0 && errno != EEXIST)
+		fatal("state directory %s: %s", c->state_dir, strerror(errno));
+	sandbox_enter(c, &res);
+	printf("uid %u gid %u landlock-abi %d seccomp-calls %zu\n", (unsigned)res.uid,
+	       (unsigned)res.gid, res.landlock_abi, res.n_syscalls);
+	bad += check_report("read-root", root, try_read_root(root), true);
+	bad += check_report("write-state", c->state_dir, try_write_in(c->state_dir), true);
+	bad += check_report("read-outside", "/etc/passwd", try_read_file("/etc/passwd"), false);
+	bad += check_report("write-root", root, try_write_in(root), false);
+	snprintf(port, sizeof(port), "127.0.0.1:%u", c->http_port);
+	bad += check_report("connect-tcp", port, try_connect_tcp(c->http_port), false);
+	printf("exec /bin/false: ");
+	fflush(stdout);
+	/* Returns only when refused; /bin/false running would exit 1 all the same. */
+	execl("/bin/false", "false", (char *)NULL);
+	int err = errno;
+	bool denied = err == EACCES || err == EPERM;
+	printf("%s (%s)\n", denied ? "denied" : "failed", strerror(err));
+	return bad == 0 && denied ? 0 : 1;
 }
 
 struct leases_print {
@@ -673,9 +951,15 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"boot", cmd_boot},		 {"serve", cmd_serve},	     {"check", cmd_check},
-		    {"timeline", cmd_timeline},	 {"explain", cmd_explain},   {"leases", cmd_leases},
-		    {"status", http_cli_status}, {"events", http_cli_events}};
+	} cmds[] = {{"boot", cmd_boot},
+		    {"serve", cmd_serve},
+		    {"check", cmd_check},
+		    {"timeline", cmd_timeline},
+		    {"explain", cmd_explain},
+		    {"leases", cmd_leases},
+		    {"status", http_cli_status},
+		    {"events", http_cli_events},
+		    {"sandbox-check", cmd_sandbox_check}};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {

@@ -16,17 +16,6 @@
 #include "conf/config.h"
 #include "core/util.h"
 
-/*
- * Where Debian's grub-efi-amd64-signed and grub-efi-amd64-bin put GRUB's
- * network image (prefix /grub, every module built in). There is no
- * nbp_dirs key for them (yet): an operator with GRUB elsewhere puts it
- * under tftp.root, which is searched first.
- */
-#define VFS_GRUB_SIGNED_DIR "/usr/lib/grub/x86_64-efi-signed"
-#define VFS_GRUB_BIN_DIR "/usr/lib/grub/x86_64-efi/monolithic"
-/* Debian's shim-signed: the first stage signed by Microsoft, for Secure Boot. */
-#define VFS_SHIM_DIR "/usr/lib/shim"
-
 /* Network bootstrap programs found in Debian's packages by default. */
 enum vfs_nbp_dir {
 	NBP_IPXE,

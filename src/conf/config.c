@@ -165,6 +165,9 @@ struct conf *conf_new_defaults(void)
 	c->http_idle_timeout_s = CONF_HTTP_IDLE_TIMEOUT_DEFAULT;
 	c->tftp_upload_max_bytes = CONF_UPLOAD_MAX_DEFAULT;
 	c->state_dir = xstrdup("/var/lib/pxed");
+	c->user = xstrdup("pxed");
+	c->landlock = true;
+	c->seccomp = true;
 	c->nbp_dir_ipxe = xstrdup("/usr/lib/ipxe");
 	c->nbp_dir_pxelinux = xstrdup("/usr/lib/PXELINUX");
 	c->nbp_dir_syslinux = xstrdup("/usr/lib/syslinux/modules/bios");
@@ -258,6 +261,7 @@ void conf_free(struct conf *c)
 	free(c->tftp_upload_dir);
 	free(c->http_root);
 	free(c->state_dir);
+	free(c->user);
 	free(c->nbp_dir_ipxe);
 	free(c->nbp_dir_pxelinux);
 	free(c->nbp_dir_syslinux);
@@ -1449,6 +1453,46 @@ static void set_probe_interval(struct parser *p, const char *what, yaml_node_t *
 		*(uint32_t *)dst = v;
 }
 
+/*
+ * security.user: a POSIX portable user name (letters, digits, '.', '_',
+ * '-', not starting with '-'), at most 32 bytes as useradd allows. Whether
+ * the account exists is checked when the daemon starts, not here: the
+ * config may be checked on another machine.
+ */
+static void set_user(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+	size_t n;
+
+	if (s == NULL)
+		return;
+	n = strlen(s);
+	bool ok = n > 0 && n <= 32 && s[0] != '-';
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '_' || s[i] == '-';
+	if (!ok) {
+		perr(p, node_line(val),
+		     "%s: '" ECHO "' is not a user name (letters, digits, '.', '_' and '-', "
+		     "at most 32)",
+		     what, s);
+		return;
+	}
+	struct conf *c = dst;
+	replace_str(&c->user, xstrdup(s));
+	c->lines.user = node_line(val);
+}
+
+static const struct key_spec security_keys[] = {
+    {"user", set_user, 0, false}, /* the conf itself: the line is kept too */
+    {"landlock", set_bool, offsetof(struct conf, landlock), false},
+    {"seccomp", set_bool, offsetof(struct conf, seccomp), false},
+};
+
+static void set_security(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	walk_section(p, what, val, security_keys, PXED_ARRAY_LEN(security_keys), dst);
+}
+
 static const struct key_spec rogue_keys[] = {
     {"detect", set_bool, offsetof(struct conf, rogue_detect), false},
     {"probe_interval", set_probe_interval, offsetof(struct conf, rogue_probe_interval_s), false},
@@ -2280,6 +2324,7 @@ static const struct key_spec top_keys[] = {
     {"arch_overrides", set_arch_overrides, 0, false},
     {"pxe_menu", set_pxe_menu, 0, false},
     {"rogue", set_rogue, 0, false},
+    {"security", set_security, 0, false},
     {"events", set_events, 0, false},
 };
 

@@ -244,6 +244,11 @@ struct conf {
 	uint32_t events_max_per_machine; /* newest kept per MAC; default 2000 */
 	uint32_t events_max_total;	 /* newest kept in all; default 1,000,000 */
 
+	/* Least privilege after start (`security:`, core/priv.h, docs/security.md). */
+	char *user;	   /* the account to become when started as root; default "pxed" */
+	bool landlock;	   /* confine file access and TCP (default true) */
+	bool seccomp;	   /* the system call allowlist (default true) */
+
 	/*
 	 * Where some whole-file settings were given, so conf_validate() can
 	 * point at them (0 = not from a file, or not given).
@@ -251,6 +256,7 @@ struct conf {
 	struct {
 		int interfaces, dhcp_mode, default_profile, tftp_root, http_root;
 		int tftp_upload_dir;
+		int user;
 	} lines;
 };
 

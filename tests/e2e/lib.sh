@@ -231,6 +231,9 @@ lab_setup() {
 		[ -d "$d" ] && [ ! -e "$d/.keep" ] && rm -rf "$d"
 	done
 	LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/pxed-lab.$name.XXXXXX")
+	# pxed reads its roots as the unprivileged user pxed (docs/security.md): mktemp's 0700
+	# would hide every file the test writes here (0644 under umask 022).
+	chmod 755 "$LAB_TMP"
 	lab_netns_add "$LAB_NS" || lab_fail "lab_setup: cannot create namespace $LAB_NS"
 	ip -n "$LAB_NS" link add "$LAB_BR" type bridge &&
 		ip -n "$LAB_NS" link set "$LAB_BR" type bridge forward_delay 0 stp_state 0 &&
@@ -433,7 +436,11 @@ lab_wait_port() {
 	*) lab_fail "lab_wait_port: PROTO must be udp or tcp, got $proto" ;;
 	esac
 	for ((i = 0; i <= t * 5; i++)); do
-		ip netns exec "$LAB_NS" ss -H "$flag" "sport = :$port" 2>/dev/null | grep -q . && return 0
+		if ip netns exec "$LAB_NS" ss -H "$flag" "sport = :$port" 2>/dev/null | grep -q .; then
+			[ -z "$LAB_PXED_PID" ] || [ "$LAB_PRIV_CHECKED" = "$LAB_PXED_PID" ] ||
+				! lab_alive "$LAB_PXED_PID" || lab_check_privdrop "$LAB_PXED_PID"
+			return 0
+		fi
 		if [ -n "$LAB_PXED_PID" ] && ! lab_alive "$LAB_PXED_PID"; then
 			ip netns exec "$LAB_NS" ss -H "$flag" "sport = :$port" 2>/dev/null | grep -q . && return 0
 			return 1
@@ -441,6 +448,53 @@ lab_wait_port() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# lab_check_privdrop PID: pxed runs as LAB_PXED_USER (default pxed) with no capability
+# left, no_new_privs and a seccomp filter (docs/security.md). Waits up to 5 s for the drop,
+# which follows the opening of the ports, then fails the test (lab_fail) on any difference.
+# lab_wait_port calls it once per pxed started with lab_pxed.
+LAB_PXED_USER=${LAB_PXED_USER:-pxed}
+LAB_PRIV_CHECKED=
+lab_check_privdrop() {
+	local pid=${1:?PID} want st i f v seccomp=2
+	want=$(id -u "$LAB_PXED_USER" 2>/dev/null) ||
+		lab_fail "no user $LAB_PXED_USER on this machine (scripts/deps.sh creates pxed)"
+	# valgrind cannot run a seccomp filter: pxed under it goes without (core/priv.c). A
+	# sanitizer build keeps its user and goes without Landlock and seccomp (main.c).
+	v=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
+	[[ "$v" != *valgrind* ]] || seccomp=0
+	if grep -qa __asan_init "$v"; then
+		seccomp=0
+		want=$(awk '$1 == "Uid:" { print $2 }' "/proc/$pid/status" 2>/dev/null) || return 0
+	fi
+	for ((i = 0; i < 50; i++)); do
+		st=$(cat "/proc/$pid/status" 2>/dev/null) || return 0 # gone: the caller sees it
+		! grep -Eq '^State:[[:space:]]+Z' <<<"$st" || return 0 # killed by the test
+		[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' <<<"$st")" = 1 ] && break
+		sleep 0.1
+	done
+	v=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' <<<"$st")
+	[ "$v" = "$want $want $want $want" ] ||
+		lab_fail "pxed (pid $pid): Uid is '$v', expected $LAB_PXED_USER ($want) four times"
+	for f in CapEff CapPrm CapInh CapAmb; do
+		v=$(awk -v f="$f:" '$1 == f { print $2 }' <<<"$st")
+		[ "$v" = 0000000000000000 ] || lab_fail "pxed (pid $pid): $f is $v, expected none"
+	done
+	v=$(awk '$1 == "NoNewPrivs:" { print $2 }' <<<"$st")
+	[ "$v" = 1 ] || lab_fail "pxed (pid $pid): NoNewPrivs is '$v', expected 1"
+	# The filter follows no_new_privs at once (Landlock between them adds no wait).
+	for ((i = 0; i < 20; i++)); do
+		st=$(cat "/proc/$pid/status" 2>/dev/null) || return 0
+		! grep -Eq '^State:[[:space:]]+Z' <<<"$st" || return 0
+		v=$(awk '$1 == "Seccomp:" { print $2 }' <<<"$st")
+		[ "$v" != "$seccomp" ] || break
+		sleep 0.1
+	done
+	[ "$v" = "$seccomp" ] || lab_fail "pxed (pid $pid): Seccomp is '$v', expected $seccomp"
+	LAB_PRIV_CHECKED=$pid
+	lab_log "pxed (pid $pid) runs as uid $want: no capabilities, no_new_privs," \
+		"seccomp $([ "$seccomp" = 2 ] && echo on || echo "off (valgrind or a sanitizer build)")"
 }
 
 # lab_kill_pxed [TIMEOUT_S]: SIGTERM LAB_PXED_PID and wait (default 10 s) for it to

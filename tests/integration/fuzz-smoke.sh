@@ -13,7 +13,7 @@ failed=0
 command -v clang >/dev/null || { echo "not ok - clang is missing: run make deps"; exit 1; }
 cd "$ROOT"
 # shellcheck disable=SC2046
-PKGS="libevent_core libevent_extra sqlite3 yaml-0.1 jansson"
+PKGS="libevent_core libevent_extra sqlite3 yaml-0.1 jansson libseccomp"
 CFLAGS_PKG=$(pkg-config --cflags $PKGS)
 LIBS=$(pkg-config --libs $PKGS)
 mapfile -t SRCS < <(ls src/*/*.c)

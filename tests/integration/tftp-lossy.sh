@@ -30,6 +30,7 @@ PCT=${LOSSY_PERCENT:-7}
 SIZE=$((3 * 1024 * 1024 + 123))
 CLIENT_TIMEOUT=${LOSSY_CLIENT_TIMEOUT:-300}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pxed-lossy.XXXXXX")
+chmod 755 "$TMP" # pxed reads the root as the user pxed (docs/security.md)
 PID=""
 CLIENT=""
 NS_MADE=0

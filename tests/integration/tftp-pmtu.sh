@@ -15,6 +15,7 @@ PXED="$(cd "$BUILD" && pwd)/pxed"
 NS=pxed-pmtu-$$
 HOST=127.0.0.1
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pxed-pmtu.XXXXXX")
+chmod 755 "$TMP" # pxed reads the root as the user pxed (docs/security.md)
 PID=""
 NS_MADE=0
 

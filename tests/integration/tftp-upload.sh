@@ -15,6 +15,7 @@ BUILD=${1:-build}
 PXED="$(cd "$BUILD" && pwd)/pxed"
 HOST=127.0.0.1
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pxed-upload.XXXXXX")
+chmod 755 "$TMP" # pxed reads the root as the user pxed (docs/security.md)
 ROOT="$TMP/root" # the TFTP root: only for the readiness probe
 UP="$TMP/up"     # the upload directory
 SRC="$TMP/src"   # the files the clients upload
@@ -463,15 +464,21 @@ cat >"$TMP/no-tmpfile.c" <<'SHIM'
 
 typedef int (*openat_fn)(int, const char *, int, ...);
 
+/* Opened at load: once pxed has dropped its privileges, it may not open the mark. */
+static int mark_fd = -1;
+
+__attribute__((constructor)) static void mark_open(void)
+{
+	const char *mark = getenv("NO_TMPFILE_MARK");
+	if (mark != NULL)
+		mark_fd = open(mark, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
+
 static int no_tmpfile(openat_fn real, int dirfd, const char *path, int flags, mode_t mode)
 {
 	if ((flags & O_TMPFILE) == O_TMPFILE) {
-		const char *mark = getenv("NO_TMPFILE_MARK");
-		int fd = mark != NULL ? real(AT_FDCWD, mark, O_WRONLY | O_CREAT | O_APPEND, 0600) : -1;
-		if (fd >= 0) {
-			(void)!write(fd, "x", 1);
-			close(fd);
-		}
+		if (mark_fd >= 0)
+			(void)!write(mark_fd, "x", 1);
 		errno = EOPNOTSUPP;
 		return -1;
 	}

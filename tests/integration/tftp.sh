@@ -10,6 +10,7 @@ BUILD=${1:-build}
 PXED="$(cd "$BUILD" && pwd)/pxed"
 HOST=127.0.0.1
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pxed-tftp.XXXXXX")
+chmod 755 "$TMP" # pxed reads the root as the user pxed (docs/security.md)
 ROOT="$TMP/root"
 OUT="$TMP/out"
 PID=""

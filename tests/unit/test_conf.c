@@ -2093,6 +2093,56 @@ static void test_events_config(void **state)
 	run_err_cases(events_parse_cases, PXED_ARRAY_LEN(events_parse_cases));
 }
 
+static const struct err_case security_parse_cases[] = {
+    {"security user with a space",
+     "dhcp: {mode: off}\n"
+     "security:\n"
+     "  user: pxed daemon\n",
+     {"@:3: security.user: 'pxed daemon' is not a user name (letters, digits, '.', '_' and '-', "
+      "at most 32)"}},
+    {"security user starting with a dash",
+     "dhcp: {mode: off}\n"
+     "security: {user: -pxed}\n",
+     {"@:2: security.user: '-pxed' is not a user name (letters, digits, '.', '_' and '-', "
+      "at most 32)"}},
+    {"security landlock not a bool",
+     "dhcp: {mode: off}\n"
+     "security:\n"
+     "  landlock: on\n",
+     {"@:3: security.landlock: 'on' is not true or false"}},
+    {"security unknown key",
+     "dhcp: {mode: off}\n"
+     "security:\n"
+     "  capabilities: none\n",
+     {"@:3: unknown key 'capabilities' in security"}},
+};
+
+/* security: the user after start, Landlock and seccomp (docs/security.md). */
+static void test_security_config(void **state)
+{
+	struct conf *c = conf_new_defaults();
+
+	assert_string_equal(c->user, "pxed");
+	assert_true(c->landlock);
+	assert_true(c->seccomp);
+	assert_int_equal(c->lines.user, 0);
+	conf_free(c);
+	c = load_ok("dhcp: {mode: off}\n"
+		    "security:\n"
+		    "  user: _pxe-d.1\n"
+		    "  landlock: false\n"
+		    "  seccomp: false\n");
+	assert_string_equal(c->user, "_pxe-d.1");
+	assert_int_equal(c->lines.user, 3);
+	assert_false(c->landlock);
+	assert_false(c->seccomp);
+	conf_free(c);
+	c = load_ok("dhcp: {mode: off}\nsecurity:\n");
+	assert_string_equal(c->user, "pxed");
+	conf_free(c);
+	run_err_cases(security_parse_cases, PXED_ARRAY_LEN(security_parse_cases));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2127,6 +2177,7 @@ int main(void)
 	    cmocka_unit_test(test_client_id_by_hand),
 	    cmocka_unit_test(test_rogue_config),
 	    cmocka_unit_test(test_events_config),
+	    cmocka_unit_test(test_security_config),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
