@@ -108,6 +108,10 @@ start_pxed() {
 		dhcp:
 		  mode: server
 		  lease_time: ${LEASE_S}s
+		  # One relay carries every client here: the per-relay limit and the brief offers
+		  # of a new-client flood would measure pxed's flood defence, not its speed.
+		  rate_per_source: 0
+		  new_client_rate: 0
 		state_dir: $STATE/db
 		subnets:
 		  - subnet: $RELAY_NET

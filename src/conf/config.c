@@ -152,6 +152,12 @@ struct conf *conf_new_defaults(void)
 	c->dhcp_mode = CONF_DHCP_SERVER;
 	c->lease_time_s = 3600;
 	c->authoritative = true;
+	c->dhcp_rate_per_mac = CONF_DHCP_RATE_PER_MAC_DEFAULT;
+	c->dhcp_rate_per_source = CONF_DHCP_RATE_PER_SOURCE_DEFAULT;
+	c->dhcp_new_client_rate = CONF_DHCP_NEW_CLIENT_RATE_DEFAULT;
+	c->tftp_rate_per_address = CONF_TFTP_RATE_PER_ADDRESS_DEFAULT;
+	c->tftp_max_transfers = CONF_TFTP_MAX_TRANSFERS_DEFAULT;
+	c->tftp_max_per_client = CONF_TFTP_MAX_PER_CLIENT_DEFAULT;
 	c->rogue_detect = true;
 	c->rogue_probe_interval_s = CONF_ROGUE_PROBE_DEFAULT_S;
 	c->events_retention_s = CONF_EVENTS_RETENTION_DEFAULT_S;
@@ -1342,14 +1348,39 @@ static void set_listen(struct parser *p, const char *what, yaml_node_t *val, voi
 	p->listen_what = strncmp(what, "tftp", 4) == 0 ? "tftp.listen" : "http.listen";
 }
 
+/* A rate limit in packets a second: 0 (off) to one a microsecond. */
+static void set_rate(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint64_t v;
+
+	if (parse_uint(p, what, val, 0, CONF_RATE_MAX, &v))
+		*(uint32_t *)dst = (uint32_t)v;
+}
+
+/* tftp.max_transfers and tftp.max_per_client: 1 to 65536. */
+static void set_transfer_cap(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	uint64_t v;
+
+	if (parse_uint(p, what, val, 1, CONF_TFTP_MAX_TRANSFERS_MAX, &v))
+		*(uint32_t *)dst = (uint32_t)v;
+}
+
 static const struct key_spec dhcp_keys[] = {
     {"mode", set_dhcp_mode, offsetof(struct conf, dhcp_mode), false},
     {"lease_time", set_duration, offsetof(struct conf, lease_time_s), false},
     {"authoritative", set_bool, offsetof(struct conf, authoritative), false},
     {"max_leases", set_u32, offsetof(struct conf, max_leases), false},
+    {"known_only", set_bool, offsetof(struct conf, dhcp_known_only), false},
+    {"rate_per_mac", set_rate, offsetof(struct conf, dhcp_rate_per_mac), false},
+    {"rate_per_source", set_rate, offsetof(struct conf, dhcp_rate_per_source), false},
+    {"new_client_rate", set_rate, offsetof(struct conf, dhcp_new_client_rate), false},
 };
 
 static const struct key_spec tftp_keys[] = {
+    {"rate_per_address", set_rate, offsetof(struct conf, tftp_rate_per_address), false},
+    {"max_transfers", set_transfer_cap, offsetof(struct conf, tftp_max_transfers), false},
+    {"max_per_client", set_transfer_cap, offsetof(struct conf, tftp_max_per_client), false},
     {"root", set_tftp_root, offsetof(struct conf, tftp_root), false},
     {"port", set_port, offsetof(struct conf, tftp_port), false},
     {"listen", set_listen, offsetof(struct conf, listen_address), false},
@@ -1647,6 +1678,7 @@ static const struct key_spec subnet_keys[] = {
     {"dns", set_dns, 0, false},
     {"domain", set_hostname, offsetof(struct conf_subnet, domain), false},
     {"lease_time", set_duration, offsetof(struct conf_subnet, lease_time_s), false},
+    {"max_leases", set_u32, offsetof(struct conf_subnet, max_leases), false},
     {"options", set_options, offsetof(struct conf_subnet, options), false},
 };
 

@@ -27,6 +27,16 @@
 #define CONF_MAX_PROGRAMS 16 /* per profile: one per architecture name */
 #define CONF_MAX_PROGRAM_NAME 127 /* the BOOTP file field holds 128 bytes */
 
+/* Limits (issue 7): defaults and ranges; a rate of 0 turns that limit off. */
+#define CONF_DHCP_RATE_PER_MAC_DEFAULT 20u
+#define CONF_DHCP_RATE_PER_SOURCE_DEFAULT 2000u
+#define CONF_DHCP_NEW_CLIENT_RATE_DEFAULT 50u
+#define CONF_TFTP_RATE_PER_ADDRESS_DEFAULT 100u
+#define CONF_RATE_MAX 1000000u
+#define CONF_TFTP_MAX_TRANSFERS_DEFAULT 1024u
+#define CONF_TFTP_MAX_PER_CLIENT_DEFAULT 32u
+#define CONF_TFTP_MAX_TRANSFERS_MAX 65536u
+
 /* HTTP connection limits (http.*, docs/config.md). */
 #define CONF_HTTP_MAX_CONNECTIONS_DEFAULT 1024u
 #define CONF_HTTP_MAX_PER_CLIENT_DEFAULT 32u
@@ -165,6 +175,7 @@ struct conf_subnet {
 	size_t n_dns;
 	char *domain;	       /* may be NULL */
 	uint32_t lease_time_s; /* 0 = the global default */
+	uint32_t max_leases;   /* leases at once from this subnet's pool; 0 = no limit */
 	struct conf_options options;
 	int line;
 };
@@ -226,9 +237,20 @@ struct conf {
 	char *default_profile; /* NULL = unknown machines get no boot plan */
 
 	/* DHCP beyond the basics (issue 3). */
-	bool authoritative;	     /* NAK requests for addresses we do not know (default true) */
-	uint32_t max_leases;	     /* 0 = no limit beyond the pools */
-	struct conf_options options; /* global options, the lowest precedence */
+	bool authoritative;  /* NAK requests for addresses we do not know (default true) */
+	uint32_t max_leases; /* 0 = no limit beyond the pools */
+	/*
+	 * Limits (issue 7, docs/config.md "Limits"): rates are packets a second
+	 * with bursts of twice that (core/ratelimit.h); 0 turns one off.
+	 */
+	bool dhcp_known_only;	       /* answer only the machines listed in hosts */
+	uint32_t dhcp_rate_per_mac;    /* DHCP packets a second per client MAC */
+	uint32_t dhcp_rate_per_source; /* per relay (giaddr) or unicast source address */
+	uint32_t dhcp_new_client_rate; /* offers a second to new clients before offers turn brief */
+	uint32_t tftp_rate_per_address; /* TFTP requests a second per client address */
+	uint32_t tftp_max_transfers;	/* TFTP downloads at once */
+	uint32_t tftp_max_per_client;	/* TFTP downloads at once from one address */
+	struct conf_options options;	/* global options, the lowest precedence */
 	struct conf_class classes[CONF_MAX_CLASSES];
 	size_t n_classes;
 	struct conf_arch_override arch_overrides[CONF_MAX_ARCH_OVERRIDES];

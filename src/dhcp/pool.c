@@ -94,6 +94,7 @@ void pool_set(struct dhcp_pool *p, uint32_t ip, enum pool_state st, const uint8_
 	p->n_leased -= s->state == POOL_LEASED;
 	p->n_leased += st == POOL_LEASED;
 	s->state = (uint8_t)st;
+	s->brief = false;
 	s->until = until;
 	memset(s->mac, 0, 6);
 	/*
@@ -128,7 +129,10 @@ bool pool_usable(const struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6], i
 		return memcmp(s->mac, mac, 6) == 0;
 	case POOL_DECLINED:
 		return s->until <= now;
-	default: /* leased or offered: to this client, or expired */
+	case POOL_OFFERED:
+		/* A brief offer (a flood was on) binds nobody: the first REQUEST wins. */
+		return s->brief || memcmp(s->mac, mac, 6) == 0 || s->until <= now;
+	default: /* leased: to this client, or expired */
 		return memcmp(s->mac, mac, 6) == 0 || s->until <= now;
 	}
 }
@@ -146,6 +150,32 @@ uint32_t pool_find_free(struct dhcp_pool *p, int64_t now)
 		}
 	}
 	return 0;
+}
+
+uint32_t pool_find_reclaimable(struct dhcp_pool *p, int64_t now, int64_t hold_s, int64_t min_age_s)
+{
+	for (uint32_t n = 0; n < p->size; n++) {
+		uint32_t idx = (p->cursor + n) % p->size;
+		const struct pool_slot *s = &p->slots[idx];
+		if (s->state != POOL_OFFERED)
+			continue;
+		if (s->brief || s->until <= now || s->until - hold_s + min_age_s <= now) {
+			p->cursor = (idx + 1) % p->size;
+			return p->first + idx;
+		}
+	}
+	return 0;
+}
+
+bool pool_at_lease_limit(const struct dhcp_pool *p, uint32_t limit, int64_t now)
+{
+	struct pool_counts k;
+
+	if (limit == 0 || p->n_leased < limit)
+		return false;
+	/* n_leased also counts leases that expired in place: count the live ones. */
+	pool_count(p, now, &k);
+	return k.leased >= limit;
 }
 
 void pool_count(const struct dhcp_pool *p, int64_t now, struct pool_counts *out)

@@ -22,6 +22,12 @@ enum pool_state {
 struct pool_slot {
 	uint8_t mac[6];
 	uint8_t state;
+	/*
+	 * POOL_OFFERED only: an offer made while new clients came faster than
+	 * the server's budget (a DISCOVER flood). It binds nobody: any client
+	 * may request the address, and another new client may be offered it.
+	 */
+	bool brief;
 	int64_t until;
 };
 
@@ -63,6 +69,19 @@ bool pool_usable(const struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6], i
 
 /* The next address nobody holds at time now (next-fit), or 0 when full. */
 uint32_t pool_find_free(struct dhcp_pool *p, int64_t now);
+
+/*
+ * Under a DISCOVER flood: the next address held only by an offer that is
+ * brief, or that was made at least min_age_s ago (until - hold_s is when),
+ * so that the flood's offers cannot hold the pool. 0 when there is none.
+ */
+uint32_t pool_find_reclaimable(struct dhcp_pool *p, int64_t now, int64_t hold_s, int64_t min_age_s);
+
+/*
+ * Leases held at time now (expired ones do not count); cheap while the
+ * pool's lease counter is below limit, one pass over the pool otherwise.
+ */
+bool pool_at_lease_limit(const struct dhcp_pool *p, uint32_t limit, int64_t now);
 
 /* A pool's addresses by state at time now, for the status view and the metrics. */
 struct pool_counts {

@@ -14,6 +14,7 @@
 #include "conf/config.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/udp.h"
 #include "core/util.h"
 #include "boot/classes.h"
@@ -32,6 +33,18 @@
 #define PXE_BOOT_SERVER_PORT 4011
 /* An offered address is held for a client this long (RFC 2131 §4.3.1). */
 #define DHCP_OFFER_HOLD_S 60
+/*
+ * While new clients come faster than dhcp.new_client_rate (a DISCOVER flood
+ * from random MACs), an offer holds its address only this long, binds
+ * nobody (the first REQUEST wins), and an offer at least
+ * DHCP_OFFER_MIN_HOLD_S old may be made again to another new client: the
+ * flood cannot hold the pool, and a real client still completes its DORA.
+ */
+#define DHCP_OFFER_BRIEF_S 5
+#define DHCP_OFFER_MIN_HOLD_S 2
+/* Keys each rate-limit table holds (core/ratelimit.h): a fixed 32 bytes each. */
+#define DHCP_RL_MACS 4096
+#define DHCP_RL_SOURCES 1024
 /*
  * How long a declined address stays out of the pool (RFC 2131 §4.3.3 leaves
  * it to the server): long enough for an operator to find the conflict.
@@ -85,6 +98,10 @@ struct dhcp_server {
 	size_t n_pending;
 	struct dhcp_optset optset; /* scratch for the reply being built (one at a time) */
 	struct dhcp_choice choices[DHCP_CHOICE_SLOTS]; /* slot by MAC hash; newest wins */
+	/* Rate limits (conf dhcp.rate_*); NULL when off. Owned here. */
+	struct ratelimit *rl_mac, *rl_source, *rl_new_client;
+	int64_t flood_until; /* offers are brief until then (epoch s): new clients came too fast */
+	uint64_t rate_limited; /* drops so far, for the log's 1, 2, 4, 8... lines */
 };
 
 /* One request being answered. */
@@ -104,6 +121,7 @@ struct dhcp_ctx {
 	uint32_t link;		      /* relay's link selection (RFC 3527); 0 = none */
 	uint8_t reply_type;	      /* set when a reply is built */
 	bool granted;		      /* the reply grants a lease written to the store */
+	bool brief;		      /* an offer made during a flood of new clients */
 	char source[80];	      /* the timeline's words for plan.source */
 };
 
@@ -199,14 +217,19 @@ static void dhcp_pool_unlease(struct dhcp_pool *p, uint32_t ip, const uint8_t ma
 		pool_set(p, ip, POOL_FREE, mac, 0);
 }
 
-/* Holds ip for the client between OFFER and REQUEST; a lease is never downgraded. */
-static void dhcp_offer_hold(struct dhcp_server *s, const uint8_t mac[6], uint32_t ip)
+/*
+ * Holds ip for the client between OFFER and REQUEST; a lease is never
+ * downgraded. A brief offer (a flood is on) holds it for a few seconds only.
+ */
+static void dhcp_offer_hold(struct dhcp_server *s, const uint8_t mac[6], uint32_t ip, bool brief)
 {
 	struct dhcp_pool *p = dhcp_pool_of(s, ip);
 	struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
 	if (slot == NULL || slot->state == POOL_LEASED || slot->state == POOL_RESERVED)
 		return;
-	pool_set(p, ip, POOL_OFFERED, mac, (int64_t)time(NULL) + DHCP_OFFER_HOLD_S);
+	pool_set(p, ip, POOL_OFFERED, mac,
+		 (int64_t)time(NULL) + (brief ? DHCP_OFFER_BRIEF_S : DHCP_OFFER_HOLD_S));
+	slot->brief = brief;
 }
 
 /* The client chose another server or took a lease: its held offer goes. */
@@ -266,12 +289,29 @@ static uint32_t dhcp_choose_addr(struct dhcp_ctx *x, const struct conf_subnet *s
 	uint32_t ip = pool_by_mac(p, x->facts.mac);
 	if (ip != 0 && pool_usable(p, ip, x->facts.mac, now))
 		return ip;
+	/*
+	 * A new client. Past the budget of new clients a second, and for a few
+	 * seconds after, every offer is brief.
+	 */
+	if (!ratelimit_allow(x->s->rl_new_client, "new", 3, now_mono_us()))
+		x->s->flood_until = now + DHCP_OFFER_BRIEF_S;
+	x->brief = now < x->s->flood_until;
 	if (x->conf->max_leases != 0 && dhcp_leases_in_use(x->s) >= x->conf->max_leases) {
-		log_warn("dhcp", "%s: no offer, the lease limit (%u) is reached", x->macs,
-			 x->conf->max_leases);
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_LEASE_LIMIT);
+		log_debug("dhcp", "%s: no offer, the lease limit (%u) is reached", x->macs,
+			  x->conf->max_leases);
 		return 0;
 	}
-	return pool_find_free(p, now);
+	if (pool_at_lease_limit(p, sn->max_leases, now)) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_LEASE_LIMIT);
+		log_debug("dhcp", "%s: no offer, the subnet's lease limit (%u) is reached", x->macs,
+			  sn->max_leases);
+		return 0;
+	}
+	ip = pool_find_free(p, now);
+	if (ip == 0 && x->brief)
+		ip = pool_find_reclaimable(p, now, DHCP_OFFER_HOLD_S, DHCP_OFFER_MIN_HOLD_S);
+	return ip;
 }
 
 /* Rebuilds the pools from the store: at start, and after a failed commit. */
@@ -679,14 +719,25 @@ static int dhcp_on_discover(struct dhcp_ctx *x, uint8_t *out, size_t cap)
 	uint32_t ip = dhcp_choose_addr(x, sn);
 	if (ip == 0) {
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_POOL_EMPTY);
-		dhcp_record(x, "dhcp", DHCPDISCOVER, 0, "no free address in the pool", false);
+		/* During a flood, counted only (as brief offers are). */
+		if (!x->brief)
+			dhcp_record(x, "dhcp", DHCPDISCOVER, 0, "no free address in the pool",
+				    false);
 		return 0;
 	}
-	dhcp_offer_hold(x->s, x->facts.mac, ip);
+	dhcp_offer_hold(x->s, x->facts.mac, ip, x->brief);
 	int n = dhcp_build_reply(x, DHCPOFFER, ip, sn, dhcp_lease_time(x->conf, sn), out, cap);
 	if (n > 0) {
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_OFFER);
-		dhcp_record(x, "dhcp", DHCPOFFER, ip, x->plan.reason, true);
+		/*
+		 * During a flood an offer is counted, not written to the timeline
+		 * (a store write per random MAC is what the flood would cost us);
+		 * the ACK of a machine that takes its offer is recorded.
+		 */
+		if (x->brief)
+			metric_inc(&x->s->d->metrics, METRIC_DHCP_BRIEF_OFFER);
+		else
+			dhcp_record(x, "dhcp", DHCPOFFER, ip, x->plan.reason, true);
 	}
 	return n;
 }
@@ -776,8 +827,15 @@ static const char *dhcp_request_refusal(struct dhcp_ctx *x, const struct conf_su
 	bool holds = slot != NULL && memcmp(slot->mac, x->facts.mac, 6) == 0 &&
 		     (slot->state == POOL_LEASED || slot->state == POOL_OFFERED);
 	if (!holds && !reserved_here && x->conf->max_leases != 0 &&
-	    dhcp_leases_in_use(x->s) >= x->conf->max_leases)
+	    dhcp_leases_in_use(x->s) >= x->conf->max_leases) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_LEASE_LIMIT);
 		return "the lease limit (dhcp.max_leases) is reached";
+	}
+	if (!holds && !reserved_here && p != NULL &&
+	    pool_at_lease_limit(p, sn->max_leases, (int64_t)time(NULL))) {
+		metric_inc(&x->s->d->metrics, METRIC_DHCP_LEASE_LIMIT);
+		return "the subnet's lease limit (max_leases) is reached";
+	}
 	return NULL;
 }
 
@@ -1002,6 +1060,32 @@ static enum metric_id dhcp_rx_metric(uint8_t type)
 	}
 }
 
+/*
+ * The rate limits, checked before any work is done for a packet: per client
+ * MAC, and per source address (the relay, or a client that already has an
+ * address). Broadcasts from clients without one all come from 0.0.0.0 and
+ * share no bucket: a flood from random MACs is met by brief offers instead.
+ */
+static bool dhcp_within_rate(struct dhcp_server *s, const struct dhcp_msg *m, uint32_t peer_ip)
+{
+	uint64_t now = now_mono_us();
+	uint32_t src = m->giaddr != 0 ? m->giaddr : peer_ip;
+	uint8_t key[4] = {(uint8_t)(src >> 24), (uint8_t)(src >> 16), (uint8_t)(src >> 8),
+			  (uint8_t)src};
+	char macs[18];
+
+	if (ratelimit_allow(s->rl_mac, m->chaddr, 6, now) &&
+	    (src == 0 || ratelimit_allow(s->rl_source, key, sizeof(key), now)))
+		return true;
+	metric_inc(&s->d->metrics, METRIC_DHCP_RATE_LIMITED);
+	/* Logged at 1, 2, 4, 8... drops: visible, but a flood cannot flood the log. */
+	s->rate_limited++;
+	if ((s->rate_limited & (s->rate_limited - 1)) == 0)
+		log_warn("dhcp", "%s: over the rate limit, dropped (%llu so far)",
+			 mac_format(macs, m->chaddr), (unsigned long long)s->rate_limited);
+	return false;
+}
+
 static const struct dhcp_iface *dhcp_iface_by_index(const struct dhcp_server *s, unsigned ifindex)
 {
 	for (size_t i = 0; i < s->n_ifs; i++)
@@ -1045,12 +1129,20 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 		metric_inc(&s->d->metrics, METRIC_DHCP_IGNORED);
 		return 0;
 	}
+	if (!dhcp_within_rate(s, m, peer_ip))
+		return 0;
 	x.server_ip = x.iface->ip;
 	dhcp_facts(m, &x.facts);
 	x.facts.interface = x.iface->name;
-	dhcp_choice_recall(s, &x.facts);
 	x.host = dhcp_find_host(x.conf, &x.facts);
 	mac_format(x.macs, x.facts.mac);
+	/* dhcp.known_only: a machine not in hosts gets nothing, not even a NAK. */
+	if (x.conf->dhcp_known_only && x.host == NULL) {
+		metric_inc(&s->d->metrics, METRIC_DHCP_UNKNOWN);
+		log_debug("dhcp", "%s: not a known machine (dhcp.known_only)", x.macs);
+		return 0;
+	}
+	dhcp_choice_recall(s, &x.facts);
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
 	uint8_t type = dhcp_msg_type(m);
 	metric_inc(&s->d->metrics, dhcp_rx_metric(type));
@@ -1157,6 +1249,26 @@ static int dhcp_iface_open(struct dhcp_server *s, struct dhcp_iface *ifc)
 	return 0;
 }
 
+/* One table per limit that is on; bursts of twice the rate. */
+static int dhcp_limit_new(uint32_t rate, size_t keys, struct ratelimit **out)
+{
+	*out = NULL;
+	if (rate == 0)
+		return 0;
+	*out = ratelimit_new(keys, rate, rate * 2);
+	return *out != NULL ? 0 : -ENOMEM;
+}
+
+static int dhcp_limits_init(struct dhcp_server *s, const struct conf *c)
+{
+	int rc = dhcp_limit_new(c->dhcp_rate_per_mac, DHCP_RL_MACS, &s->rl_mac);
+	if (rc == 0)
+		rc = dhcp_limit_new(c->dhcp_rate_per_source, DHCP_RL_SOURCES, &s->rl_source);
+	if (rc == 0)
+		rc = dhcp_limit_new(c->dhcp_new_client_rate, 1, &s->rl_new_client);
+	return rc;
+}
+
 int dhcp_server_new(struct pxed *d, struct dhcp_server **out)
 {
 	struct dhcp_server *s = calloc(1, sizeof(*s));
@@ -1164,6 +1276,8 @@ int dhcp_server_new(struct pxed *d, struct dhcp_server **out)
 		return -ENOMEM;
 	s->d = d;
 	int rc = dhcp_pools_init(s);
+	if (rc == 0)
+		rc = dhcp_limits_init(s, d->conf);
 	if (rc < 0) {
 		dhcp_server_stop(s);
 		return rc;
@@ -1256,5 +1370,8 @@ void dhcp_server_stop(struct dhcp_server *s)
 	for (size_t i = 0; i < CONF_MAX_SUBNETS; i++)
 		if (s->pools[i].slots != NULL)
 			pool_fini(&s->pools[i]);
+	ratelimit_free(s->rl_mac);
+	ratelimit_free(s->rl_source);
+	ratelimit_free(s->rl_new_client);
 	free(s);
 }

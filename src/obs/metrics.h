@@ -32,6 +32,15 @@
 	  "DHCP packets dropped")                                                                  \
 	X(DHCP_IGNORED, "pxed_dhcp_packets_dropped_total", "reason=\"ignored\"",                   \
 	  "DHCP packets dropped")                                                                  \
+	X(DHCP_RATE_LIMITED, "pxed_dhcp_packets_dropped_total", "reason=\"rate_limited\"",         \
+	  "DHCP packets dropped")                                                                  \
+	X(DHCP_UNKNOWN, "pxed_dhcp_packets_dropped_total", "reason=\"unknown_client\"",            \
+	  "DHCP packets dropped")                                                                  \
+	X(DHCP_LEASE_LIMIT, "pxed_dhcp_lease_limit_total", "",                                     \
+	  "DISCOVERs and REQUESTs refused: dhcp.max_leases or a subnet's max_leases was reached")  \
+	X(DHCP_BRIEF_OFFER, "pxed_dhcp_brief_offers_total", "",                                    \
+	  "offers made while new clients came faster than dhcp.new_client_rate: the address is "   \
+	  "held only briefly")                                                                     \
 	X(DHCP_OFFER, "pxed_dhcp_replies_total", "type=\"offer\"", "DHCP replies sent")            \
 	X(DHCP_ACK, "pxed_dhcp_replies_total", "type=\"ack\"", "DHCP replies sent")                \
 	X(DHCP_NAK, "pxed_dhcp_replies_total", "type=\"nak\"", "DHCP replies sent")                \
@@ -51,6 +60,14 @@
 	  "TFTP packets dropped")                                                                  \
 	X(TFTP_REFUSED_BUSY, "pxed_tftp_requests_refused_total", "reason=\"busy\"",                \
 	  "TFTP requests refused")                                                                 \
+	X(TFTP_RATE_LIMITED, "pxed_tftp_requests_refused_total", "reason=\"rate_limited\"",        \
+	  "TFTP requests refused")                                                                 \
+	X(TFTP_UNANSWERED_TIMEOUT, "pxed_tftp_transfers_unanswered_total", "end=\"timeout\"",      \
+	  "TFTP transfers whose client never answered the first packet (lost or spoofed "          \
+	  "requests)")                                                                             \
+	X(TFTP_UNANSWERED_EVICTED, "pxed_tftp_transfers_unanswered_total", "end=\"evicted\"",      \
+	  "TFTP transfers whose client never answered the first packet (lost or spoofed "          \
+	  "requests)")                                                                             \
 	X(TFTP_ERROR_SENT, "pxed_tftp_errors_sent_total", "", "TFTP ERROR packets sent")           \
 	X(TFTP_STARTED, "pxed_tftp_transfers_total", "outcome=\"started\"", "TFTP transfers")      \
 	X(TFTP_DONE, "pxed_tftp_transfers_total", "outcome=\"complete\"", "TFTP transfers")        \

@@ -9,6 +9,7 @@
 #include "boot/vfs.h"
 #include "conf/config.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/udp.h"
 #include "core/util.h"
 #include "obs/live.h"
@@ -38,9 +39,15 @@
 #define UDP_SEGMENT 103 /* linux/udp.h: UDP GSO, Linux 4.18 */
 #endif
 
-/* Limits: a flood of RRQs costs at most this many sockets and buffers. */
-#define TFTP_MAX_TRANSFERS 1024
-#define TFTP_MAX_PER_CLIENT 32
+/*
+ * Limits: a flood of RRQs costs at most tftp.max_transfers sockets and
+ * buffers (tftp.max_per_client from one address), and each address may
+ * start tftp.rate_per_address requests a second; the rate table holds this
+ * many addresses (32 bytes each, core/ratelimit.h).
+ */
+#define TFTP_RL_ADDRESSES 4096
+/* Unanswered transfers whose socket is looked into before one is evicted. */
+#define TFTP_EVICT_PEEKS 8
 /* Largest datagram we read: any sane RRQ or client packet is far smaller. */
 #define TFTP_RX_MAX 4096
 /* Datagrams handled per wake-up, so one busy socket cannot starve the rest. */
@@ -78,6 +85,9 @@ struct tftp_server {
 	struct tftp_transfer *head; /* live transfers, owned by the server */
 	unsigned n_transfers;
 	uint64_t refused_busy;
+	/* Requests per client address (NULL: no limit), and drops so far for the log. */
+	struct ratelimit *rl_addr;
+	uint64_t rate_limited;
 	bool no_gso; /* the kernel or a device refused UDP GSO once: never again */
 	struct {
 		unsigned ifindex; /* 0: free slot */
@@ -105,6 +115,7 @@ struct tftp_transfer {
 	size_t map_len;
 	size_t populated; /* bytes of the mapping made present so far */
 	bool gso;	  /* segments fit the path: UDP GSO may carry a window */
+	bool evicted;	  /* ended to make room: its client never answered */
 	char path[TFTP_LOG_PATH_MAX];
 	uint64_t start_us;
 	unsigned live_id; /* obs/live.h: the status view's entry; 0 = not shown */
@@ -214,6 +225,8 @@ static unsigned tftp_build_msgs(struct tftp_transfer *t, const struct tftp_block
 			struct cmsghdr *c;
 			uint16_t gso_size = (uint16_t)seg;
 
+			/* CMSG_SPACE pads past CMSG_LEN: no stack bytes to the kernel. */
+			memset(ctl[nmsg], 0, sizeof(ctl[nmsg]));
 			mh->msg_control = ctl[nmsg];
 			mh->msg_controllen = sizeof(ctl[nmsg]);
 			c = CMSG_FIRSTHDR(mh);
@@ -240,6 +253,21 @@ static void tftp_transfer_populate(struct tftp_transfer *t, uint64_t end)
 
 	if (t->map_len == 0 || end <= t->populated)
 		return;
+	/*
+	 * Until the client answers, only what is sent: a spoofed RRQ must not
+	 * cost a megabyte of mapped pages (memory) and a read-ahead (disk).
+	 */
+	if (!t->x.answered) {
+		to = ((size_t)end + 4095) & ~(size_t)4095;
+		if (to > t->map_len)
+			to = t->map_len;
+		if (madvise((uint8_t *)t->src + t->populated, to - t->populated,
+			    MADV_POPULATE_READ) < 0)
+			t->populated = t->map_len;
+		else
+			t->populated = to;
+		return;
+	}
 	to = t->populated + TFTP_POPULATE_AHEAD;
 	if (to < end)
 		to = ((size_t)end + 4095) & ~(size_t)4095; /* the next start stays page-aligned */
@@ -422,6 +450,9 @@ static void tftp_transfer_end(struct tftp_transfer *t)
 		metric_inc(&d->metrics, METRIC_TFTP_ERROR_SENT);
 	if (!ok && t->x.client_error)
 		metric_inc(&d->metrics, METRIC_TFTP_ENDED_BY_CLIENT);
+	if (!ok && !t->x.answered)
+		metric_inc(&d->metrics, t->evicted ? METRIC_TFTP_UNANSWERED_EVICTED
+						   : METRIC_TFTP_UNANSWERED_TIMEOUT);
 	if (ok)
 		metric_observe_us(&d->metrics, METRIC_HIST_TFTP_SECONDS,
 				  now_mono_us() - t->start_us);
@@ -602,6 +633,39 @@ fail:
 	return rc;
 }
 
+/*
+ * The table is full: the oldest transfer whose client never answered its
+ * first packet (a spoofed or lost request) makes room for a new one. The
+ * list is newest first, so the last such transfer is the oldest. True when
+ * one was ended.
+ */
+static bool tftp_evict_unanswered(struct tftp_server *s)
+{
+	uint8_t peek;
+
+	for (int tries = 0; tries < TFTP_EVICT_PEEKS; tries++) {
+		struct tftp_transfer *victim = NULL;
+
+		for (struct tftp_transfer *t = s->head; t != NULL; t = t->next)
+			if (!t->x.answered)
+				victim = t;
+		if (victim == NULL)
+			return false;
+		/*
+		 * Its client's first ACK may be waiting in the socket, unread
+		 * because a burst of requests came first: read it, then choose
+		 * again (the transfer is answered now, or it ended).
+		 */
+		if (recv(victim->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) >= 0) {
+			tftp_transfer_read_cb(victim->fd, EV_READ, victim);
+			continue;
+		}
+		victim->evicted = true;
+		return tftp_transfer_step(victim, &(struct tftp_xfer_event){.kind = TFTP_XEV_EVICT});
+	}
+	return false;
+}
+
 static unsigned tftp_client_transfers(const struct tftp_server *s, uint32_t ip)
 {
 	unsigned n = 0;
@@ -750,8 +814,10 @@ static void tftp_start_transfer(struct tftp_server *s, const struct tftp_req *re
 	unsigned mtu;
 
 	log_escape(path, sizeof(path), req->filename, req->filename_len);
-	if (s->n_transfers >= TFTP_MAX_TRANSFERS ||
-	    tftp_client_transfers(s, ip) >= TFTP_MAX_PER_CLIENT) {
+	if (s->n_transfers >= s->d->conf->tftp_max_transfers)
+		(void)tftp_evict_unanswered(s);
+	if (s->n_transfers >= s->d->conf->tftp_max_transfers ||
+	    tftp_client_transfers(s, ip) >= s->d->conf->tftp_max_per_client) {
 		/* Logged at 1, 2, 4, 8... refusals: visible, but a flood cannot flood the log. */
 		s->refused_busy++;
 		metric_inc(&s->d->metrics, METRIC_TFTP_REFUSED_BUSY);
@@ -780,6 +846,25 @@ static void tftp_start_transfer(struct tftp_server *s, const struct tftp_req *re
 }
 
 /*
+ * tftp.rate_per_address: a request over it is dropped without an answer (an
+ * ERROR to a spoofed source would make pxed a reflector) and counted.
+ */
+static bool tftp_within_rate(struct tftp_server *s, const struct udp_meta *m)
+{
+	char ipbuf[16];
+
+	if (ratelimit_allow(s->rl_addr, &m->peer.sin_addr.s_addr, 4, now_mono_us()))
+		return true;
+	metric_inc(&s->d->metrics, METRIC_TFTP_RATE_LIMITED);
+	s->rate_limited++;
+	if ((s->rate_limited & (s->rate_limited - 1)) == 0)
+		log_warn("tftp",
+			 "%s: over tftp.rate_per_address, request dropped (%" PRIu64 " so far)",
+			 ip4_format(ipbuf, ntohl(m->peer.sin_addr.s_addr)), s->rate_limited);
+	return false;
+}
+
+/*
  * A datagram on port 69. Only RRQs start anything; WRQs are refused (writes
  * are off); everything malformed is counted and, when it looks like a TFTP
  * request, answered so the client stops retrying.
@@ -800,6 +885,8 @@ static void tftp_handle_request(struct tftp_server *s, const uint8_t *pkt, size_
 					"illegal operation");
 		return;
 	}
+	if ((msg.opcode == TFTP_RRQ || msg.opcode == TFTP_WRQ) && !tftp_within_rate(s, m))
+		return;
 	if (msg.opcode == TFTP_WRQ) {
 		/* Uploads: ERROR 2 unless tftp.upload_dir is set (tftp/upload.c). */
 		tftp_upload_request(s->d, s->fd, pkt, len, m, src);
@@ -847,10 +934,19 @@ int tftp_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct tftp_se
 		return -ENOMEM;
 	s->d = d;
 	s->bind_ip = ip;
+	if (d->conf->tftp_rate_per_address != 0) {
+		s->rl_addr = ratelimit_new(TFTP_RL_ADDRESSES, d->conf->tftp_rate_per_address,
+					   2 * d->conf->tftp_rate_per_address);
+		if (s->rl_addr == NULL) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
 	/* A rack powering on sends its RRQs at once: room for a thousand of them. */
 	s->fd = udp_open(ip, port, NULL, UDP_BIGBUF);
 	if (s->fd < 0) {
 		int rc = s->fd;
+		ratelimit_free(s->rl_addr);
 		free(s);
 		return rc;
 	}
@@ -859,6 +955,7 @@ int tftp_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct tftp_se
 		if (s->ev != NULL)
 			event_free(s->ev);
 		close(s->fd);
+		ratelimit_free(s->rl_addr);
 		free(s);
 		return -ENOMEM;
 	}
@@ -880,5 +977,6 @@ void tftp_server_stop(struct tftp_server *s)
 			 s->refused_busy);
 	event_free(s->ev);
 	close(s->fd);
+	ratelimit_free(s->rl_addr);
 	free(s);
 }

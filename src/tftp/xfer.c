@@ -358,6 +358,8 @@ static void tftp_xfer_on_packet(struct tftp_xfer *x, const struct tftp_msg *m, u
 {
 	if (m == NULL)
 		return;
+	if (m->opcode == TFTP_ACK || m->opcode == TFTP_ERROR)
+		x->answered = true;
 	if (m->opcode == TFTP_ACK)
 		tftp_xfer_on_ack(x, m->block, now_us);
 	else if (m->opcode == TFTP_ERROR)
@@ -369,6 +371,10 @@ static void tftp_xfer_on_timeout(struct tftp_xfer *x, uint64_t now_us)
 {
 	if (x->deadline_us == 0 || now_us < x->deadline_us)
 		return; /* early or stale wake-up: keep the deadline */
+	if (!x->answered && x->retries >= TFTP_RETRIES_UNANSWERED) {
+		tftp_xfer_fail(x, "no answer to the first packet", -1, NULL);
+		return;
+	}
 	if (x->retries >= TFTP_RETRIES_MAX) {
 		/* A client that got everything but whose last ACK was lost ends here too. */
 		bool all_sent = x->final_block != 0 && x->sent_hi == x->final_block;
@@ -399,6 +405,10 @@ enum tftp_xfer_state tftp_xfer_step(struct tftp_xfer *x, const struct tftp_xfer_
 			break;
 		case TFTP_XEV_ABORT:
 			tftp_xfer_fail(x, "server stopping", TFTP_ERR_UNDEF, "server stopping");
+			break;
+		case TFTP_XEV_EVICT:
+			/* No ERROR: the request may have come from a spoofed address. */
+			tftp_xfer_fail(x, "evicted: the transfer table is full", -1, NULL);
 			break;
 		}
 	}

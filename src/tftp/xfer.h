@@ -20,6 +20,13 @@
 
 /* Retransmissions of one packet or window before the transfer is given up. */
 #define TFTP_RETRIES_MAX 5
+/*
+ * The same before the client has answered anything: a request whose first
+ * packet is never acknowledged (lost, or sent from a spoofed address) ends
+ * after about 7 s instead of 31, so such requests cannot hold the transfer
+ * table.
+ */
+#define TFTP_RETRIES_UNANSWERED 2
 /* First retransmission timeout when the client did not ask for one. */
 #define TFTP_TIMEOUT_DEFAULT_US 1000000u
 /* Exponential backoff stops growing here (unless the client asked for more). */
@@ -46,6 +53,7 @@ enum tftp_xfer_event_kind {
 	TFTP_XEV_PACKET,  /* a decoded packet from the client's TID */
 	TFTP_XEV_TIMEOUT, /* the timer the last step asked for has fired */
 	TFTP_XEV_ABORT,	  /* the server is stopping: send ERROR 0 and fail */
+	TFTP_XEV_EVICT,	  /* the server needs the slot: fail without a word to the client */
 };
 
 struct tftp_xfer_event {
@@ -107,6 +115,7 @@ struct tftp_xfer {
 	struct tftp_ascii_pos na_start, na_next; /* netascii: block acked+1, and after it */
 
 	unsigned retries;     /* timeouts since the last progress */
+	bool answered;	      /* a packet came from the client's TID (an ACK or an ERROR) */
 	uint64_t deadline_us; /* when the timer fires; 0 = not armed */
 	uint64_t bytes_sent;  /* file payload bytes, counted once per block */
 	uint64_t packets_sent;

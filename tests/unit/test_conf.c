@@ -538,6 +538,21 @@ static const struct err_case dhcp_parse_cases[] = {
      "interfaces: [br0]\n"
      "dhcp: {max_leases: -1}\n",
      {"@:2: dhcp.max_leases: '-1' is not a number"}},
+    {"limits out of range",
+     "interfaces: [br0]\n"
+     "dhcp: {known_only: 1, rate_per_mac: 1000001, rate_per_source: x}\n"
+     "tftp: {max_transfers: 0, max_per_client: 65537, rate_per_address: -5}\n",
+     {"@:2: dhcp.known_only: '1' is not true or false",
+      "@:2: dhcp.rate_per_mac: '1000001' is out of range (0-1000000)",
+      "@:2: dhcp.rate_per_source: 'x' is not a number",
+      "@:3: tftp.max_transfers: '0' is out of range (1-65536)",
+      "@:3: tftp.max_per_client: '65537' is out of range (1-65536)",
+      "@:3: tftp.rate_per_address: '-5' is not a number"}},
+    {"a subnet's max_leases not a number",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - {subnet: 10.0.0.0/24, max_leases: many}\n",
+     {"@:3: subnet.max_leases: 'many' is not a number"}},
     {"class without match or name",
      "interfaces: [br0]\n"
      "classes:\n"
@@ -1466,6 +1481,36 @@ static void test_dhcp_config(void **state)
 	conf_free(c);
 }
 
+/* The rate limits and caps (issue 7): defaults, and values as given. */
+static void test_flood_limits(void **state)
+{
+	struct conf *c = load_ok("interfaces: [br0]\n");
+
+	assert_false(c->dhcp_known_only);
+	assert_int_equal(c->dhcp_rate_per_mac, 20);
+	assert_int_equal(c->dhcp_rate_per_source, 2000);
+	assert_int_equal(c->dhcp_new_client_rate, 50);
+	assert_int_equal(c->tftp_rate_per_address, 100);
+	assert_int_equal(c->tftp_max_transfers, 1024);
+	assert_int_equal(c->tftp_max_per_client, 32);
+	conf_free(c);
+	c = load_ok("interfaces: [br0]\n"
+		    "dhcp: {known_only: true, rate_per_mac: 0, rate_per_source: 7,"
+		    " new_client_rate: 1000000}\n"
+		    "tftp: {max_transfers: 65536, max_per_client: 1, rate_per_address: 0}\n"
+		    "subnets:\n"
+		    "  - {subnet: 10.0.0.0/24, pool: 10.0.0.10-10.0.0.20, max_leases: 5}\n");
+	assert_true(c->dhcp_known_only);
+	assert_int_equal(c->dhcp_rate_per_mac, 0);
+	assert_int_equal(c->dhcp_rate_per_source, 7);
+	assert_int_equal(c->dhcp_new_client_rate, 1000000);
+	assert_int_equal(c->tftp_max_transfers, 65536);
+	assert_int_equal(c->tftp_max_per_client, 1);
+	assert_int_equal(c->tftp_rate_per_address, 0);
+	assert_int_equal(c->subnets[0].max_leases, 5);
+	conf_free(c);
+}
+
 /* Defaults of the new keys, and a menu's own defaults. */
 static void test_dhcp_defaults(void **state)
 {
@@ -2172,6 +2217,7 @@ int main(void)
 	    cmocka_unit_test(test_dhcp_validation_errors),
 	    cmocka_unit_test(test_dhcp_config),
 	    cmocka_unit_test(test_dhcp_defaults),
+	    cmocka_unit_test(test_flood_limits),
 	    cmocka_unit_test(test_dhcp_limits),
 	    cmocka_unit_test(test_menu_size),
 	    cmocka_unit_test(test_client_id_by_hand),

@@ -423,10 +423,38 @@ static void test_decline_by_another_client(void **state)
 	assert_int_equal(store_declined_until(f->d.store, 0x0a4d0064u), 0);
 }
 
+/* Stops the server and starts it again on f->c (the limits are read at start). */
+static void restart(struct fx *f)
+{
+	dhcp_server_stop(f->s);
+	assert_int_equal(dhcp_server_new(&f->d, &f->s), 0);
+	assert_int_equal(dhcp_server_add_iface(f->s, "t0", 1, SERVER, 24), 0);
+}
+
+/* A DISCOVER relayed from 10.78.0.1 for MAC 52:54:<4 bytes of x>. */
+static size_t relayed_discover(uint8_t *in, uint32_t x)
+{
+	const uint8_t none[] = {255};
+	size_t n = req(in, DHCPDISCOVER, 0, none, sizeof(none));
+	memcpy(in + 30, &x, 4);
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+	return n;
+}
+
+/* A SELECTING REQUEST relayed from 10.78.0.1 by MAC 52:54:0:0:0:last for 10.78.0.ip. */
+static size_t relayed_request(uint8_t *in, uint8_t last, uint8_t ip)
+{
+	const uint8_t want[] = {50, 4, 10, 78, 0, ip, 54, 4, 10, 77, 0, 1, 255};
+	size_t n = req(in, DHCPREQUEST, last, want, sizeof(want));
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+	return n;
+}
+
 /*
- * 100,000 DISCOVERs from random MACs (a starvation flood) take every free
- * address for the offer's hold, but not a lease already granted. (Each
- * refusal is still a timeline event: retention is issue 6's, rate limits 7's.)
+ * 100,000 DISCOVERs from random MACs (a starvation flood). Past the budget
+ * of new clients (dhcp.new_client_rate) offers turn brief: the flood cannot
+ * hold the pool, a lease already granted stays, and a new client that
+ * arrives in the middle of the flood still gets an address.
  */
 static void test_random_mac_flood(void **state)
 {
@@ -434,33 +462,145 @@ static void test_random_mac_flood(void **state)
 	uint8_t in[600], out[DHCP_MAX_LEN];
 	struct dhcp_msg m;
 	struct dhcp_dest d;
-	const uint8_t want[] = {50, 4, 10, 78, 0, 100, 54, 4, 10, 77, 0, 1, 255};
-	const uint8_t none[] = {255};
-	size_t n = req(in, DHCPREQUEST, 40, want, sizeof(want));
-	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1; /* relayed: 10.78.0.0/24 */
-	assert_true(handle(f, in, n, out, &m, &d) > 0);
+	f->c->dhcp_rate_per_source = 0; /* the flood comes through one relay */
+	f->c->dhcp_new_client_rate = 10;
+	restart(f);
+	assert_true(handle(f, in, relayed_request(in, 40, 100), out, &m, &d) > 0);
 	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
 	srand(42);
 	size_t offers = 0;
-	for (int i = 0; i < 100000; i++) {
-		n = req(in, DHCPDISCOVER, 0, none, sizeof(none));
-		for (int b = 30; b < 34; b++)
-			in[b] = (uint8_t)rand();
-		in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
-		if (handle(f, in, n, out, &m, &d) > 0)
-			offers++;
-	}
-	/* Only the pool's other 100 addresses were offered; the rest got nothing. */
-	assert_int_equal(offers, 100);
-	assert_int_equal(f->d.metrics.c[METRIC_DHCP_POOL_EMPTY], 100000 - 100);
+	for (int i = 0; i < 100000; i++)
+		offers += handle(f, in, relayed_discover(in, (uint32_t)rand()), out, &m, &d) > 0;
+	/* Every DISCOVER was answered: the first 20 (the burst) held, the rest briefly. */
+	assert_int_equal(offers, 100000);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_POOL_EMPTY], 0);
+	assert_in_range(f->d.metrics.c[METRIC_DHCP_BRIEF_OFFER], 100000 - 20 - 100, 100000 - 20);
+	/* A new client: an offer, then 1,000 more flood DISCOVERs, then its REQUEST wins. */
+	uint8_t mac41[4] = {0, 0, 0, 41};
+	uint32_t k41;
+	memcpy(&k41, mac41, 4);
+	assert_true(handle(f, in, relayed_discover(in, k41), out, &m, &d) > 0);
+	uint32_t got = m.yiaddr;
+	assert_true(got > 0x0a4e0064u && got <= 0x0a4e00c8u);
+	for (int i = 0; i < 1000; i++)
+		handle(f, in, relayed_discover(in, (uint32_t)rand()), out, &m, &d);
+	assert_true(handle(f, in, relayed_request(in, 41, (uint8_t)got), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_int_equal(m.yiaddr, got);
 	/* The client that held a lease still renews it. */
 	const uint8_t renew[] = {255};
-	n = req(in, DHCPREQUEST, 40, renew, sizeof(renew));
+	size_t n = req(in, DHCPREQUEST, 40, renew, sizeof(renew));
 	in[12] = 10, in[13] = 78, in[14] = 0, in[15] = 100; /* ciaddr */
 	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
 	assert_true(handle(f, in, n, out, &m, &d) > 0);
 	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
 	assert_int_equal(m.yiaddr, 0x0a4e0064u);
+}
+
+/* Without a flood offers hold their address: the pool runs out (RFC 2131 §4.3.1). */
+static void test_offers_hold_without_flood(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t none[] = {255};
+	/* 10.77.0.0/24's pool has two addresses: two offers, then none. */
+	for (uint8_t i = 1; i <= 2; i++)
+		assert_true(
+		    handle(f, in, req(in, DHCPDISCOVER, i, none, sizeof(none)), out, &m, &d) > 0);
+	assert_int_equal(handle(f, in, req(in, DHCPDISCOVER, 3, none, sizeof(none)), out, &m, &d),
+			 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_BRIEF_OFFER], 0);
+}
+
+/* dhcp.rate_per_mac: one MAC gets its burst (twice the rate), then is dropped. */
+static void test_rate_per_mac(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t none[] = {255};
+	f->c->dhcp_rate_per_mac = 5;
+	restart(f);
+	size_t n = 0;
+	for (int i = 0; i < 100; i++)
+		n += handle(f, in, req(in, DHCPDISCOVER, 7, none, sizeof(none)), out, &m, &d) > 0;
+	assert_in_range(n, 10, 11);
+	assert_in_range(f->d.metrics.c[METRIC_DHCP_RATE_LIMITED], 89, 90);
+	/* Another MAC is not affected; malformed packets are counted as such, not here. */
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 8, none, sizeof(none)), out, &m, &d) > 0);
+	size_t len = req(in, DHCPDISCOVER, 7, none, sizeof(none));
+	in[2] = 17; /* hlen over 16 */
+	assert_int_equal(handle(f, in, len, out, &m, &d), 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_BAD], 1);
+}
+
+/* dhcp.rate_per_source: a relay that floods is held to its burst, whatever the MACs. */
+static void test_rate_per_source(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	f->c->dhcp_rate_per_source = 10;
+	restart(f);
+	size_t n = 0;
+	for (uint32_t i = 0; i < 200; i++)
+		n += handle(f, in, relayed_discover(in, i), out, &m, &d) > 0;
+	assert_in_range(n, 20, 21);
+	assert_in_range(f->d.metrics.c[METRIC_DHCP_RATE_LIMITED], 179, 180);
+}
+
+/* dhcp.known_only: only machines in hosts are answered, by MAC or client id. */
+static void test_known_only(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t none[] = {255};
+	f->c->dhcp_known_only = true;
+	f->c->hosts = calloc(1, sizeof(*f->c->hosts));
+	f->c->n_hosts = 1;
+	f->c->hosts[0].has_mac = true;
+	memcpy(f->c->hosts[0].mac, (uint8_t[]){0x52, 0x54, 0, 0, 0, 50}, 6);
+	conf_sort_hosts(f->c);
+	restart(f);
+	assert_int_equal(handle(f, in, req(in, DHCPDISCOVER, 51, none, sizeof(none)), out, &m, &d),
+			 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_UNKNOWN], 1);
+	/* No NAK either: an unknown machine's REQUEST is ignored. */
+	const uint8_t want[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	assert_int_equal(handle(f, in, req(in, DHCPREQUEST, 51, want, sizeof(want)), out, &m, &d),
+			 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_UNKNOWN], 2);
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 50, none, sizeof(none)), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPOFFER);
+}
+
+/* A subnet's max_leases: new clients of that subnet get neither an offer nor an ACK. */
+static void test_subnet_lease_limit(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	f->c->subnets[1].max_leases = 2;
+	assert_true(handle(f, in, relayed_request(in, 60, 100), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_true(handle(f, in, relayed_request(in, 61, 101), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_int_equal(handle(f, in, relayed_discover(in, 0x3e000000u), out, &m, &d), 0);
+	assert_true(handle(f, in, relayed_request(in, 62, 102), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPNAK);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_LEASE_LIMIT], 2);
+	/* A client with a lease renews it; the other subnet is not limited. */
+	assert_true(handle(f, in, relayed_request(in, 60, 100), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	const uint8_t none[] = {255};
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 63, none, sizeof(none)), out, &m, &d) > 0);
 }
 
 static void test_client_moves_subnet(void **state)
@@ -493,6 +633,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_client_moves_subnet, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decline_by_another_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_mac_flood, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offers_hold_without_flood, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_per_mac, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_per_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_known_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_subnet_lease_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uefi_http_boot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_padded_hostname, setup, teardown),

@@ -105,6 +105,42 @@ static void test_mac_index_model(void **state)
 	pool_fini(&p);
 }
 
+/*
+ * Brief offers (a DISCOVER flood) bind nobody and may be offered again; a
+ * held offer only once min_age old. The lease limit counts live leases.
+ */
+static void test_brief_offers_and_limits(void **state)
+{
+	struct dhcp_pool p;
+	uint8_t a[6], b[6];
+	mac_of(1, a);
+	mac_of(2, b);
+	assert_int_equal(pool_init(&p, BASE, BASE + 2), 0);
+	pool_set(&p, BASE, POOL_OFFERED, a, 1060); /* held 60 s from 1000 */
+	pool_set(&p, BASE + 1, POOL_OFFERED, a, 1005);
+	pool_at(&p, BASE + 1)->brief = true;
+	pool_set(&p, BASE + 2, POOL_LEASED, b, 5000);
+	assert_false(pool_usable(&p, BASE, b, 1001));	 /* a held offer is a's */
+	assert_true(pool_usable(&p, BASE + 1, b, 1001)); /* a brief one is anyone's */
+	assert_int_equal(pool_find_free(&p, 1001), 0);
+	/* At 1001 only the brief offer may be made again; from 1002 the held one too. */
+	assert_int_equal(pool_find_reclaimable(&p, 1001, 60, 2), BASE + 1);
+	assert_int_equal(pool_find_reclaimable(&p, 1001, 60, 2), BASE + 1);
+	assert_int_equal(pool_find_reclaimable(&p, 1002, 60, 2), BASE);
+	/* Leases are never taken back. */
+	pool_set(&p, BASE, POOL_LEASED, a, 5000);
+	pool_set(&p, BASE + 1, POOL_LEASED, a, 5000);
+	assert_int_equal(pool_find_reclaimable(&p, 1002, 60, 2), 0);
+	/* A new state clears brief. */
+	assert_false(pool_at(&p, BASE + 1)->brief);
+	assert_true(pool_at_lease_limit(&p, 3, 1002));
+	assert_false(pool_at_lease_limit(&p, 4, 1002));
+	assert_false(pool_at_lease_limit(&p, 0, 1002));
+	/* Expired leases still count in n_leased, not against the limit. */
+	assert_false(pool_at_lease_limit(&p, 3, 5000));
+	pool_fini(&p);
+}
+
 static void test_bad_ranges(void **state)
 {
 	struct dhcp_pool p;
@@ -120,6 +156,7 @@ int main(void)
 	    cmocka_unit_test(test_next_fit),
 	    cmocka_unit_test(test_mac_index_model),
 	    cmocka_unit_test(test_bad_ranges),
+	    cmocka_unit_test(test_brief_offers_and_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -361,6 +361,8 @@ static void test_timeout_backoff_and_give_up(void **state)
 	struct fake *f = fake_new(NULL, 2000, TFTP_MODE_OCTET, NULL);
 
 	assert_int_equal(step(f, TFTP_XEV_START, NULL, 0), TFTP_XS_DATA_SENT);
+	/* The client answers block 1; block 2 is never acknowledged. */
+	assert_int_equal(ack(f, 1, 0), TFTP_XS_DATA_SENT);
 	assert_int_equal(f->timer, deadlines[0] * SEC);
 	/* A wake-up before the deadline changes nothing. */
 	assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, SEC / 2), TFTP_XS_DATA_SENT);
@@ -370,7 +372,7 @@ static void test_timeout_backoff_and_give_up(void **state)
 		assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, deadlines[i - 1] * SEC),
 				 TFTP_XS_DATA_SENT);
 		assert_int_equal(f->npkts, 1);
-		check_data(f, &f->pkts[0], 1);
+		check_data(f, &f->pkts[0], 2);
 		assert_int_equal(f->timer, deadlines[i] * SEC);
 	}
 	assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, 31 * SEC), TFTP_XS_FAILED);
@@ -408,12 +410,13 @@ static void test_timeout_negotiated_and_progress_resets(void **state)
 /* The last ACK is lost: the last block is resent, then the transfer fails. */
 static void test_lost_last_ack(void **state)
 {
-	struct fake *f = fake_new(NULL, 100, TFTP_MODE_OCTET, NULL);
+	struct fake *f = fake_new(NULL, 600, TFTP_MODE_OCTET, NULL);
 	uint64_t now = 0;
 
 	step(f, TFTP_XEV_START, NULL, now);
+	ack(f, 1, now);
 	while (step(f, TFTP_XEV_TIMEOUT, NULL, now = f->timer) == TFTP_XS_DATA_SENT)
-		check_data(f, &f->pkts[0], 1);
+		check_data(f, &f->pkts[0], 2);
 	assert_int_equal(f->x.state, TFTP_XS_FAILED);
 	assert_string_equal(f->x.fail_reason, "no ACK for the last block");
 	assert_true(now < 60 * SEC); /* an idle transfer always ends */
@@ -608,6 +611,58 @@ static void test_netascii(void **state)
 	ascii_case("", 512, empty, empty_len, 1);
 }
 
+/*
+ * A client that never answers (a lost or spoofed request) is given up after
+ * two retransmissions, at 7 s, where one that answered once gets five (31 s).
+ */
+static void test_unanswered_ends_sooner(void **state)
+{
+	struct tftp_opts o = {0};
+	struct fake *f = fake_new(NULL, 2000, TFTP_MODE_OCTET, NULL);
+
+	step(f, TFTP_XEV_START, NULL, 0);
+	assert_false(f->x.answered);
+	assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, 1 * SEC), TFTP_XS_DATA_SENT);
+	assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, 3 * SEC), TFTP_XS_DATA_SENT);
+	assert_int_equal(f->timer, 7 * SEC);
+	assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, 7 * SEC), TFTP_XS_FAILED);
+	assert_string_equal(f->x.fail_reason, "no answer to the first packet");
+	assert_int_equal(f->npkts, 0); /* no ERROR to an address that may be spoofed */
+	assert_false(f->x.error_sent);
+	fake_free(f);
+	/* The same with an OACK that is never acknowledged. */
+	tftp_opt_set(&o, TFTP_OPT_BLKSIZE, 1024);
+	f = fake_new(NULL, 5000, TFTP_MODE_OCTET, &o);
+	step(f, TFTP_XEV_START, NULL, 0);
+	step(f, TFTP_XEV_TIMEOUT, NULL, 1 * SEC);
+	step(f, TFTP_XEV_TIMEOUT, NULL, 3 * SEC);
+	assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, 7 * SEC), TFTP_XS_FAILED);
+	fake_free(f);
+	/* ACK 0 of the OACK is an answer: the long patience applies from then on. */
+	f = fake_new(NULL, 5000, TFTP_MODE_OCTET, &o);
+	step(f, TFTP_XEV_START, NULL, 0);
+	assert_int_equal(ack(f, 0, 0), TFTP_XS_DATA_SENT);
+	assert_true(f->x.answered);
+	for (uint64_t t = 1; t <= 23; t = f->timer / SEC)
+		assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, f->timer), TFTP_XS_DATA_SENT);
+	assert_int_equal(step(f, TFTP_XEV_TIMEOUT, NULL, 31 * SEC), TFTP_XS_FAILED);
+	assert_string_equal(f->x.fail_reason, "timed out");
+	fake_free(f);
+}
+
+/* Eviction ends a transfer at once and sends nothing. */
+static void test_evict(void **state)
+{
+	struct fake *f = fake_new(NULL, 2000, TFTP_MODE_OCTET, NULL);
+
+	step(f, TFTP_XEV_START, NULL, 0);
+	assert_int_equal(step(f, TFTP_XEV_EVICT, NULL, 10), TFTP_XS_FAILED);
+	assert_int_equal(f->npkts, 0);
+	assert_int_equal(f->timer, 0);
+	assert_false(f->x.error_sent);
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +682,8 @@ int main(void)
 	    cmocka_unit_test(test_read_error),
 	    cmocka_unit_test(test_negotiate),
 	    cmocka_unit_test(test_netascii),
+	    cmocka_unit_test(test_unanswered_ends_sooner),
+	    cmocka_unit_test(test_evict),
 	};
 	int failed = cmocka_run_group_tests_name("one packet per send", tests, NULL, NULL);
 
