@@ -63,6 +63,12 @@
 #define RELAY_SUBOPT_LINK_SELECTION 5 /* RFC 3527 */
 /* Datagrams handled per wake-up before yielding to other sockets. */
 #define DHCP_RX_BATCH 64
+/*
+ * Why an ACK was not sent: its lease did not reach the disk (RFC 2131
+ * §4.3.1 wants it durable first). The timeline's words; obs/explain.c
+ * finds "ACK withheld" in them.
+ */
+#define DHCP_WHY_NOT_STORED "ACK withheld: the lease could not be stored (see the log)"
 
 struct dhcp_iface {
 	struct dhcp_server *s;
@@ -79,6 +85,19 @@ struct dhcp_choice {
 	uint8_t mac[6];
 	uint16_t type, layer;
 	int64_t until;
+};
+
+/*
+ * A DHCP event with its own copy of every string, so that it can be
+ * recorded after the request it came from is gone (an ACK: at the end of
+ * its turn). Never copied: ev points into it.
+ */
+struct dhcp_note {
+	struct obs_event ev;
+	uint8_t mac[6];
+	bool boot; /* a boot client: the detail gives the plan's file and reason */
+	char kind[24], facts[300], detail[512];
+	char vendor[80], user_class[40], iface[IFNAMSIZ], decision[128], source[80], profile[64];
 };
 
 /* A reply built during one loop turn, sent once the turn's leases are durable. */
@@ -102,6 +121,10 @@ struct dhcp_server {
 	struct ratelimit *rl_mac, *rl_source, *rl_new_client;
 	int64_t flood_until; /* offers are brief until then (epoch s): new clients came too fast */
 	uint64_t rate_limited; /* drops so far, for the log's 1, 2, 4, 8... lines */
+	bool in_turn;	       /* a store batch is open: ACKs wait for its commit */
+	/* The turn's ACKs, recorded at its end (dhcp_server_turn_end). */
+	struct dhcp_note acks[DHCP_RX_BATCH];
+	size_t n_acks;
 };
 
 /* One request being answered. */
@@ -658,35 +681,107 @@ static void dhcp_record_facts(struct dhcp_ctx *x, struct obs_event *ev, const ch
 	ev->profile = p->profile != NULL ? p->profile->name : NULL;
 }
 
+/* Points *field at a copy of its string inside the note (NULL stays NULL). */
+static void dhcp_note_keep(const char **field, char *dst, size_t cap)
+{
+	if (*field == NULL)
+		return;
+	snprintf(dst, cap, "%s", *field);
+	*field = dst;
+}
+
+/* The facts and the plan of x's request, as an event about ip (dhcp_note_say: what happened). */
+static void dhcp_note_fill(struct dhcp_ctx *x, const char *proto, uint32_t ip, struct dhcp_note *n)
+{
+	size_t len;
+	const uint8_t *p = dhcp_opt(x->req, DHCP_OPT_VENDOR_CLASS, &len);
+
+	n->vendor[0] = n->user_class[0] = '\0';
+	if (p != NULL)
+		log_escape(n->vendor, sizeof(n->vendor), p, len);
+	if ((p = dhcp_opt(x->req, DHCP_OPT_USER_CLASS, &len)) != NULL)
+		log_escape(n->user_class, sizeof(n->user_class), p, len);
+	/* Boot clients get the plan's file and reason; the reason also explains a refusal. */
+	n->boot = dhcp_is_boot_client(&x->facts);
+	bool file = n->boot && x->plan.file[0] != '\0';
+	snprintf(n->facts, sizeof(n->facts), "arch=%s vendor=%s user=%s%s%s",
+		 x->facts.has_arch ? boot_arch_name(x->facts.arch) : "-",
+		 n->vendor[0] ? n->vendor : "-", n->user_class[0] ? n->user_class : "-",
+		 file ? " file=" : "", file ? x->plan.file : "");
+	memcpy(n->mac, x->facts.mac, 6);
+	n->ev = (struct obs_event){.mac = n->mac, .ip = ip, .proto = proto};
+	dhcp_record_facts(x, &n->ev, n->vendor, n->user_class);
+	/* The request's buffers and the plan may be gone when the note is recorded. */
+	dhcp_note_keep(&n->ev.iface, n->iface, sizeof(n->iface));
+	dhcp_note_keep(&n->ev.decision, n->decision, sizeof(n->decision));
+	dhcp_note_keep(&n->ev.source, n->source, sizeof(n->source));
+	dhcp_note_keep(&n->ev.profile, n->profile, sizeof(n->profile));
+}
+
+/*
+ * What happened: the message type, the reason (given to boot clients only,
+ * unless why_always) and whether it went well.
+ */
+static void dhcp_note_say(struct dhcp_note *n, uint8_t type, const char *why, bool ok,
+			  bool why_always)
+{
+	bool say = why != NULL && (n->boot || why_always);
+	snprintf(n->kind, sizeof(n->kind), "%s", dhcp_msg_type_name(type));
+	for (char *k = n->kind; *k; k++)
+		*k = (char)(*k | 0x20);
+	snprintf(n->detail, sizeof(n->detail), "%s%s%s", n->facts, say ? " reason=" : "",
+		 say ? why : "");
+	n->ev.kind = n->kind;
+	n->ev.detail = n->detail;
+	n->ev.ok = ok;
+}
+
 static void dhcp_record(struct dhcp_ctx *x, const char *proto, uint8_t type, uint32_t ip,
 			const char *why, bool ok)
 {
-	char detail[400], vc[80] = "", uc[40] = "";
-	size_t len;
-	const uint8_t *p = dhcp_opt(x->req, DHCP_OPT_VENDOR_CLASS, &len);
-	if (p != NULL)
-		log_escape(vc, sizeof(vc), p, len);
-	if ((p = dhcp_opt(x->req, DHCP_OPT_USER_CLASS, &len)) != NULL)
-		log_escape(uc, sizeof(uc), p, len);
-	/* Boot clients get the plan's file and reason; the reason also explains a refusal. */
-	bool boot = dhcp_is_boot_client(&x->facts);
-	bool file = boot && x->plan.file[0] != '\0';
-	snprintf(detail, sizeof(detail), "arch=%s vendor=%s user=%s%s%s%s%s",
-		 x->facts.has_arch ? boot_arch_name(x->facts.arch) : "-", vc[0] ? vc : "-",
-		 uc[0] ? uc : "-", file ? " file=" : "", file ? x->plan.file : "",
-		 why != NULL && boot ? " reason=" : "", why != NULL && boot ? why : "");
-	char kind[24];
-	snprintf(kind, sizeof(kind), "%s", dhcp_msg_type_name(type));
-	for (char *k = kind; *k; k++)
-		*k = (char)(*k | 0x20);
-	struct obs_event ev = {.mac = x->facts.mac,
-			       .ip = ip,
-			       .proto = proto,
-			       .kind = kind,
-			       .detail = detail,
-			       .ok = ok};
-	dhcp_record_facts(x, &ev, vc, uc);
-	obs_event(x->s->d->obs, &ev);
+	struct dhcp_note n;
+	dhcp_note_fill(x, proto, ip, &n);
+	dhcp_note_say(&n, type, why, ok, false);
+	obs_event(x->s->d->obs, &n.ev);
+}
+
+/* The ACK leaves: its address is the client's, and the timeline says so. */
+static void dhcp_ack_sent(struct dhcp_server *s, struct dhcp_note *n)
+{
+	obs_learn(s->d->obs, n->ev.ip, n->mac);
+	metric_inc(&s->d->metrics, METRIC_DHCP_ACK);
+	obs_event(s->d->obs, &n->ev);
+}
+
+/*
+ * The ACK does not leave, its lease not being durable: the REQUEST failed,
+ * and the timeline says why to every client, boot client or not. The
+ * client retries on its own.
+ */
+static void dhcp_ack_withheld(struct dhcp_server *s, struct dhcp_note *n)
+{
+	metric_inc(&s->d->metrics, METRIC_DHCP_STORE_FAIL);
+	dhcp_note_say(n, DHCPREQUEST, DHCP_WHY_NOT_STORED, false, true);
+	obs_event(s->d->obs, &n->ev);
+}
+
+/*
+ * An ACK built for x: outside a turn its lease is durable already, and it
+ * is recorded now; inside one it waits for the commit (dhcp_server_turn_end).
+ * A turn holds at most DHCP_RX_BATCH requests, so the list never runs out
+ * for the socket layer.
+ */
+static void dhcp_ack_built(struct dhcp_ctx *x, uint32_t ip)
+{
+	struct dhcp_server *s = x->s;
+	struct dhcp_note now, *n = &now;
+
+	if (s->in_turn && s->n_acks < DHCP_RX_BATCH)
+		n = &s->acks[s->n_acks++];
+	dhcp_note_fill(x, "dhcp", ip, n);
+	dhcp_note_say(n, DHCPACK, x->plan.reason, true, false);
+	if (n == &now)
+		dhcp_ack_sent(s, n);
 }
 
 /*
@@ -766,8 +861,9 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 		log_escape(l.hostname, sizeof(l.hostname), host, len);
 	if (store_lease_put(x->s->d->store, &l) < 0) {
 		/* No durable lease, no ACK: the client will retry. */
-		metric_inc(&x->s->d->metrics, METRIC_DHCP_STORE_FAIL);
-		dhcp_record(x, "dhcp", DHCPREQUEST, ip, "lease store failed: no ACK", false);
+		struct dhcp_note n;
+		dhcp_note_fill(x, "dhcp", ip, &n);
+		dhcp_ack_withheld(x->s, &n);
 		return 0;
 	}
 	/* The store dropped the client's other lease (one per client): so do the pools. */
@@ -781,13 +877,11 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 	struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
 	if (slot != NULL && slot->state != POOL_RESERVED)
 		pool_set(p, ip, POOL_LEASED, x->facts.mac, l.expires);
-	obs_learn(x->s->d->obs, ip, x->facts.mac);
 	x->granted = true;
 	int n = dhcp_build_reply(x, DHCPACK, ip, sn, lease, out, cap);
-	if (n > 0) {
-		metric_inc(&x->s->d->metrics, METRIC_DHCP_ACK);
-		dhcp_record(x, "dhcp", DHCPACK, ip, x->plan.reason, true);
-	}
+	/* Counted, learned and recorded when it is sent (dhcp_ack_built). */
+	if (n > 0)
+		dhcp_ack_built(x, ip);
 	return n;
 }
 
@@ -1182,16 +1276,15 @@ static void dhcp_rx_one(struct dhcp_iface *ifc, int fd, uint16_t port, const uin
 
 /*
  * Sends the turn's replies. When the commit failed, the ACKs that promised a
- * lease are not sent (the client retries); nothing unpromised is lost.
+ * lease are not sent (the client retries; dhcp_server_turn_end counted and
+ * recorded them as withheld); nothing unpromised is lost.
  */
 static void dhcp_flush(struct dhcp_server *s, bool committed)
 {
 	for (size_t i = 0; i < s->n_pending; i++) {
 		struct dhcp_pending *p = &s->pending[i];
-		if (p->dest.grants_lease && !committed) {
-			metric_inc(&s->d->metrics, METRIC_DHCP_STORE_FAIL);
+		if (p->dest.grants_lease && !committed)
 			continue;
-		}
 		int err = udp_send(p->fd, p->buf, p->len, p->dest.ip, p->dest.port, p->dest.ifindex,
 				   p->dest.src_ip);
 		if (err < 0)
@@ -1212,22 +1305,47 @@ static void dhcp_on_readable(evutil_socket_t fd, short what, void *arg)
 	uint16_t port = fd == ifc->fd[0] ? DHCP_SERVER_PORT : PXE_BOOT_SERVER_PORT;
 	uint8_t buf[DHCP_MAX_LEN + 1];
 	struct udp_meta meta;
-	bool batch = store_batch_begin(s->d->store) == 0;
 
+	/* No batch (it could not begin): each lease was durable when written. */
+	dhcp_server_turn_begin(s);
 	for (int i = 0; i < DHCP_RX_BATCH; i++) {
 		ssize_t n = udp_recv(fd, buf, sizeof(buf), &meta);
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
 		dhcp_rx_one(ifc, fd, port, buf, n, &meta);
 	}
-	bool committed = batch && store_batch_commit(s->d->store) == 0;
-	if (batch && !committed) {
+	dhcp_flush(s, dhcp_server_turn_end(s) == 0);
+}
+
+int dhcp_server_turn_begin(struct dhcp_server *s)
+{
+	if (s->in_turn)
+		return -EBUSY; /* one turn at a time: the open one's ACKs stay pending */
+	s->in_turn = store_batch_begin(s->d->store) == 0;
+	return s->in_turn ? 0 : -EIO;
+}
+
+/* Commits the turn's leases; then its ACKs are sent or withheld, and recorded so. */
+int dhcp_server_turn_end(struct dhcp_server *s)
+{
+	if (!s->in_turn)
+		return 0;
+	s->in_turn = false;
+	bool committed = store_batch_commit(s->d->store) == 0;
+	if (!committed) {
 		log_err("dhcp", "lease store commit failed: ACKs of this turn withheld");
 		/* The pools saw the rolled-back leases: rebuild them from the store. */
 		if (dhcp_pools_load(s) < 0)
 			log_err("dhcp", "cannot reload the pools from the store");
 	}
-	dhcp_flush(s, committed || !batch);
+	for (size_t i = 0; i < s->n_acks; i++) {
+		if (committed)
+			dhcp_ack_sent(s, &s->acks[i]);
+		else
+			dhcp_ack_withheld(s, &s->acks[i]);
+	}
+	s->n_acks = 0;
+	return committed ? 0 : -EIO;
 }
 
 /* Opens ports 67 and 4011 on one interface. */

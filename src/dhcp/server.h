@@ -63,4 +63,17 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 		       uint16_t port, uint32_t peer_ip, uint16_t peer_port, uint8_t *out,
 		       size_t cap, struct dhcp_dest *dest);
 
+/*
+ * A turn (the socket layer's group commit; tests call these too): the
+ * leases granted by dhcp_server_handle() between the two calls are written
+ * in one store transaction, and their ACKs are recorded (event, log, live
+ * view) only by dhcp_server_turn_end(), after its commit: as sent, or, when
+ * the commit failed, as withheld. Outside a turn a lease is durable when
+ * written, and its ACK is recorded at once. Both return 0 or -errno
+ * (turn_begin: -EBUSY when a turn is open, -EIO when no batch could begin;
+ * turn_end: -EIO when the commit failed).
+ */
+int dhcp_server_turn_begin(struct dhcp_server *s);
+int dhcp_server_turn_end(struct dhcp_server *s);
+
 #endif

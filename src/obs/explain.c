@@ -28,6 +28,7 @@ static const char *const explain_verdict_names[EXPLAIN_VERDICT_COUNT] = {
     [EXPLAIN_NOT_BOOT_CLIENT] = "not-a-boot-client",
     [EXPLAIN_OTHER_SERVER] = "other-server",
     [EXPLAIN_OFFER_IGNORED] = "offer-ignored",
+    [EXPLAIN_NOT_STORED] = "lease-not-stored", /* the store took no lease: no ACK */
     [EXPLAIN_NO_PLAN] = "no-plan",
     [EXPLAIN_MENU_LOCAL] = "menu-local-boot",
     [EXPLAIN_NOT_FETCHED] = "not-fetched",
@@ -93,6 +94,16 @@ static bool explain_is_decision(const struct store_event *e)
 static bool explain_is_transfer(const struct store_event *e)
 {
 	return explain_is_kind(e, "transfer");
+}
+
+/*
+ * A REQUEST whose ACK pxed withheld: the lease did not reach the store
+ * (dhcp/server.c records it so, with "ACK withheld" in its reason).
+ */
+static bool explain_is_withheld(const struct store_event *e)
+{
+	return strcmp(e->proto, "dhcp") == 0 && explain_is_kind(e, "request") && !e->ok &&
+	       strstr(e->detail, "ACK withheld") != NULL;
 }
 
 /*
@@ -280,8 +291,10 @@ static void explain_plans(const struct explain_input *in, struct explain_report 
 {
 	const struct store_event *last[2] = {NULL, NULL};
 
+	/* A withheld ACK's reason is the store's failure, not the plan's: another event's first. */
 	for (size_t i = 0; i < in->n; i++)
-		if (explain_is_decision(&in->ev[i]))
+		if (explain_is_decision(&in->ev[i]) &&
+		    (!explain_is_withheld(&in->ev[i]) || last[explain_is_ipxe(&in->ev[i])] == NULL))
 			last[explain_is_ipxe(&in->ev[i])] = &in->ev[i];
 	if (last[0] == NULL && last[1] == NULL && in->n == 0 && in->last_dhcp != NULL &&
 	    explain_is_decision(in->last_dhcp))
@@ -352,6 +365,8 @@ static size_t explain_step_dhcp(const struct explain_input *in, size_t i, struct
 				other ? x->proto : "", other ? " " : "", x->kind);
 		if (x->ip != 0 && (k == j || x->ip != in->ev[k + 1].ip))
 			explain_appendf(s->text, sizeof(s->text), " %s", ip4_format(ips, x->ip));
+		if (explain_is_withheld(x))
+			explain_appendf(s->text, sizeof(s->text), " (ACK withheld)");
 		if (explain_is_decision(x))
 			dec = x;
 		s->ok = x->ok;
@@ -433,6 +448,8 @@ struct explain_scan {
 	int last_decision; /* the newest decision event */
 	int chose_other;   /* the newest chose-other */
 	bool dhcp;	   /* any DHCP event */
+	int withheld;	   /* the newest REQUEST whose ACK was withheld */
+	int acked;	   /* the newest ACK */
 };
 
 static bool explain_what_is(const struct store_event *e, const char *what)
@@ -447,10 +464,19 @@ static void explain_scan(const struct explain_input *in, struct explain_scan *sc
 	char seen[CONF_MAX_INITRDS][160], f[160];
 	int n_seen = 0;
 
-	*sc = (struct explain_scan){-1, -1, 0, -1, -1, false};
+	*sc = (struct explain_scan){.last_ok = -1,
+				    .kernel = -1,
+				    .last_decision = -1,
+				    .chose_other = -1,
+				    .withheld = -1,
+				    .acked = -1};
 	for (size_t i = 0; i < in->n; i++) {
 		const struct store_event *e = &in->ev[i];
 		sc->dhcp |= explain_is_dhcp(e);
+		if (explain_is_withheld(e))
+			sc->withheld = (int)i;
+		if (explain_is_dhcp(e) && explain_is_kind(e, "ack"))
+			sc->acked = (int)i;
 		if (explain_is_decision(e))
 			sc->last_decision = (int)i;
 		if (explain_is_kind(e, "chose-other"))
@@ -771,6 +797,24 @@ static void explain_cause_other_server(struct explain_report *r, const struct st
 		 ips);
 }
 
+/* pxed's own failure: the lease could not be written, so the ACK was never sent. */
+static void explain_cause_not_stored(struct explain_report *r, const struct store_event *e)
+{
+	char ips[16];
+	ip4_format(ips, e->ip);
+	r->verdict = EXPLAIN_NOT_STORED;
+	snprintf(r->stopped, sizeof(r->stopped),
+		 "at DHCP: the ACK for %s was withheld, its lease could not be stored", ips);
+	snprintf(
+	    r->cause, sizeof(r->cause),
+	    "pxed chose %s for the machine but could not write the lease to its store "
+	    "(state_dir: most likely a full disk; pxed's log names the error), so it did not "
+	    "send the ACK: a lease must be on disk before the ACK leaves. The machine got no "
+	    "address from pxed. It keeps asking on its own: free space in state_dir, or repair "
+	    "the store, and its next request is answered.",
+	    ips);
+}
+
 /* No decision of pxed's: a client that is not booting, or one pxed saw only on TFTP/HTTP. */
 static void explain_cause_no_boot(struct explain_report *r, bool dhcp)
 {
@@ -848,7 +892,10 @@ static void explain_verdict_dhcp(const struct explain_input *in, struct explain_
 	for (size_t i = 0; d != NULL && i < r->n_plans; i++)
 		if (r->plans[i].ipxe == explain_is_ipxe(d))
 			p = &r->plans[i];
-	if (sc->chose_other > after)
+	/* A withheld ACK that nothing answered since: boot client or not, that is the stop. */
+	if (sc->withheld > after && sc->withheld > sc->acked && sc->withheld > sc->chose_other)
+		explain_cause_not_stored(r, &in->ev[sc->withheld]);
+	else if (sc->chose_other > after)
 		explain_cause_other_server(r, &in->ev[sc->chose_other]);
 	else if (p == NULL)
 		explain_cause_no_boot(r, sc->dhcp);

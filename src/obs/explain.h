@@ -59,6 +59,7 @@ enum explain_verdict {
 	EXPLAIN_NOT_BOOT_CLIENT, /* DHCP, but never as a PXE / HTTP Boot / iPXE client */
 	EXPLAIN_OTHER_SERVER,	 /* it took another DHCP server's offer */
 	EXPLAIN_OFFER_IGNORED,	 /* pxed offered, the machine never asked for it */
+	EXPLAIN_NOT_STORED,	 /* pxed withheld its ACK: the lease could not be stored */
 	EXPLAIN_NO_PLAN,	 /* pxed had nothing to boot it with */
 	EXPLAIN_MENU_LOCAL,	 /* a PXE menu whose default is the local disk */
 	EXPLAIN_NOT_FETCHED,	 /* told a file, never asked for it */

@@ -1,12 +1,14 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -168,6 +170,16 @@ static int store_exec(struct store *s, const char *sql)
 	return 0;
 }
 
+/*
+ * Ends a failed transaction. SQLite has already rolled it back itself after
+ * some errors (SQLITE_FULL, SQLITE_IOERR): then there is nothing to end.
+ */
+static void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		store_exec(s, "ROLLBACK");
+}
+
 static int store_prepare_all(struct store *s)
 {
 	for (int i = 0; i < ST_COUNT; i++) {
@@ -229,9 +241,11 @@ static int store_migrate(struct store *s)
 		log_err("store", "no schema version in the store");
 		return -EIO;
 	}
-	if (v > STORE_SCHEMA_VERSION)
-		log_warn("store", "schema %d is newer than this pxed's %d: using what it knows", v,
-			 STORE_SCHEMA_VERSION);
+	if (v > STORE_SCHEMA_VERSION) {
+		/* Written by a newer pxed since store_check() read it. */
+		log_err("store", "schema %d is newer than this pxed's %d", v, STORE_SCHEMA_VERSION);
+		return -EIO;
+	}
 	while (v < STORE_SCHEMA_VERSION) {
 		if (store_exec(s, "BEGIN IMMEDIATE") < 0)
 			return -EIO;
@@ -248,7 +262,7 @@ static int store_migrate(struct store *s)
 			 v + 1);
 		if (store_exec(s, store_migrations[v - 1]) < 0 || store_exec(s, sql) < 0 ||
 		    store_exec(s, "COMMIT") < 0) {
-			store_exec(s, "ROLLBACK");
+			store_rollback(s);
 			return -EIO;
 		}
 		log_info("store", "schema %d -> %d", v, v + 1);
@@ -263,20 +277,169 @@ int store_schema_version(struct store *s)
 	return s->schema;
 }
 
+/*
+ * What pxed says of a store it will not open. The file is left exactly as it
+ * is: the leases in it may still be saved, and starting over an empty store
+ * would hand their addresses out again.
+ */
+#define STORE_ADVICE                                                                               \
+	"pxed leaves it as it is: restore it from a backup (`sqlite3 FILE .recover` may save "     \
+	"some rows), or move it and its -wal away to start with no leases"
+
+/* Removes a store file and its companions (a temporary one that was not kept). */
+static void store_unlink_all(const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[PATH_MAX];
+	for (size_t i = 0; i < PXED_ARRAY_LEN(suffix); i++)
+		if (snprintf(p, sizeof(p), "%s%s", path, suffix[i]) < (int)sizeof(p))
+			unlink(p);
+}
+
+static int store_fsync_dir(const char *state_dir)
+{
+	int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -errno;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * A new store is made whole under a temporary name (schema written, WAL
+ * checkpointed by the close) and only then linked into place: so pxed.db
+ * never exists half-made, and an empty pxed.db is always damage, never a
+ * start-up that was killed. link() does not replace: when another process
+ * (`pxed explain` beside a starting daemon) got there first, its store is
+ * the one used.
+ */
+static int store_create(const char *state_dir, const char *path)
+{
+	char tmp[PATH_MAX];
+	sqlite3 *db = NULL;
+	int rc = -EIO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	store_unlink_all(tmp); /* left by a pxed killed while creating, with our PID */
+	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+			 NULL) == SQLITE_OK &&
+	    sqlite3_exec(db, store_schema, NULL, NULL, NULL) == SQLITE_OK)
+		rc = 0;
+	else
+		log_err("store", "%s: %s", tmp, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+	if (sqlite3_close(db) != SQLITE_OK && rc == 0) {
+		log_err("store", "%s: close: %s", tmp, sqlite3_errmsg(db));
+		rc = -EIO;
+	}
+	if (rc == 0 && link(tmp, path) < 0 && errno != EEXIST) {
+		rc = -errno;
+		log_err("store", "%s: %s", path, strerror(errno));
+	}
+	store_unlink_all(tmp);
+	if (rc == 0 && (rc = store_fsync_dir(state_dir)) < 0)
+		log_err("store", "%s: fsync: %s", state_dir, strerror(-rc));
+	return rc;
+}
+
+/*
+ * PRAGMA quick_check's verdict: "ok", or the first problem it found (its
+ * "*** in database main ***" heading skipped).
+ */
+static int store_quick_check(struct store *s, char *first, size_t cap)
+{
+	sqlite3_stmt *q;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	first[0] = '\0';
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(q, 0);
+		const char *nl = t != NULL ? strchr(t, '\n') : NULL;
+		if (t != NULL && strncmp(t, "***", 3) == 0)
+			t = nl != NULL ? nl + 1 : "";
+		snprintf(first, cap, "%s", t != NULL ? t : "?");
+		if (first[0] != '\0')
+			break;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/*
+ * Is the file whole, pxed's, and of a schema this pxed knows? Only reads:
+ * a store refused here is left byte for byte as it was (SQLite may still
+ * replay a -wal or roll back a hot journal: that is its recovery).
+ */
+static int store_check(struct store *s, const char *path)
+{
+	char first[160] = "";
+	sqlite3_stmt *q;
+	int tables = 0, meta = 0;
+
+	if (store_quick_check(s, first, sizeof(first)) < 0) {
+		log_err("store", "%s: %s; " STORE_ADVICE, path, sqlite3_errmsg(s->db));
+		return -EIO;
+	}
+	if (strcmp(first, "ok") != 0) {
+		log_err("store", "%s is damaged (quick_check: %s); " STORE_ADVICE, path, first);
+		return -EIO;
+	}
+	if (sqlite3_prepare_v2(
+		s->db,
+		"SELECT count(*), coalesce(sum(name = 'meta'), 0) FROM sqlite_master "
+		"WHERE type = 'table'",
+		-1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		tables = sqlite3_column_int(q, 0);
+		meta = sqlite3_column_int(q, 1);
+	}
+	sqlite3_finalize(q);
+	/* No table at all: a SQLite file nothing was written to yet, pxed's to fill. */
+	if (tables > 0 && meta == 0) {
+		log_err("store", "%s is a SQLite database but not a pxed store; " STORE_ADVICE,
+			path);
+		return -EIO;
+	}
+	int v = meta ? store_read_schema(s) : 0;
+	if (v > STORE_SCHEMA_VERSION) {
+		log_err("store",
+			"%s was written by a newer pxed (schema %d; this pxed knows up to %d): "
+			"run that pxed, or move it and its -wal away to start with no leases",
+			path, v, STORE_SCHEMA_VERSION);
+		return -EIO;
+	}
+	return 0;
+}
+
 int store_open(const char *state_dir, struct store **out)
 {
 	char path[PATH_MAX];
+	struct stat sb;
 	struct store *s;
+	int rc;
 
 	if (mkdir(state_dir, 0750) < 0 && errno != EEXIST)
 		return -errno;
 	if (snprintf(path, sizeof(path), "%s/pxed.db", state_dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
+	if (stat(path, &sb) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		if ((rc = store_create(state_dir, path)) < 0)
+			return rc;
+	} else if (sb.st_size == 0) {
+		log_err("store", "%s is empty (0 bytes): pxed never leaves it so; " STORE_ADVICE,
+			path);
+		return -EIO;
+	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		log_err("store", "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
@@ -285,9 +448,10 @@ int store_open(const char *state_dir, struct store **out)
 	 * WAL with synchronous=FULL: a commit is fsynced before it returns, so a
 	 * lease written before the ACK survives power loss (RFC 2131 §4.3.1).
 	 */
-	if (store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") < 0 ||
-	    store_exec(s, "PRAGMA quick_check;") < 0 || store_exec(s, store_schema) < 0 ||
-	    store_migrate(s) < 0 || store_prepare_all(s) < 0 || store_open_events(s, path) < 0)
+	if (store_check(s, path) < 0 ||
+	    store_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;") < 0 ||
+	    store_exec(s, store_schema) < 0 || store_migrate(s) < 0 || store_prepare_all(s) < 0 ||
+	    store_open_events(s, path) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -386,7 +550,7 @@ int store_batch_commit(struct store *s)
 	/* COMMIT is where SQLite fsyncs the WAL: after it, every write is durable. */
 	int rc = !s->batch_failed && store_exec(s, "COMMIT") == 0 ? 0 : -EIO;
 	if (rc < 0)
-		store_exec(s, "ROLLBACK");
+		store_rollback(s);
 	store_event_flush(s);
 	return rc;
 }
@@ -408,7 +572,7 @@ static int store_txn_end(struct store *s, int rc)
 	}
 	if (rc == 0 && store_exec(s, "COMMIT") == 0)
 		return 0;
-	store_exec(s, "ROLLBACK");
+	store_rollback(s);
 	return -EIO;
 }
 

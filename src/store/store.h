@@ -64,7 +64,12 @@ struct store_retention {
 	uint32_t max_per_machine; /* per MAC, applied by store_event_prune_mac() */
 };
 
-/* Opens (creating if needed) state_dir/pxed.db. 0 or -errno / -EIO. */
+/*
+ * Opens state_dir/pxed.db, creating it whole (under a temporary name, then
+ * linked into place) when there is none. 0, or -errno, or -EIO: also for a
+ * store it will not use, left untouched and named in the log with what to do
+ * (empty, damaged by SQLite's quick check, not pxed's, or of a newer schema).
+ */
 int store_open(const char *state_dir, struct store **out);
 void store_close(struct store *st);
 

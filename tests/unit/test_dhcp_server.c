@@ -2,18 +2,22 @@
  * The whole DHCP message handler, bytes in and reply out, with a real store
  * in a temporary directory and no sockets.
  */
+#include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #include "conf/config.h"
 #include "dhcp/server.h"
 #include "dhcp/wire.h"
+#include "obs/live.h"
 #include "obs/obs.h"
 #include "pxed.h"
 #include "store/store.h"
@@ -626,10 +630,126 @@ static void test_client_moves_subnet(void **state)
 	assert_int_not_equal(m.yiaddr, first);
 }
 
+/* A machine's events as "kind,kind!,": oldest first, "!" after a failed one. */
+struct kinds {
+	const uint8_t *mac;
+	char s[256];
+	char detail[512]; /* the newest failed event's */
+};
+
+static void kinds_add(struct kinds *k, const struct store_event *e)
+{
+	if (!e->has_mac || memcmp(e->mac, k->mac, 6) != 0)
+		return;
+	size_t n = strlen(k->s);
+	snprintf(k->s + n, sizeof(k->s) - n, "%s%s,", e->kind, e->ok ? "" : "!");
+	if (!e->ok)
+		snprintf(k->detail, sizeof(k->detail), "%s", e->detail);
+}
+
+static int kinds_stored(const struct store_event *e, void *arg)
+{
+	kinds_add(arg, e);
+	return 0;
+}
+
+static int kinds_live(void *arg, uint64_t seq, const struct store_event *e)
+{
+	(void)seq;
+	kinds_add(arg, e);
+	return 0;
+}
+
+/*
+ * Runs dhcp_server_turn_end() with the disk "full": no file of this process
+ * may grow (RLIMIT_FSIZE 0), so the store's commit fails as it does on a
+ * full disk. Returns what turn_end returned.
+ */
+static int turn_end_disk_full(struct fx *f)
+{
+	struct rlimit old, none = {0, 0};
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	none.rlim_max = old.rlim_max;
+	void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &none), 0);
+	int rc = dhcp_server_turn_end(f->s);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, was);
+	return rc;
+}
+
+/*
+ * An ACK whose lease the store's commit did not take is never sent, so it
+ * is not recorded either: not as an "ack" event (store, live view), not in
+ * the ACK counter, nor is its address learned. The timeline says the ACK
+ * was withheld and why; the client's retry, once the disk has room, is
+ * ACKed and recorded after that.
+ */
+static void test_ack_recorded_after_commit(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN], mac[6] = {0x52, 0x54, 0, 0, 0, 70};
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	struct obs_live *live;
+	const uint8_t want[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	assert_int_equal(obs_live_new(&live), 0);
+	obs_set_live(f->d.obs, live);
+
+	/* Inside a turn, the ACK is built but not yet recorded. */
+	assert_int_equal(dhcp_server_turn_begin(f->s), 0);
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 70, want, sizeof(want)), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_true(d.grants_lease);
+	assert_int_equal(obs_live_last_seq(live), 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_ACK], 0);
+
+	/* The commit fails: the withheld ACK is recorded as such, and only that. */
+	assert_int_equal(turn_end_disk_full(f), -EIO);
+	struct kinds k = {.mac = mac};
+	obs_live_since(live, 0, kinds_live, &k);
+	assert_string_equal(k.s, "request!,");
+	assert_non_null(strstr(k.detail, "ACK withheld"));
+	assert_non_null(strstr(k.detail, "lease could not be stored"));
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_ACK], 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_STORE_FAIL], 1);
+	struct store_lease l;
+	assert_int_not_equal(store_lease_by_ip(f->d.store, 0x0a4d0064u, &l), 0);
+	uint8_t learned[6];
+	assert_false(obs_lookup(f->d.obs, 0x0a4d0064u, learned) && memcmp(learned, mac, 6) == 0);
+
+	/* Room again: the retry is ACKed, and the ACK comes after the withheld one. */
+	assert_int_equal(dhcp_server_turn_begin(f->s), 0);
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 70, want, sizeof(want)), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_int_equal(obs_live_last_seq(live), 1);
+	assert_int_equal(dhcp_server_turn_end(f->s), 0);
+	k = (struct kinds){.mac = mac};
+	obs_live_since(live, 0, kinds_live, &k);
+	assert_string_equal(k.s, "request!,ack,");
+	k = (struct kinds){.mac = mac};
+	assert_int_equal(store_event_each(f->d.store, mac, 100, kinds_stored, &k), 0);
+	assert_non_null(strstr(k.s, "ack,"));
+	assert_null(strstr(k.s, "ack!"));
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_ACK], 1);
+	assert_int_equal(store_lease_by_ip(f->d.store, 0x0a4d0064u, &l), 0);
+	assert_true(obs_lookup(f->d.obs, 0x0a4d0064u, learned));
+	assert_memory_equal(learned, mac, 6);
+
+	/* Outside a turn (no batch), the lease is durable at once: recorded at once. */
+	const uint8_t other[] = {50, 4, 10, 77, 0, 101, 54, 4, 10, 77, 0, 1, 255};
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 71, other, sizeof(other)), out, &m, &d) > 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_ACK], 2);
+	assert_int_equal(obs_live_last_seq(live), 3);
+	obs_set_live(f->d.obs, NULL);
+	obs_live_free(live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_prl_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_recorded_after_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_moves_subnet, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decline_by_another_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_mac_flood, setup, teardown),

@@ -67,6 +67,22 @@ static const uint8_t MAC[6] = {0x52, 0x54, 0x00, 0xaa, 0x00, 0x01};
 
 #define SCRIPT_URL "http://10.0.0.1/boot/52-54-00-aa-00-01.ipxe"
 
+/* A REQUEST whose ACK pxed withheld (dhcp/server.c): the lease could not be stored. */
+#define WITHHELD_WHY "ACK withheld: the lease could not be stored (see the log)"
+#define WITHHELD(ms, vc, dec)                                                                      \
+	{                                                                                          \
+		.ts_us = MS(ms), .has_mac = true, .ip = IP_C, .proto = "dhcp", .kind = "request",  \
+		.detail = "arch=efi-x64 vendor=" vc " user=- reason=" WITHHELD_WHY, .ok = false,   \
+		.session = T0, .has_arch = true, .arch = 7, .vendor = vc, .iface = "br0",          \
+		.boot_item = -1, .decision = dec, .source = "default_profile", .profile = "p"      \
+	}
+#define PLAIN_WITHHELD(ms)                                                                         \
+	{                                                                                          \
+		.ts_us = MS(ms), .has_mac = true, .ip = IP_C, .proto = "dhcp", .kind = "request",  \
+		.detail = "arch=- vendor=- user=- reason=" WITHHELD_WHY, .ok = false,              \
+		.session = T0, .boot_item = -1                                                     \
+	}
+
 /* The firmware of a UEFI machine to its iPXE's DHCP, the way every EDK2 boot starts. */
 #define UEFI_TO_IPXE                                                                               \
 	DHCP(0, "dhcp", "offer", "", 7, VC_EFI, "snponly.efi", "default profile: snponly.efi"),    \
@@ -134,6 +150,24 @@ static const struct explain_case cases[] = {
      .n = 2,
      .want = EXPLAIN_OFFER_IGNORED,
      .cause = {"never asked for it", "second DHCP server"}},
+    {.name = "the ACK withheld: the lease could not be stored",
+     .ev = {DHCP(0, "dhcp", "offer", "", 7, VC_EFI, "snponly.efi", "default profile: snponly.efi"),
+	    WITHHELD(900, VC_EFI, "snponly.efi"), WITHHELD(4900, VC_EFI, "snponly.efi")},
+     .n = 3,
+     .want = EXPLAIN_NOT_STORED,
+     .cause = {"could not write the lease", "full disk", "did not send the ACK"},
+     .stopped = "the ACK for 10.0.0.101 was withheld"},
+    {.name = "an OS's ACK withheld: not a boot client, but the store is the stop",
+     .ev = {PLAIN(0, "offer"), PLAIN_WITHHELD(100)},
+     .n = 2,
+     .want = EXPLAIN_NOT_STORED,
+     .cause = {"could not write the lease"}},
+    {.name = "withheld, then ACKed on the retry: the store is no longer the stop",
+     .ev = {DHCP(0, "dhcp", "offer", "", 7, VC_EFI, "snponly.efi", "x"),
+	    WITHHELD(900, VC_EFI, "snponly.efi"),
+	    DHCP(4900, "dhcp", "ack", "", 7, VC_EFI, "snponly.efi", "x")},
+     .n = 3,
+     .want = EXPLAIN_NOT_FETCHED},
     {.name = "no program for the architecture",
      .ev = {DHCP(0, "dhcp", "offer", "", 11, "PXEClient:Arch:00011:UNDI:003000", "none",
 		 "default profile: no boot program for architecture 11 (efi-arm64)")},
@@ -406,6 +440,21 @@ static void test_facts_and_plans(void **state)
 	assert_int_equal(r.verdict, EXPLAIN_OTHER_SERVER);
 	assert_int_equal(r.facts.address, IP_C);
 	assert_true(r.facts.address_offered);
+
+	/* A withheld ACK: the plan keeps its reason, the step says what happened. */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strstr(cases[i].name, "the ACK withheld:") == cases[i].name)
+			run_case(&cases[i], &r);
+	assert_int_equal(r.verdict, EXPLAIN_NOT_STORED);
+	assert_int_equal(r.n_plans, 1);
+	assert_string_equal(r.plans[0].reason, "default profile: snponly.efi");
+	assert_int_equal(r.n_steps, 1);
+	assert_false(r.steps[0].ok);
+	assert_non_null(
+	    strstr(r.steps[0].text,
+		   "firmware efi-x64: offer, request (ACK withheld), request 10.0.0.101 (ACK "
+		   "withheld) -> snponly.efi"));
+	assert_true(r.facts.address_offered); /* no ACK: the address was never the machine's */
 }
 
 /* ---- through the store, the way the CLI and the API call it -------------------- */
