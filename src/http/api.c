@@ -4,11 +4,13 @@
  * obs/live.h's subscribers, with a comment line every API_KEEPALIVE_S so
  * that proxies and the client know it is alive.
  *
- * A stream ends when the client closes it (noticed at once: evhttp does not
- * read while it writes, so each stream watches its socket itself), when it
- * stops reading (API_STREAM_BACKLOG_MAX bytes waiting), or when the daemon
- * stops. Whichever way, evhttp frees the connection and its close callback
- * frees the stream: one close path.
+ * A stream ends when the client closes it (noticed at once: each stream
+ * watches its socket itself, as evhttp goes on reading while it writes but
+ * tells no one what it read; it buffers at most HTTP_CONN_READ_MAX of it,
+ * so a client that sends rather than reads is noticed then at the latest),
+ * when it stops reading (API_STREAM_BACKLOG_MAX bytes waiting), or when the
+ * daemon stops. Whichever way, evhttp frees the connection and its close
+ * callback frees the stream: one close path.
  */
 #include "http/api.h"
 

@@ -26,15 +26,21 @@
  *     once evhttp has set its socket (the admit event runs before any read);
  *   - a record knows its socket by descriptor and inode: a record whose
  *     descriptor is closed, or now names another socket, is stale. Stale
- *     records are dropped when their timer fires, and all of them whenever
- *     a cap would refuse a connection, so a cap counts live connections;
+ *     records are dropped when their timer fires (a busy record's every
+ *     CONN_BUSY_CHECK_S), and before a cap refuses a connection: the
+ *     client's own records for its cap, all of them for the global cap, so
+ *     a cap counts live connections and a refusal costs one fstat per
+ *     record of that client, not one per record of the table;
  *   - the bufferevent's buffers tell the state: bytes in while idle start a
  *     request's deadline; the output drained while busy ends the reply.
  */
+/* How often a busy record checks that its socket is still there. */
+#define CONN_BUSY_CHECK_S 600
+
 enum http_conn_state {
 	CONN_NEW,     /* made, not yet admitted */
 	CONN_HEADERS, /* a request is being read: the header deadline runs */
-	CONN_BUSY,    /* a request is being answered: no timer */
+	CONN_BUSY,    /* a request is being answered: the stale check runs */
 	CONN_IDLE,    /* kept alive between requests: the idle timer runs */
 };
 
@@ -108,8 +114,12 @@ static void conn_set_state(struct http_conn *k, enum http_conn_state st)
 		tv.tv_sec = cf->http_idle_timeout_s;
 		evtimer_add(k->timer, &tv);
 		break;
-	case CONN_NEW:
 	case CONN_BUSY:
+		/* A reply may take hours: the timer only drops a record whose socket went. */
+		tv.tv_sec = CONN_BUSY_CHECK_S;
+		evtimer_add(k->timer, &tv);
+		break;
+	case CONN_NEW:
 		evtimer_del(k->timer);
 		break;
 	}
@@ -123,6 +133,10 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	if (!conn_alive(k)) {
 		conns_drop(c, k, false);
+		return;
+	}
+	if (k->state == CONN_BUSY) {
+		conn_set_state(k, CONN_BUSY);
 		return;
 	}
 	metric_inc(&c->d->metrics, k->state == CONN_HEADERS ? METRIC_HTTP_HEADER_TIMEOUT
@@ -181,27 +195,52 @@ static size_t conns_from(const struct http_conns *c, uint32_t ip)
 	return n;
 }
 
-/* Drops every stale record (a socket closed, or reused for another). */
-static void conns_prune(struct http_conns *c)
+/* Drops the stale records (a socket closed, or reused for another): all, or ip's. */
+static void conns_prune(struct http_conns *c, bool all, uint32_t ip)
 {
 	for (size_t i = c->n; i-- > 0;)
-		if (!conn_alive(c->table[i]))
+		if ((all || c->table[i]->ip == ip) && !conn_alive(c->table[i]))
 			conns_drop(c, c->table[i], false);
 }
 
-/* The cap k would exceed, or METRIC_COUNT. Stale records are pruned first. */
+/*
+ * The cap k would exceed, or METRIC_COUNT. Before refusing, the records
+ * that cap counts are checked and the stale ones dropped: the client's for
+ * its own cap, every record only when the table is full.
+ */
 static enum metric_id conns_over(struct http_conns *c, uint32_t ip)
 {
 	const struct conf *cf = c->d->conf;
 
-	if (c->n < c->cap && conns_from(c, ip) < cf->http_max_per_client)
-		return METRIC_COUNT;
-	conns_prune(c);
+	if (c->n >= c->cap)
+		conns_prune(c, true, 0);
 	if (c->n >= c->cap)
 		return METRIC_HTTP_CONN_REFUSED_MAX;
 	if (conns_from(c, ip) >= cf->http_max_per_client)
+		conns_prune(c, false, ip);
+	if (conns_from(c, ip) >= cf->http_max_per_client)
 		return METRIC_HTTP_CONN_REFUSED_CLIENT;
 	return METRIC_COUNT;
+}
+
+/*
+ * Does evhttp still hold k's bufferevent? When it fails to set up a
+ * connection (no memory for the request, say) it frees the bufferevent in
+ * the loop turn that made it, before this record is admitted. The memory
+ * outlives that: bufferevent_free() clears the callbacks and deletes the
+ * events at once, but libevent 2.1 releases the memory in a finalizer that
+ * it queues as an active callback, at the default priority, behind the
+ * admit event, which conns_make_bev activated earlier. A bufferevent
+ * evhttp uses always has its error callback set. Holding a reference
+ * instead (bufferevent_incref) would keep the freed one's read event
+ * registered on a descriptor number the next accept may reuse.
+ */
+static bool conn_kept(const struct http_conn *k)
+{
+	bufferevent_event_cb on_event = NULL;
+
+	bufferevent_getcb(k->bev, NULL, NULL, &on_event, NULL);
+	return on_event != NULL;
 }
 
 static void conns_admit_one(struct http_conns *c, struct http_conn *k)
@@ -211,9 +250,13 @@ static void conns_admit_one(struct http_conns *c, struct http_conn *k)
 	struct stat st;
 	char ips[16];
 
+	if (!conn_kept(k)) {
+		conn_free(k);
+		return;
+	}
 	k->fd = bufferevent_getfd(k->bev);
 	if (k->fd < 0 || fstat(k->fd, &st) < 0) {
-		conn_free(k); /* evhttp failed to set it up and has freed it */
+		conn_free(k); /* evhttp failed to set it up */
 		return;
 	}
 	k->dev = st.st_dev;
@@ -263,6 +306,9 @@ static struct bufferevent *conns_make_bev(struct event_base *base, void *arg)
 	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
 	struct http_conn *k = bev != NULL ? calloc(1, sizeof(*k)) : NULL;
 
+	/* evhttp stops reading past this until it has used what it read (http/conn.h). */
+	if (bev != NULL)
+		bufferevent_setwatermark(bev, EV_READ, 0, HTTP_CONN_READ_MAX);
 	if (k == NULL)
 		return bev;
 	*k = (struct http_conn){.owner = c, .bev = bev, .fd = -1, .state = CONN_NEW};

@@ -6,12 +6,18 @@
  *   - a request's headers must be in within http.header_timeout of the
  *     connection (or the request's first byte): a client that dribbles a
  *     byte a second cannot stretch it;
- *   - a kept-alive connection may sit idle http.idle_timeout between requests.
+ *   - a kept-alive connection may sit idle http.idle_timeout between requests;
+ *   - evhttp holds at most HTTP_CONN_READ_MAX bytes a client sent and it has
+ *     not used yet: libevent 2.1.12 goes on reading while a reply is being
+ *     written, and would otherwise buffer all a client sends meanwhile.
  * Event streams (/api/v1/events/stream) leave all this once they start:
  * they are long-lived by design and capped by http/api.h.
  */
 #ifndef PXED_HTTP_CONN_H
 #define PXED_HTTP_CONN_H
+
+/* More than a request's headers and body may take (http/server.c's caps). */
+#define HTTP_CONN_READ_MAX (128 * 1024)
 
 struct pxed;
 struct evhttp;

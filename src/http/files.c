@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +27,9 @@
 
 /* "\"" + four 16-digit hex numbers and their dashes + "\"", with room to spare. */
 #define HTTP_ETAG_LEN 80
+
+/* Room for an If-Match or If-None-Match sent on several lines: evhttp caps all headers at 8 KiB. */
+#define HTTP_LIST_MAX 8192
 
 /*
  * One file being sent, from the request until the response has been
@@ -265,17 +269,20 @@ static uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
 /*
  * Strong validators (RFC 9110 §8.8): a real file's tag changes with its
  * device, inode, size or modification time (to the nanosecond); a rendered
- * file's is a hash of its bytes, and it has no Last-Modified.
+ * file's is a hash of its bytes, and it has no Last-Modified. A
+ * modification time in the future is sent as now: the Date evhttp gives
+ * the reply, which is this second or a later one (§8.8.2.1).
  */
 static int http_validators_of(struct http_answer *a)
 {
 	struct vfs_file *f = &a->f;
+	int64_t now = now_wall_us() / 1000000;
 	struct stat st;
 
 	if (f->kind == VFS_RENDERED) {
 		uint64_t h = fnv1a64(0xcbf29ce484222325ull, f->data, f->size);
 		snprintf(a->etag, sizeof(a->etag), "\"r%016" PRIx64 "-%" PRIx64 "\"", h, f->size);
-		a->v = (struct http_validators){a->etag, -1};
+		a->v = (struct http_validators){a->etag, -1, now};
 		return 0;
 	}
 	if (fstat(f->fd, &st) < 0)
@@ -283,7 +290,8 @@ static int http_validators_of(struct http_answer *a)
 	uint64_t ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
 	snprintf(a->etag, sizeof(a->etag), "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"",
 		 (uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size, ns);
-	a->v = (struct http_validators){a->etag, st.st_mtim.tv_sec};
+	a->v = (struct http_validators){a->etag, st.st_mtim.tv_sec < now ? st.st_mtim.tv_sec : now,
+					now};
 	return 0;
 }
 
@@ -395,8 +403,16 @@ static void http_send_file(struct pxed *d, struct evhttp_request *req, struct ht
 {
 	struct evbuffer *b = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	int64_t total = b != NULL ? http_build_body(b, h, a) : -ENOMEM;
+	int64_t total;
 
+	/*
+	 * b only ever drains into the socket: with this flag the file segments
+	 * added to it (every part of a multipart body too) stay sendfile chains;
+	 * without it libevent maps the whole file and copies from the mapping.
+	 */
+	if (b != NULL)
+		evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
+	total = b != NULL ? http_build_body(b, h, a) : -ENOMEM;
 	vfs_file_close(&a->f);
 	if (total < 0) {
 		if (b != NULL)
@@ -422,6 +438,35 @@ static void http_send_file(struct pxed *d, struct evhttp_request *req, struct ht
 }
 
 /*
+ * A list header's value: its lines joined with ", " (RFC 9110 §5.3), as
+ * evhttp keeps each line apart and finds only the first. NULL when absent;
+ * a list longer than buf (evhttp's header size cap keeps it shorter) is
+ * sent on as a malformed one, which matches no tag.
+ */
+static const char *http_header_list(struct evkeyvalq *in, const char *name, char *buf, size_t cap)
+{
+	const struct evkeyval *kv;
+	const char *first = NULL;
+	size_t used = 0;
+
+	for (kv = TAILQ_FIRST(in); kv != NULL; kv = TAILQ_NEXT(kv, next)) {
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		if (first == NULL) {
+			first = kv->value;
+			continue;
+		}
+		if (used == 0)
+			used = (size_t)snprintf(buf, cap, "%s", first);
+		if (used < cap)
+			used += (size_t)snprintf(buf + used, cap - used, ", %s", kv->value);
+	}
+	if (used == 0)
+		return first;
+	return used < cap ? buf : "<too long>";
+}
+
+/*
  * Preconditions, then the Range (GET only: RFC 9110 §14.2 defines ranges
  * for GET alone). Returns 0 to send the file (a->n ranges), or the status
  * already answered (304, 412, 416).
@@ -430,9 +475,10 @@ static int http_evaluate(struct pxed *d, struct evhttp_request *req, struct http
 {
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	char match[HTTP_LIST_MAX], none_match[HTTP_LIST_MAX];
 	const struct http_conditions c = {
-	    .if_match = evhttp_find_header(in, "If-Match"),
-	    .if_none_match = evhttp_find_header(in, "If-None-Match"),
+	    .if_match = http_header_list(in, "If-Match", match, sizeof(match)),
+	    .if_none_match = http_header_list(in, "If-None-Match", none_match, sizeof(none_match)),
 	    .if_modified_since = evhttp_find_header(in, "If-Modified-Since"),
 	    .if_unmodified_since = evhttp_find_header(in, "If-Unmodified-Since"),
 	    .if_range = evhttp_find_header(in, "If-Range"),

@@ -192,6 +192,25 @@ static unsigned days_in_month(int64_t y, unsigned m)
 	return dm[m - 1] + (m == 2 && leap);
 }
 
+/* Whole days since 1970-01-01 at t, rounded down. */
+static int64_t days_of(int64_t t)
+{
+	return t >= 0 ? t / 86400 : (t - 86399) / 86400;
+}
+
+/* The inverse of days_from_civil. */
+static void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
 /* Exactly n digits. */
 static const char *scan_fixed(const char *p, int n, unsigned *v)
 {
@@ -239,7 +258,7 @@ static const char *scan_imf(const char *p, struct http_tm *t)
 	return strcmp(p, " GMT") == 0 ? p + 4 : NULL;
 }
 
-/* RFC 850 after "Sunday, ": "06-Nov-94 08:49:37 GMT"; two-digit years: 1970-2069. */
+/* RFC 850 after "Sunday, ": "06-Nov-94 08:49:37 GMT"; the year's century is placed later. */
 static const char *scan_rfc850(const char *p, struct http_tm *t)
 {
 	if ((p = scan_fixed(p, 2, &t->day)) == NULL || *p++ != '-' ||
@@ -247,7 +266,6 @@ static const char *scan_rfc850(const char *p, struct http_tm *t)
 	    (p = scan_fixed(p, 2, &t->year)) == NULL || *p++ != ' ' ||
 	    (p = scan_time(p, &t->hour, &t->min, &t->sec)) == NULL)
 		return NULL;
-	t->year += t->year < 70 ? 2000 : 1900;
 	return strcmp(p, " GMT") == 0 ? p + 4 : NULL;
 }
 
@@ -266,39 +284,66 @@ static const char *scan_asctime(const char *p, struct http_tm *t)
 	return *p == '\0' ? p : NULL;
 }
 
-int http_date_parse(const char *s, int64_t *out)
+static int64_t http_tm_seconds(const struct http_tm *t)
+{
+	/* A leap second is the second before the next minute here. */
+	return days_from_civil(t->year, t->mon, t->day) * 86400 + t->hour * 3600 + t->min * 60 +
+	       (t->sec > 59 ? 59 : t->sec);
+}
+
+/*
+ * §5.6.7: a two-digit year that appears to be more than 50 years in the
+ * future is the most recent past year with those digits. So the year is
+ * the one with those digits within 50 years of now, either way.
+ */
+static void place_two_digit_year(struct http_tm *t, int64_t now)
+{
+	struct http_tm limit;
+	int64_t ny, secs;
+
+	now = now < 0 ? 0 : now;
+	secs = now - days_of(now) * 86400;
+	civil_from_days(days_of(now), &ny, &limit.mon, &limit.day);
+	limit.year = (unsigned)(ny + 50);
+	limit.hour = (unsigned)(secs / 3600);
+	limit.min = (unsigned)(secs / 60 % 60);
+	limit.sec = (unsigned)(secs % 60);
+	t->year += (unsigned)(ny - ny % 100);
+	if (t->year + 50 <= ny)
+		t->year += 100;
+	if (http_tm_seconds(t) > http_tm_seconds(&limit))
+		t->year -= 100;
+}
+
+int http_date_parse(const char *s, int64_t now, int64_t *out)
 {
 	struct http_tm t = {0};
 	const char *comma = strchr(s, ','), *p;
 
-	if (comma == s + 3)
+	if (comma == s + 3) {
 		p = comma[1] == ' ' ? scan_imf(comma + 2, &t) : NULL;
-	else if (comma != NULL)
+	} else if (comma != NULL) {
 		p = comma[1] == ' ' && comma - s >= 6 && comma - s <= 9 ? scan_rfc850(comma + 2, &t)
 									: NULL;
-	else
+		if (p != NULL)
+			place_two_digit_year(&t, now);
+	} else {
 		p = s[0] != '\0' && s[1] != '\0' && s[2] != '\0' && s[3] == ' '
 			? scan_asctime(s + 4, &t)
 			: NULL;
+	}
 	if (p == NULL || t.year < 1900 || t.day < 1 || t.day > days_in_month(t.year, t.mon))
 		return -EINVAL;
-	/* A leap second is the second before the next minute here. */
-	*out = days_from_civil(t.year, t.mon, t.day) * 86400 + t.hour * 3600 + t.min * 60 +
-	       (t.sec > 59 ? 59 : t.sec);
+	*out = http_tm_seconds(&t);
 	return 0;
 }
 
 void http_date_format(int64_t t, char out[HTTP_DATE_LEN])
 {
-	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400;
-	/* civil_from_days: the inverse of days_from_civil. */
-	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-	unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-	int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+	int64_t days = days_of(t), secs = t - days * 86400, y;
+	unsigned m, d;
 
+	civil_from_days(days, &y, &m, &d);
 	snprintf(out, HTTP_DATE_LEN, "%s, %02u %s %04lld %02d:%02d:%02d GMT",
 		 day_names[((days % 7) + 7) % 7], d, month_names[m - 1], (long long)(y % 10000),
 		 (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
@@ -309,7 +354,7 @@ void http_date_format(int64_t t, char out[HTTP_DATE_LEN])
 /* A date condition that applies: the header is present and valid, and we have a date. */
 static bool date_condition(const char *h, const struct http_validators *v, int64_t *t)
 {
-	return h != NULL && v->last_modified >= 0 && http_date_parse(skip_ows(h), t) == 0;
+	return h != NULL && v->last_modified >= 0 && http_date_parse(skip_ows(h), v->date, t) == 0;
 }
 
 enum http_precondition http_preconditions(const struct http_conditions *c,
@@ -349,7 +394,8 @@ bool http_if_range_allows(const char *if_range, const struct http_validators *v)
 			return false;
 		return etag_equal(a, alen, aweak, b, blen, bweak, false);
 	}
-	return date_condition(p, v, &t) && t == v->last_modified;
+	/* A date is a strong validator only if no second write can share it (§8.8.2.2). */
+	return date_condition(p, v, &t) && t == v->last_modified && v->last_modified < v->date;
 }
 
 /* ---- replies --------------------------------------------------------------- */

@@ -54,8 +54,10 @@ bool http_etag_list_match(const char *list, const char *tag, bool weak);
 /*
  * Parses an HTTP-date in any of the three forms a recipient must accept
  * (IMF-fixdate, RFC 850, asctime) into seconds since the epoch. 0 or -EINVAL.
+ * now (epoch seconds) places an RFC 850 two-digit year: in now's century,
+ * unless that is more than 50 years ahead of now, then in the one before.
  */
-int http_date_parse(const char *s, int64_t *out);
+int http_date_parse(const char *s, int64_t now, int64_t *out);
 
 /* Writes t as an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"). */
 void http_date_format(int64_t t, char out[HTTP_DATE_LEN]);
@@ -63,7 +65,8 @@ void http_date_format(int64_t t, char out[HTTP_DATE_LEN]);
 /* What the server knows of the representation it would send. */
 struct http_validators {
 	const char *etag;      /* strong entity tag, quoted; NULL: none */
-	int64_t last_modified; /* epoch seconds; -1: none (rendered files) */
+	int64_t last_modified; /* epoch seconds, not after date; -1: none (rendered files) */
+	int64_t date;	       /* the response's Date: now, in epoch seconds */
 };
 
 /* The request's conditional headers; NULL when absent. */
@@ -90,7 +93,10 @@ enum http_precondition http_preconditions(const struct http_conditions *c,
 /*
  * §13.1.5, step 5: may the Range be honoured? True without If-Range; with
  * one, only if it names the current entity tag (strong comparison) or is
- * exactly the Last-Modified date. False: send the whole representation.
+ * exactly the Last-Modified date and that date is a strong validator: at
+ * least one second before v->date (§8.8.2.2: a file written twice within
+ * its Last-Modified second has two contents under one date). False: send
+ * the whole representation.
  */
 bool http_if_range_allows(const char *if_range, const struct http_validators *v);
 

@@ -27,6 +27,8 @@
 
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_MAX_BODY 65536
+/* A connection reads no more than this ahead: a whole request must fit. */
+_Static_assert(HTTP_MAX_HEADERS + HTTP_MAX_BODY < HTTP_CONN_READ_MAX, "HTTP_CONN_READ_MAX");
 #define HTTP_TIMEOUT_S 60
 /* /metrics: the first buffer tried, and the most it may take (64 pools of gauges fit). */
 #define HTTP_METRICS_BUF (64 * 1024)

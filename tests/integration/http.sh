@@ -7,7 +7,9 @@
 #     file), a range past 4 GiB of a sparse 5 GiB file;
 #  2. HEAD (the headers of GET, Content-Length included, no body); ETag and
 #     Last-Modified; If-None-Match and If-Modified-Since (304), If-Match and
-#     If-Unmodified-Since (412), If-Range matching (206) and not (200);
+#     If-Unmodified-Since (412), If-Range matching (206) and not (200); repeated
+#     If-Match / If-None-Match lines; a future mtime; If-Range with a date that two
+#     writes share (200);
 #  3. a rendered per-machine iPXE script: a content ETag, no Last-Modified, ranges;
 #  4. keep-alive: curl fetches two URLs over one connection;
 #  5. no way out of http.root: "..", %2e%2e, %2f, ..%2f, %5c, %00, %252e%252e (literal),
@@ -16,7 +18,9 @@
 #     second is cut at http.header_timeout; an idle keep-alive connection at
 #     http.idle_timeout; connections over http.max_connections_per_client and
 #     http.max_connections are closed at once and counted in /metrics; an event stream
-#     outlives both timeouts.
+#     outlives both timeouts;
+#  7. a reply waiting on a slow client: the file is not mapped (sendfile), and junk the
+#     client sends meanwhile is not buffered without limit (pxed's RSS stays flat).
 # Usage: tests/integration/http.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 
@@ -49,6 +53,8 @@ CLI2_NS=$LAB_HOST_NS
 ROOT=$LAB_TMP/root
 mkdir -p "$ROOT/sub" "$LAB_TMP/outside"
 head -c 100000 /dev/urandom >"$ROOT/image.img"
+# Its Last-Modified must be a second older than the replies for If-Range dates to match.
+touch -d '1 minute ago' "$ROOT/image.img"
 printf 'hello\n' >"$ROOT/sub/a.txt"
 : >"$ROOT/empty.bin"
 echo "secret $RANDOM" >"$LAB_TMP/outside/secret"
@@ -275,6 +281,73 @@ code=$(fetch /image.img "$LAB_TMP/c" -H "If-None-Match: $ETAG")
 	lab_fail "changed file: $code, ETag $(header ETag) (was $ETAG)"
 ok "a file written again gets a new ETag: the old If-None-Match gives 200"
 
+# Repeated If-Match / If-None-Match lines are one list (RFC 9110 §5.3).
+ETAG=$(header ETag)
+code=$(fetch /image.img "$LAB_TMP/c" -H 'If-None-Match: "other"' -H "If-None-Match: $ETAG")
+code2=$(fetch /image.img "$LAB_TMP/c" -H 'If-Match: "other"' -H "If-Match: $ETAG")
+if [ "$code" = 304 ] && [ "$code2" = 200 ]; then
+	ok "If-None-Match and If-Match sent on two lines each are read as one list: 304, 200"
+else
+	not_ok "two If-None-Match lines, the tag in the second: $code (expected 304); two If-Match lines: $code2 (expected 200)"
+fi
+
+# A modification time in the future is sent as the reply's Date (RFC 9110 §8.8.2.1).
+head -c 1000 /dev/urandom >"$ROOT/future.bin"
+touch -d 2030-01-01 "$ROOT/future.bin"
+chmod a+r "$ROOT/future.bin"
+code=$(fetch /future.bin "$LAB_TMP/c")
+lm=$(date -u -d "$(header Last-Modified)" +%s 2>/dev/null || echo bad)
+dt=$(date -u -d "$(header Date)" +%s 2>/dev/null || echo bad)
+if [ "$code" = 200 ] && [ "$lm" != bad ] && [ "$dt" != bad ] && [ "$lm" -le "$dt" ]; then
+	ok "a file dated 2030: Last-Modified '$(header Last-Modified)' is not after Date '$(header Date)'"
+else
+	not_ok "a file dated 2030: $code, Last-Modified '$(header Last-Modified)', Date '$(header Date)'"
+fi
+
+# If-Range with a date: a file written twice within one second has two contents under
+# one Last-Modified, so that date is not a strong validator (RFC 9110 §13.1.5).
+IFRANGE=$LAB_TMP/ifrange.py
+cat >"$IFRANGE" <<'EOF2'
+# ifrange.py HOST PORT FILE: within one wall-clock second writes FILE, reads its
+# Last-Modified (HEAD), writes it again, and GETs a range with If-Range: that date.
+# Prints the status and whether the body is the whole new file; "retry" if the
+# second ran out.
+import http.client, os, sys, time
+host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+name = "/" + os.path.basename(path)
+while time.time() % 1 > 0.1:
+    time.sleep(0.01)
+second = int(time.time())
+with open(path, "wb") as f:
+    f.write(b"A" * 100)
+c = http.client.HTTPConnection(host, port, timeout=5)
+c.request("HEAD", name)
+r = c.getresponse()
+r.read()
+lm = r.getheader("Last-Modified")
+time.sleep(0.02)
+with open(path, "wb") as f:
+    f.write(b"B" * 100)
+c.request("GET", name, headers={"If-Range": lm, "Range": "bytes=0-9"})
+r = c.getresponse()
+body = r.read()
+if int(time.time()) != second:
+    print("retry")
+else:
+    print(r.status, "whole" if body == b"B" * 100 else "part")
+EOF2
+touch "$ROOT/race.bin"
+chmod a+r "$ROOT/race.bin"
+for i in 1 2 3; do
+	res=$(in_cli python3 "$IFRANGE" "$SERVER" 8080 "$ROOT/race.bin" 2>&1) || res="failed: $res"
+	[ "$res" = retry ] || break
+done
+if [ "$res" = "200 whole" ]; then
+	ok "If-Range with the Last-Modified of a file rewritten within that second: 200, the whole new file"
+else
+	not_ok "If-Range with the date of a file rewritten within its second: '$res', expected '200 whole'"
+fi
+
 code=$(fetch /sub/a.txt "$LAB_TMP/c")
 [ "$code" = 200 ] && [ "$(header Content-Type)" = "text/plain; charset=utf-8" ] ||
 	lab_fail "a.txt: $code $(header Content-Type)"
@@ -437,6 +510,7 @@ wait_flag() {
 }
 rc0=$(metric 'pxed_http_connections_refused_total{reason="max_connections_per_client"}')
 rm0=$(metric 'pxed_http_connections_refused_total{reason="max_connections"}')
+rm -f "$LAB_TMP/release"
 in_cli python3 "$HOLD" "$SERVER" 8080 "$PER_CLIENT" "$LAB_TMP/held1" "$LAB_TMP/release" &
 H1=$!
 lab_track_pid "$H1"
@@ -453,7 +527,10 @@ lab_track_pid "$H2"
 wait_flag "$LAB_TMP/held2" || lab_fail "hold.py did not open $((MAX_CONN - PER_CLIENT)) connections"
 r=$(in_probe "$CLI2_NS")
 [[ "$r" == refused* ]] || lab_fail "connection $((MAX_CONN + 1)) in all: $r, expected refused"
+touch "$LAB_TMP/release"
+t0=$(date +%s)
 wait "$H1" "$H2" 2>/dev/null || true
+[ $(($(date +%s) - t0)) -le 5 ] || lab_fail "hold.py took $(($(date +%s) - t0)) s to let go after the release"
 lab_untrack_pid "$H1"
 lab_untrack_pid "$H2"
 rc1=$(metric 'pxed_http_connections_refused_total{reason="max_connections_per_client"}')
@@ -478,6 +555,52 @@ code=$(fetch /metrics "$LAB_TMP/metrics")
 [ "$code" = 200 ] && grep -q '^pxed_http_connections_total ' "$LAB_TMP/metrics" ||
 	lab_fail "/metrics: $code, no pxed_http_connections_total"
 ok "/metrics answers with the connection counters"
+
+# ---- 7. a reply being sent: sendfile, and what the client sends meanwhile -------
+
+PUSH=$LAB_TMP/push.py
+cat >"$PUSH" <<'EOF2'
+# push.py HOST PORT PID: one connection GETs big.iso (5 GiB) and reads nothing. Prints
+# whether pxed (PID) has big.iso mapped while the reply waits; then sends junk on the
+# same connection (64 MiB at most; it stops when the socket takes nothing for 1 s) and
+# prints the bytes sent and pxed's VmRSS in KiB before and after.
+import select, socket, sys, time
+host, port, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def rss():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+s = socket.create_connection((host, port), timeout=5)
+s.sendall(b"GET /big.iso HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(0.5)
+mapped = sum("big.iso" in line for line in open(f"/proc/{pid}/maps"))
+rss0 = rss()
+s.setblocking(False)
+junk, pushed, t0 = b"j" * 65536, 0, time.monotonic()
+while pushed < 64 << 20 and time.monotonic() - t0 < 10:
+    if not select.select([], [s], [], 1.0)[1]:
+        break
+    try:
+        pushed += s.send(junk)
+    except BlockingIOError:
+        pass
+time.sleep(0.5)
+print(mapped, pushed, rss0, rss())
+EOF2
+read -r mapped pushed rss0 rss1 < <(in_cli python3 "$PUSH" "$SERVER" 8080 "$LAB_PXED_PID") ||
+	lab_fail "push.py failed"
+if [ "$mapped" = 0 ]; then
+	ok "a 5 GiB reply waiting on a slow client: the file is not mapped (sendfile, not mmap)"
+else
+	not_ok "a 5 GiB reply waiting on a slow client: big.iso is mapped $mapped times in pxed"
+fi
+if [ $((rss1 - rss0)) -lt 16384 ]; then
+	ok "a client sending junk during a download: $((pushed >> 10)) KiB taken, pxed's RSS $rss0 -> $rss1 KiB"
+else
+	not_ok "a client sending $((pushed >> 10)) KiB of junk during a download: pxed's RSS $rss0 -> $rss1 KiB"
+fi
+r=$(in_probe "$CLI_NS")
+[[ "$r" == served* ]] || lab_fail "a request after push.py: $r"
 
 lab_log "HTTP requests served in this test: $(metric pxed_http_requests_total)"
 echo "# $passed passed"

@@ -150,6 +150,9 @@ static void test_etag_table(void **state)
 	}
 }
 
+/* 2026-12-07 12:00:00 UTC: "now" for the parser's two-digit years. */
+#define NOW 1796644800
+
 static const struct date_case {
 	const char *s;
 	int ok;
@@ -181,7 +184,7 @@ static void test_date_table(void **state)
 		const struct date_case *c = &date_cases[i];
 		int64_t t = -7;
 		print_message("case %zu: %s\n", i, c->s);
-		int rc = http_date_parse(c->s, &t);
+		int rc = http_date_parse(c->s, NOW, &t);
 		assert_int_equal(rc < 0 ? -1 : 0, c->ok);
 		if (rc == 0)
 			assert_true(t == c->t);
@@ -198,21 +201,54 @@ static void test_date_round_trip(void **state)
 	assert_string_equal(out, "Sun, 06 Nov 1994 08:49:37 GMT");
 	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
 		http_date_format(ts[i], out);
-		assert_int_equal(http_date_parse(out, &back), 0);
+		assert_int_equal(http_date_parse(out, NOW, &back), 0);
 		assert_true(back == ts[i]);
 	}
 	/* Every day of four years, including a leap day and a century. */
 	for (int64_t t = 946684800 - 2 * 86400; t < 946684800 + 4 * 366 * 86400; t += 86400 + 7) {
 		http_date_format(t, out);
-		assert_int_equal(http_date_parse(out, &back), 0);
+		assert_int_equal(http_date_parse(out, NOW, &back), 0);
 		assert_true(back == t);
+	}
+}
+
+/*
+ * §5.6.7: a two-digit year more than 50 years ahead of now is the most
+ * recent past year with those digits; otherwise it is in now's century.
+ */
+static void test_date_two_digit_year(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t now, t;
+	} cases[] = {
+	    {"Sunday, 06-Nov-94 08:49:37 GMT", NOW, 784111777},
+	    {"Sunday, 06-Nov-94 08:49:37 GMT", 0, 784111777},
+	    /* 2070 is 44 years ahead of 2026: not "more than 50". */
+	    {"Wednesday, 01-Jan-70 00:00:00 GMT", NOW, 3155760000},
+	    {"Thursday, 01-Jan-70 00:00:00 GMT", 0, 0},
+	    /* Exactly 50 years ahead stays; one second more is the century before. */
+	    {"Monday, 07-Dec-76 12:00:00 GMT", NOW, 3374568000},
+	    {"Tuesday, 07-Dec-76 12:00:01 GMT", NOW, 218808001},
+	    {"Friday, 31-Dec-76 00:00:00 GMT", NOW, 220838400},
+	    {"Monday, 07-Dec-26 12:00:00 GMT", NOW, NOW},
+	    /* In 2100, "99" is 2099 and "00" is 2100. */
+	    {"Thursday, 31-Dec-99 00:00:00 GMT", 4102444800, 4102358400},
+	    {"Friday, 01-Jan-00 00:00:00 GMT", 4102444800, 4102444800},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t t = -7;
+		print_message("case %zu: %s\n", i, cases[i].s);
+		assert_int_equal(http_date_parse(cases[i].s, cases[i].now, &t), 0);
+		assert_true(t == cases[i].t);
 	}
 }
 
 static void test_preconditions(void **state)
 {
-	const struct http_validators file = {"\"v1\"", 784111777};
-	const struct http_validators rendered = {"\"r1\"", -1};
+	const struct http_validators file = {"\"v1\"", 784111777, NOW};
+	const struct http_validators rendered = {"\"r1\"", -1, NOW};
 	const char *before = "Sun, 06 Nov 1994 08:49:36 GMT", *at = "Sun, 06 Nov 1994 08:49:37 GMT";
 	struct http_conditions c;
 
@@ -261,8 +297,11 @@ static void test_preconditions(void **state)
 
 static void test_if_range(void **state)
 {
-	const struct http_validators file = {"\"v1\"", 784111777};
-	const struct http_validators rendered = {"\"r1\"", -1};
+	const struct http_validators file = {"\"v1\"", 784111777, NOW};
+	const struct http_validators rendered = {"\"r1\"", -1, NOW};
+	/* Written in the second of the reply: another write may share the date. */
+	const struct http_validators fresh = {"\"v1\"", 784111777, 784111777};
+	const struct http_validators aged = {"\"v1\"", 784111777, 784111778};
 
 	assert_true(http_if_range_allows(NULL, &file));
 	assert_true(http_if_range_allows("\"v1\"", &file));
@@ -274,6 +313,9 @@ static void test_if_range(void **state)
 	assert_false(http_if_range_allows("Sun, 06 Nov 1994 08:49:37 GMT", &rendered));
 	assert_true(http_if_range_allows("\"r1\"", &rendered));
 	assert_false(http_if_range_allows("garbage", &file));
+	assert_false(http_if_range_allows("Sun, 06 Nov 1994 08:49:37 GMT", &fresh));
+	assert_true(http_if_range_allows("Sun, 06 Nov 1994 08:49:37 GMT", &aged));
+	assert_true(http_if_range_allows("\"v1\"", &fresh));
 }
 
 static void test_multipart(void **state)
@@ -299,10 +341,15 @@ static void test_multipart(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_range_table),	   cmocka_unit_test(test_range_cap),
-	    cmocka_unit_test(test_range_prefixes), cmocka_unit_test(test_etag_table),
-	    cmocka_unit_test(test_date_table),	   cmocka_unit_test(test_date_round_trip),
-	    cmocka_unit_test(test_preconditions),  cmocka_unit_test(test_if_range),
+	    cmocka_unit_test(test_range_table),
+	    cmocka_unit_test(test_range_cap),
+	    cmocka_unit_test(test_range_prefixes),
+	    cmocka_unit_test(test_etag_table),
+	    cmocka_unit_test(test_date_table),
+	    cmocka_unit_test(test_date_round_trip),
+	    cmocka_unit_test(test_date_two_digit_year),
+	    cmocka_unit_test(test_preconditions),
+	    cmocka_unit_test(test_if_range),
 	    cmocka_unit_test(test_multipart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
