@@ -2,7 +2,7 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps build test unit demo bench clean assets
+.PHONY: all deps build test test-quick unit demo bench clean assets
 
 all: build
 
@@ -15,9 +15,16 @@ $(BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Everything: unit tests, integration tests with real clients, QEMU boots.
+# Everything (CI's .ci/run): unit tests, integration tests with real clients and QEMU
+# boots; the same again built with ASan+UBSan ($(BUILD)-asan); every fuzz target for
+# 60 s; the integration tests with pxed under valgrind. One phase alone, e.g.
+# `make test PXED_TEST_PHASES=asan` (scripts/run-tests.sh lists the switches).
 test: deps build
 	@bash scripts/run-tests.sh $(BUILD)
+
+# The normal build's tests only (the first phase of `make test`).
+test-quick: deps build
+	@PXED_TEST_PHASES=normal bash scripts/run-tests.sh $(BUILD)
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
@@ -32,4 +39,4 @@ assets:
 	@bash scripts/test-assets.sh
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan

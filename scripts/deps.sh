@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libyaml-dev
-libjansson-dev libcmocka-dev clang libclang-rt-14-dev libseccomp-dev"
+libjansson-dev libcmocka-dev clang libclang-rt-14-dev valgrind libseccomp-dev"
 # Real firmware, real clients and the network bootstrap programs the tests boot through;
 # python3 sends the raw malformed packets of the TFTP test; nft (nftables) drops packets
 # in tests/integration/tftp-lossy.sh; chromium is the browser of tests/e2e/dashboard.sh;
