@@ -16,8 +16,10 @@ grub-efi-amd64-signed shim-signed nftables chromium python3-prometheus-client"
 # Only for `scripts/deps.sh --bench` (make bench): the servers pxed is measured against.
 # tftpd-hpa conflicts with atftpd (both ship /usr/sbin/in.tftpd), so atftpd's program alone
 # is unpacked from its package into ATFTPD_DIR, never installed: libwrap0 and libpcre2-8-0
-# are what it links. Neither daemon may run from its package: see below.
-BENCH="kea-dhcp4-server tftpd-hpa libwrap0 libpcre2-8-0"
+# are what it links. nginx (Debian 12's nginx-light and nginx-core are empty packages that
+# depend on it) is bench/http's peer, started by the bench with a config of its own. No daemon
+# may run from its package: see below.
+BENCH="kea-dhcp4-server tftpd-hpa libwrap0 libpcre2-8-0 nginx"
 ATFTPD_DIR=/opt/pxed-bench/atftpd
 
 want=$(echo $BUILD $LAB)
@@ -77,14 +79,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 	cleanup
 	own_policy=
 	# A policy of the machine's own may have let it start: stop it and keep it off.
-	if [[ " ${missing[*]} " == *" tftpd-hpa "* ]]; then
+	# nginx would take port 80 with its default site.
+	for svc in tftpd-hpa nginx; do
+		[[ " ${missing[*]} " == *" $svc "* ]] || continue
 		if [ -d /run/systemd/system ]; then
-			systemctl disable --now tftpd-hpa.service >/dev/null 2>&1 || true
+			systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
 		else
-			[ ! -e /run/tftpd-hpa.pid ] || /etc/init.d/tftpd-hpa stop >/dev/null 2>&1 || true
-			update-rc.d tftpd-hpa disable >/dev/null 2>&1 || true
+			[ ! -e "/run/$svc.pid" ] || "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+			update-rc.d "$svc" disable >/dev/null 2>&1 || true
 		fi
-	fi
+	done
 fi
 
 if [ -n "$bench" ]; then
