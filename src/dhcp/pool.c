@@ -1,6 +1,7 @@
 #include "dhcp/pool.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 int pool_init(struct dhcp_pool *p, uint32_t first, uint32_t last)
 {
 	memset(p, 0, sizeof(*p));
+	p->live_at = -1;
 	if (first == 0 || last < first || last - first >= (1u << 24))
 		return -EINVAL;
 	p->first = first;
@@ -40,6 +42,8 @@ void pool_reset(struct dhcp_pool *p)
 	memset(p->by_mac, 0, (p->mask + 1) * sizeof(*p->by_mac));
 	p->cursor = 0;
 	p->n_leased = 0;
+	p->reclaim_after = 0;
+	p->live_at = -1;
 }
 
 struct pool_slot *pool_at(struct dhcp_pool *p, uint32_t ip)
@@ -91,11 +95,15 @@ void pool_set(struct dhcp_pool *p, uint32_t ip, enum pool_state st, const uint8_
 		return;
 	uint32_t idx = ip - p->first;
 	pool_unindex(p, idx);
+	if (s->state == POOL_LEASED || st == POOL_LEASED)
+		p->live_at = -1; /* the count of unexpired leases changes */
+	p->reclaim_after = 0;
 	p->n_leased -= s->state == POOL_LEASED;
 	p->n_leased += st == POOL_LEASED;
 	s->state = (uint8_t)st;
 	s->brief = false;
 	s->until = until;
+	s->made = 0;
 	memset(s->mac, 0, 6);
 	/*
 	 * A freed address keeps its last MAC, so a client that comes back is
@@ -107,6 +115,17 @@ void pool_set(struct dhcp_pool *p, uint32_t ip, enum pool_state st, const uint8_
 	/* The newest address of a MAC wins the index entry. */
 	uint32_t b = pool_bucket(p, mac);
 	p->by_mac[b] = idx + 1;
+}
+
+void pool_offer(struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6], int64_t now, int64_t until,
+		bool brief)
+{
+	struct pool_slot *s = pool_at(p, ip);
+	if (s == NULL)
+		return;
+	pool_set(p, ip, POOL_OFFERED, mac, until);
+	s->brief = brief;
+	s->made = now;
 }
 
 uint32_t pool_by_mac(const struct dhcp_pool *p, const uint8_t mac[6])
@@ -152,30 +171,46 @@ uint32_t pool_find_free(struct dhcp_pool *p, int64_t now)
 	return 0;
 }
 
-uint32_t pool_find_reclaimable(struct dhcp_pool *p, int64_t now, int64_t hold_s, int64_t min_age_s)
+uint32_t pool_find_reclaimable(struct dhcp_pool *p, int64_t now, int64_t min_age_s)
 {
+	int64_t next = INT64_MAX; /* when the youngest brief offer seen becomes reclaimable */
+
+	if (now < p->reclaim_after)
+		return 0;
 	for (uint32_t n = 0; n < p->size; n++) {
 		uint32_t idx = (p->cursor + n) % p->size;
 		const struct pool_slot *s = &p->slots[idx];
 		if (s->state != POOL_OFFERED)
 			continue;
-		if (s->brief || s->until <= now || s->until - hold_s + min_age_s <= now) {
+		if (s->until <= now || s->made + min_age_s <= now) {
 			p->cursor = (idx + 1) % p->size;
 			return p->first + idx;
 		}
+		if (s->made + min_age_s < next)
+			next = s->made + min_age_s;
 	}
+	/* Offers made from now on are younger: none is reclaimable before next. */
+	p->reclaim_after = next;
 	return 0;
 }
 
-bool pool_at_lease_limit(const struct dhcp_pool *p, uint32_t limit, int64_t now)
+uint32_t pool_live_leases(struct dhcp_pool *p, int64_t now)
 {
 	struct pool_counts k;
 
-	if (limit == 0 || p->n_leased < limit)
-		return false;
+	if (p->live_at != now) {
+		pool_count(p, now, &k);
+		p->live_leased = k.leased;
+		p->live_at = now;
+		p->n_scans++;
+	}
+	return p->live_leased;
+}
+
+bool pool_at_lease_limit(struct dhcp_pool *p, uint32_t limit, int64_t now)
+{
 	/* n_leased also counts leases that expired in place: count the live ones. */
-	pool_count(p, now, &k);
-	return k.leased >= limit;
+	return limit != 0 && p->n_leased >= limit && pool_live_leases(p, now) >= limit;
 }
 
 void pool_count(const struct dhcp_pool *p, int64_t now, struct pool_counts *out)

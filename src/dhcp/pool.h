@@ -29,16 +29,26 @@ struct pool_slot {
 	 */
 	bool brief;
 	int64_t until;
+	int64_t made; /* POOL_OFFERED only: when the offer was made (epoch s) */
 };
 
 struct dhcp_pool {
 	uint32_t first, last; /* host order, inclusive */
 	uint32_t size;
 	struct pool_slot *slots;
-	uint32_t cursor;  /* next-fit: where the last search stopped */
-	uint32_t *by_mac; /* open addressing: slot index + 1, 0 = empty */
-	uint32_t mask;	  /* table size - 1 (a power of two) */
-	uint32_t n_leased;
+	uint32_t cursor;   /* next-fit: where the last search stopped */
+	uint32_t *by_mac;  /* open addressing: slot index + 1, 0 = empty */
+	uint32_t mask;	   /* table size - 1 (a power of two) */
+	uint32_t n_leased; /* POOL_LEASED slots, expired ones included */
+	/*
+	 * Nothing is reclaimable before this time (epoch s): set when a search
+	 * for a reclaimable offer fails, so a flood does not rescan the pool.
+	 */
+	int64_t reclaim_after;
+	/* Unexpired leases counted at second live_at (-1: not counted), and full counts made. */
+	int64_t live_at;
+	uint32_t live_leased;
+	uint64_t n_scans;
 };
 
 int pool_init(struct dhcp_pool *p, uint32_t first, uint32_t last);
@@ -61,6 +71,14 @@ struct pool_slot *pool_at(struct dhcp_pool *p, uint32_t ip);
 void pool_set(struct dhcp_pool *p, uint32_t ip, enum pool_state st, const uint8_t *mac,
 	      int64_t until);
 
+/*
+ * Holds ip for mac's offer from now until `until`. A brief offer (a DISCOVER
+ * flood) binds nobody: any client may request it, and it may be offered
+ * again (pool_find_reclaimable) once old enough.
+ */
+void pool_offer(struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6], int64_t now, int64_t until,
+		bool brief);
+
 /* The address most recently given to mac in this pool (any state), or 0. */
 uint32_t pool_by_mac(const struct dhcp_pool *p, const uint8_t mac[6]);
 
@@ -71,17 +89,26 @@ bool pool_usable(const struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6], i
 uint32_t pool_find_free(struct dhcp_pool *p, int64_t now);
 
 /*
- * Under a DISCOVER flood: the next address held only by an offer that is
- * brief, or that was made at least min_age_s ago (until - hold_s is when),
- * so that the flood's offers cannot hold the pool. 0 when there is none.
+ * Under a DISCOVER flood: the next address held only by an offer (brief, or
+ * made before the flood was seen) made at least min_age_s ago, so that the
+ * flood's offers cannot hold the pool while a real client has time to
+ * request its offer. 0 when there is none (and then, until the oldest offer
+ * is old enough, 0 without a search).
  */
-uint32_t pool_find_reclaimable(struct dhcp_pool *p, int64_t now, int64_t hold_s, int64_t min_age_s);
+uint32_t pool_find_reclaimable(struct dhcp_pool *p, int64_t now, int64_t min_age_s);
 
 /*
- * Leases held at time now (expired ones do not count); cheap while the
- * pool's lease counter is below limit, one pass over the pool otherwise.
+ * Are `limit` leases held at time now (expired ones do not count)? Cheap
+ * while the pool's lease counter is below limit; otherwise one pass over the
+ * pool, at most once a second while no lease changes.
  */
-bool pool_at_lease_limit(const struct dhcp_pool *p, uint32_t limit, int64_t now);
+bool pool_at_lease_limit(struct dhcp_pool *p, uint32_t limit, int64_t now);
+
+/*
+ * Unexpired leases at time now: one pass over the pool, at most once a
+ * second while no lease changes (n_leased is the cheap upper bound).
+ */
+uint32_t pool_live_leases(struct dhcp_pool *p, int64_t now);
 
 /* A pool's addresses by state at time now, for the status view and the metrics. */
 struct pool_counts {

@@ -37,7 +37,8 @@
  * While new clients come faster than dhcp.new_client_rate (a DISCOVER flood
  * from random MACs), an offer holds its address only this long, binds
  * nobody (the first REQUEST wins), and an offer at least
- * DHCP_OFFER_MIN_HOLD_S old may be made again to another new client: the
+ * DHCP_OFFER_MIN_HOLD_S old (brief, or made before the flood was seen: the
+ * burst that came before it) may be made again to another new client: the
  * flood cannot hold the pool, and a real client still completes its DORA.
  */
 #define DHCP_OFFER_BRIEF_S 5
@@ -119,7 +120,7 @@ struct dhcp_server {
 	struct dhcp_choice choices[DHCP_CHOICE_SLOTS]; /* slot by MAC hash; newest wins */
 	/* Rate limits (conf dhcp.rate_*); NULL when off. Owned here. */
 	struct ratelimit *rl_mac, *rl_source, *rl_new_client;
-	int64_t flood_until; /* offers are brief until then (epoch s): new clients came too fast */
+	uint64_t flood_until;  /* offers are brief until then (monotonic us): a flood */
 	uint64_t rate_limited; /* drops so far, for the log's 1, 2, 4, 8... lines */
 	bool in_turn;	       /* a store batch is open: ACKs wait for its commit */
 	/* The turn's ACKs, recorded at its end (dhcp_server_turn_end). */
@@ -145,6 +146,7 @@ struct dhcp_ctx {
 	uint8_t reply_type;	      /* set when a reply is built */
 	bool granted;		      /* the reply grants a lease written to the store */
 	bool brief;		      /* an offer made during a flood of new clients */
+	bool source_over;	      /* a new client whose source is over dhcp.rate_per_source */
 	char source[80];	      /* the timeline's words for plan.source */
 };
 
@@ -250,9 +252,8 @@ static void dhcp_offer_hold(struct dhcp_server *s, const uint8_t mac[6], uint32_
 	struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
 	if (slot == NULL || slot->state == POOL_LEASED || slot->state == POOL_RESERVED)
 		return;
-	pool_set(p, ip, POOL_OFFERED, mac,
-		 (int64_t)time(NULL) + (brief ? DHCP_OFFER_BRIEF_S : DHCP_OFFER_HOLD_S));
-	slot->brief = brief;
+	int64_t now = (int64_t)time(NULL);
+	pool_offer(p, ip, mac, now, now + (brief ? DHCP_OFFER_BRIEF_S : DHCP_OFFER_HOLD_S), brief);
 }
 
 /* The client chose another server or took a lease: its held offer goes. */
@@ -292,12 +293,23 @@ static bool dhcp_in_subnet(const struct conf_subnet *sn, uint32_t ip)
 	return (ip & prefix_mask(sn->prefix_len)) == sn->network;
 }
 
-static uint32_t dhcp_leases_in_use(const struct dhcp_server *s)
+/*
+ * Is dhcp.max_leases reached? Leases that expired in place do not count:
+ * the pools' lease counters bound the live count, which is only counted
+ * (at most once a second per pool) when they reach the limit.
+ */
+static bool dhcp_at_lease_limit(struct dhcp_server *s, uint32_t limit, int64_t now)
 {
-	uint32_t n = 0;
+	uint64_t n = 0;
+
 	for (size_t i = 0; i < s->d->conf->n_subnets; i++)
 		n += s->pools[i].n_leased;
-	return n;
+	if (limit == 0 || n < limit)
+		return false;
+	n = 0;
+	for (size_t i = 0; i < s->d->conf->n_subnets; i++)
+		n += pool_live_leases(&s->pools[i], now);
+	return n >= limit;
 }
 
 /* Reservation, then the client's lease or offer, then the next free address. */
@@ -316,10 +328,12 @@ static uint32_t dhcp_choose_addr(struct dhcp_ctx *x, const struct conf_subnet *s
 	 * A new client. Past the budget of new clients a second, and for a few
 	 * seconds after, every offer is brief.
 	 */
-	if (!ratelimit_allow(x->s->rl_new_client, "new", 3, now_mono_us()))
-		x->s->flood_until = now + DHCP_OFFER_BRIEF_S;
-	x->brief = now < x->s->flood_until;
-	if (x->conf->max_leases != 0 && dhcp_leases_in_use(x->s) >= x->conf->max_leases) {
+	uint64_t mono = now_mono_us();
+	if (!ratelimit_allow(x->s->rl_new_client, "new", 3, mono))
+		x->s->flood_until = mono + DHCP_OFFER_BRIEF_S * 1000000ull;
+	/* A source over its rate gets brief offers for its new clients, not silence. */
+	x->brief = mono < x->s->flood_until || x->source_over;
+	if (dhcp_at_lease_limit(x->s, x->conf->max_leases, now)) {
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_LEASE_LIMIT);
 		log_debug("dhcp", "%s: no offer, the lease limit (%u) is reached", x->macs,
 			  x->conf->max_leases);
@@ -333,7 +347,7 @@ static uint32_t dhcp_choose_addr(struct dhcp_ctx *x, const struct conf_subnet *s
 	}
 	ip = pool_find_free(p, now);
 	if (ip == 0 && x->brief)
-		ip = pool_find_reclaimable(p, now, DHCP_OFFER_HOLD_S, DHCP_OFFER_MIN_HOLD_S);
+		ip = pool_find_reclaimable(p, now, DHCP_OFFER_MIN_HOLD_S);
 	return ip;
 }
 
@@ -768,15 +782,14 @@ static void dhcp_ack_withheld(struct dhcp_server *s, struct dhcp_note *n)
 /*
  * An ACK built for x: outside a turn its lease is durable already, and it
  * is recorded now; inside one it waits for the commit (dhcp_server_turn_end).
- * A turn holds at most DHCP_RX_BATCH requests, so the list never runs out
- * for the socket layer.
+ * dhcp_grant made sure the turn's list has room.
  */
 static void dhcp_ack_built(struct dhcp_ctx *x, uint32_t ip)
 {
 	struct dhcp_server *s = x->s;
 	struct dhcp_note now, *n = &now;
 
-	if (s->in_turn && s->n_acks < DHCP_RX_BATCH)
+	if (s->in_turn)
 		n = &s->acks[s->n_acks++];
 	dhcp_note_fill(x, "dhcp", ip, n);
 	dhcp_note_say(n, DHCPACK, x->plan.reason, true, false);
@@ -853,6 +866,17 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 	size_t len;
 	const uint8_t *host = dhcp_opt(x->req, DHCP_OPT_HOSTNAME, &len);
 
+	/*
+	 * A turn's ACKs wait in a list of DHCP_RX_BATCH for its commit. The
+	 * socket layer never hands a turn more requests than that; a caller that
+	 * does (a test, a fuzzer) gets -ENOBUFS, not an ACK recorded as sent
+	 * before its lease is durable. Nothing is written: the client retries.
+	 */
+	if (x->s->in_turn && x->s->n_acks >= DHCP_RX_BATCH) {
+		log_err("dhcp", "%s: %d ACKs in one turn already: no ACK before its commit",
+			x->macs, DHCP_RX_BATCH);
+		return -ENOBUFS;
+	}
 	memcpy(l.mac, x->facts.mac, 6);
 	/* Old ROMs pad names with NULs or 0xFF: the padding is not part of the name. */
 	while (host != NULL && len > 0 && (host[len - 1] == 0 || host[len - 1] == 0xff))
@@ -920,8 +944,8 @@ static const char *dhcp_request_refusal(struct dhcp_ctx *x, const struct conf_su
 	const struct pool_slot *slot = p != NULL ? pool_at(p, ip) : NULL;
 	bool holds = slot != NULL && memcmp(slot->mac, x->facts.mac, 6) == 0 &&
 		     (slot->state == POOL_LEASED || slot->state == POOL_OFFERED);
-	if (!holds && !reserved_here && x->conf->max_leases != 0 &&
-	    dhcp_leases_in_use(x->s) >= x->conf->max_leases) {
+	if (!holds && !reserved_here &&
+	    dhcp_at_lease_limit(x->s, x->conf->max_leases, (int64_t)time(NULL))) {
 		metric_inc(&x->s->d->metrics, METRIC_DHCP_LEASE_LIMIT);
 		return "the lease limit (dhcp.max_leases) is reached";
 	}
@@ -1155,22 +1179,64 @@ static enum metric_id dhcp_rx_metric(uint8_t type)
 }
 
 /*
- * The rate limits, checked before any work is done for a packet: per client
- * MAC, and per source address (the relay, or a client that already has an
- * address). Broadcasts from clients without one all come from 0.0.0.0 and
- * share no bucket: a flood from random MACs is met by brief offers instead.
+ * Does mac hold a lease, an unexpired offer or a reservation in a pool? One
+ * index lookup per pool: cheap enough for every packet.
  */
-static bool dhcp_within_rate(struct dhcp_server *s, const struct dhcp_msg *m, uint32_t peer_ip)
+static bool dhcp_holds_addr(struct dhcp_server *s, const uint8_t mac[6])
 {
+	int64_t now = (int64_t)time(NULL);
+	for (size_t i = 0; i < s->d->conf->n_subnets; i++) {
+		struct dhcp_pool *p = &s->pools[i];
+		uint32_t ip = pool_by_mac(p, mac);
+		const struct pool_slot *slot = ip != 0 ? pool_at(p, ip) : NULL;
+		if (slot == NULL || memcmp(slot->mac, mac, 6) != 0)
+			continue;
+		if (slot->state == POOL_RESERVED ||
+		    ((slot->state == POOL_LEASED || slot->state == POOL_OFFERED) &&
+		     slot->until > now))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The rate limits, checked before any work is done for a packet.
+ *
+ * First per client MAC, keyed on the MAC and where the packet came from
+ * (peer address and giaddr): a spoofer sending a victim's MAC from elsewhere
+ * empties its own bucket, not the victim's.
+ *
+ * Then per source, keyed on the pair (peer address, giaddr), so a packet
+ * that claims a relay's giaddr from another address does not drain the
+ * relay's bucket. Only new clients (no lease, offer or reservation) draw on
+ * it: one random-MAC flood through a relay must not cut off the clients
+ * behind it, so a client that holds an address always passes (its MAC's
+ * limit still applies), and a new client's DISCOVER from a source over its
+ * rate gets a brief offer (no store write) instead of silence. Other
+ * messages of new clients from such a source are dropped: those are the
+ * ones that cost a store write. Broadcasts from clients without an address
+ * come from 0.0.0.0 with no giaddr and share no source bucket.
+ */
+static bool dhcp_within_rate(struct dhcp_ctx *x, const struct dhcp_msg *m)
+{
+	struct dhcp_server *s = x->s;
 	uint64_t now = now_mono_us();
-	uint32_t src = m->giaddr != 0 ? m->giaddr : peer_ip;
-	uint8_t key[4] = {(uint8_t)(src >> 24), (uint8_t)(src >> 16), (uint8_t)(src >> 8),
-			  (uint8_t)src};
+	uint8_t key[14]; /* MAC, peer address, giaddr */
 	char macs[18];
 
-	if (ratelimit_allow(s->rl_mac, m->chaddr, 6, now) &&
-	    (src == 0 || ratelimit_allow(s->rl_source, key, sizeof(key), now)))
+	memcpy(key, m->chaddr, 6);
+	memcpy(key + 6, &x->peer_ip, 4); /* host order: only compared, never sent */
+	memcpy(key + 10, &m->giaddr, 4);
+	if (!ratelimit_allow(s->rl_mac, key, sizeof(key), now))
+		goto drop;
+	if ((x->peer_ip == 0 && m->giaddr == 0) || s->rl_source == NULL ||
+	    dhcp_holds_addr(s, m->chaddr) || ratelimit_allow(s->rl_source, key + 6, 8, now))
 		return true;
+	if (dhcp_msg_type(m) == DHCPDISCOVER) {
+		x->source_over = true;
+		return true;
+	}
+drop:
 	metric_inc(&s->d->metrics, METRIC_DHCP_RATE_LIMITED);
 	/* Logged at 1, 2, 4, 8... drops: visible, but a flood cannot flood the log. */
 	s->rate_limited++;
@@ -1223,7 +1289,7 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 		metric_inc(&s->d->metrics, METRIC_DHCP_IGNORED);
 		return 0;
 	}
-	if (!dhcp_within_rate(s, m, peer_ip))
+	if (!dhcp_within_rate(&x, m))
 		return 0;
 	x.server_ip = x.iface->ip;
 	dhcp_facts(m, &x.facts);

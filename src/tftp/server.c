@@ -633,13 +633,20 @@ fail:
 	return rc;
 }
 
+/* What tftp_evict_unanswered did. */
+enum tftp_evict {
+	TFTP_EVICT_NONE,  /* every transfer has been answered: the table is busy */
+	TFTP_EVICT_WAIT,  /* unanswered ones, all too young to end (tftp_xfer_evictable) */
+	TFTP_EVICT_ENDED, /* one ended: there is room */
+};
+
 /*
  * The table is full: the oldest transfer whose client never answered its
- * first packet (a spoofed or lost request) makes room for a new one. The
- * list is newest first, so the last such transfer is the oldest. True when
- * one was ended.
+ * first packet (a spoofed or lost request), once older than a retransmission
+ * timeout, makes room for a new one. The list is newest first, so the last
+ * unanswered transfer is the oldest: if it is too young, all are.
  */
-static bool tftp_evict_unanswered(struct tftp_server *s)
+static enum tftp_evict tftp_evict_unanswered(struct tftp_server *s)
 {
 	uint8_t peek;
 
@@ -650,7 +657,9 @@ static bool tftp_evict_unanswered(struct tftp_server *s)
 			if (!t->x.answered)
 				victim = t;
 		if (victim == NULL)
-			return false;
+			return TFTP_EVICT_NONE;
+		if (!tftp_xfer_evictable(&victim->x, victim->start_us, now_mono_us()))
+			return TFTP_EVICT_WAIT;
 		/*
 		 * Its client's first ACK may be waiting in the socket, unread
 		 * because a burst of requests came first: read it, then choose
@@ -661,9 +670,10 @@ static bool tftp_evict_unanswered(struct tftp_server *s)
 			continue;
 		}
 		victim->evicted = true;
-		return tftp_transfer_step(victim, &(struct tftp_xfer_event){.kind = TFTP_XEV_EVICT});
+		tftp_transfer_step(victim, &(struct tftp_xfer_event){.kind = TFTP_XEV_EVICT});
+		return TFTP_EVICT_ENDED;
 	}
-	return false;
+	return TFTP_EVICT_NONE;
 }
 
 static unsigned tftp_client_transfers(const struct tftp_server *s, uint32_t ip)
@@ -814,8 +824,16 @@ static void tftp_start_transfer(struct tftp_server *s, const struct tftp_req *re
 	unsigned mtu;
 
 	log_escape(path, sizeof(path), req->filename, req->filename_len);
-	if (s->n_transfers >= s->d->conf->tftp_max_transfers)
-		(void)tftp_evict_unanswered(s);
+	if (s->n_transfers >= s->d->conf->tftp_max_transfers &&
+	    tftp_evict_unanswered(s) == TFTP_EVICT_WAIT) {
+		/*
+		 * Full of transfers that may still be answered: no ERROR (the
+		 * client retries after its timeout, when there may be room, and
+		 * the request may be spoofed), only the count.
+		 */
+		metric_inc(&s->d->metrics, METRIC_TFTP_REFUSED_BUSY);
+		return;
+	}
 	if (s->n_transfers >= s->d->conf->tftp_max_transfers ||
 	    tftp_client_transfers(s, ip) >= s->d->conf->tftp_max_per_client) {
 		/* Logged at 1, 2, 4, 8... refusals: visible, but a flood cannot flood the log. */

@@ -415,3 +415,9 @@ enum tftp_xfer_state tftp_xfer_step(struct tftp_xfer *x, const struct tftp_xfer_
 	*timer_us = tftp_xfer_ended(x) ? 0 : x->deadline_us;
 	return x->state;
 }
+
+bool tftp_xfer_evictable(const struct tftp_xfer *x, uint64_t start_us, uint64_t now_us)
+{
+	return !x->answered && !tftp_xfer_ended(x) && now_us >= start_us &&
+	       now_us - start_us >= TFTP_EVICT_AGE_US;
+}

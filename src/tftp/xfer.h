@@ -156,6 +156,15 @@ int tftp_xfer_init(struct tftp_xfer *x, const struct tftp_xfer_params *p,
 enum tftp_xfer_state tftp_xfer_step(struct tftp_xfer *x, const struct tftp_xfer_event *ev,
 				    uint64_t now_us, uint64_t *timer_us);
 
+/*
+ * The transfer table is full: may this transfer, started at start_us, make
+ * room for a new one? Only when its client has not answered and a first
+ * retransmission timeout has passed (TFTP_EVICT_AGE_US): before that its
+ * first ACK may just be in flight, and a legitimate client would lose it.
+ */
+#define TFTP_EVICT_AGE_US TFTP_TIMEOUT_DEFAULT_US
+bool tftp_xfer_evictable(const struct tftp_xfer *x, uint64_t start_us, uint64_t now_us);
+
 static inline bool tftp_xfer_ended(const struct tftp_xfer *x)
 {
 	return x->state == TFTP_XS_DONE || x->state == TFTP_XS_FAILED;

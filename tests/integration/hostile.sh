@@ -10,8 +10,13 @@
 #     embedded NULs, a symlink out of the root, a WRQ with writes off, an ACK
 #     from a stranger's port, duplicate ACKs, a lost last ACK), and a RELEASE and
 #     a DECLINE of somebody else's lease;
-#  2. 100,000 DISCOVERs from random MACs (tests/tools/flood, from 0.0.0.0);
-#  3. DISCOVERs from one MAC (dhcp.rate_per_mac);
+#  2. 100,000 DISCOVERs from random MACs (tests/tools/flood, from 0.0.0.0): brief
+#     offers, none made again before it is 2 s old;
+#  3. DISCOVERs from one MAC (dhcp.rate_per_mac), then 5,000 relayed DISCOVERs
+#     from random MACs through one relay (the attacker's host, giaddr its own
+#     address): past dhcp.rate_per_source they get brief offers, not drops, a
+#     client behind the relay that holds a lease is served at once, and a new one
+#     gets an address;
 #  4. an RRQ flood from 51 spoofed source addresses (tftp.max_transfers,
 #     tftp.max_per_client, unanswered transfers evicted and ended early);
 #  5. an RRQ flood from one address (tftp.rate_per_address).
@@ -265,8 +270,10 @@ check_rss "TFTP bad input"
 
 DISCOVERS='pxed_dhcp_messages_received_total{type="discover"}'
 BRIEF=pxed_dhcp_brief_offers_total
+EXHAUSTED=pxed_dhcp_pool_exhausted_total
 d0=$(metric "$DISCOVERS")
 b0=$(metric "$BRIEF")
+x0=$(metric "$EXHAUSTED")
 # A machine pxed has never seen arrives 2 s into the flood: it must get an address too.
 (sleep 2 && new_client 52:54:00:6e:00:02) >"$LAB_TMP/new-client.log" 2>&1 &
 npid=$!
@@ -280,10 +287,14 @@ lab_untrack_pid "$npid"
 ok "a new client during the DISCOVER flood got $(cat "$LAB_TMP/new-client.log")"
 grep -q '^sent=100000$' "$LAB_TMP/attack.dhcp-flood.log" ||
 	lab_fail "flood: $(cat "$LAB_TMP/attack.dhcp-flood.log")"
-rose "$BRIEF" "$b0" 1000
+# No offer is made again before it is 2 s old: the 100 addresses go round about
+# once every 2 s, and the flood's other DISCOVERs find none (the new client's
+# tries are answered as the flood eases).
+rose "$BRIEF" "$b0" 100
+rose "$EXHAUSTED" "$x0" 50000
 d1=$(metric "$DISCOVERS")
 b1=$(metric "$BRIEF")
-ok "100,000 DISCOVERs from random MACs: pxed read $((d1 - d0)) ($DISCOVERS), $((b1 - b0)) offers were brief ($BRIEF)"
+ok "100,000 DISCOVERs from random MACs: pxed read $((d1 - d0)) ($DISCOVERS), $((b1 - b0)) offers were brief ($BRIEF), $(($(metric "$EXHAUSTED") - x0)) found every address offered less than 2 s ago ($EXHAUSTED)"
 check_rss "DISCOVER flood"
 
 # ---- 3. DISCOVERs from one MAC ------------------------------------------------------
@@ -295,6 +306,63 @@ during dhcp-one-mac ip netns exec "$ATK_NS" "$FLOOD" --iface eth0 --dhcp-discove
 rose "$RATE_DHCP" "$r0" 4000
 ok "5,000 DISCOVERs from one MAC in 2 s: $(($(metric "$RATE_DHCP") - r0)) dropped over dhcp.rate_per_mac ($RATE_DHCP)"
 check_rss "one-MAC flood"
+
+# relayed_flood N PPS: N DISCOVERs from random MACs relayed by the attacker's host
+# (giaddr its address, sent to the server's port 67), at about PPS a second. Prints sent=N.
+relayed_flood() {
+	ip netns exec "$ATK_NS" python3 - "$SERVER" "$RELAY_IP" "$1" "$2" <<'PYEOF'
+import os, socket, sys, time
+server, relay, n, pps = sys.argv[1], socket.inet_aton(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t0 = time.monotonic()
+for i in range(n):
+    mac = b"\x02\xdd" + os.urandom(4)
+    pkt = (bytes([1, 1, 6, 1]) + os.urandom(4) + bytes(16) + relay + mac + bytes(10 + 192)
+           + b"\x63\x82\x53\x63" + bytes([53, 1, 1, 255]))
+    s.sendto(pkt + bytes(300 - len(pkt)), (server, 67))
+    if i % 100 == 99:
+        time.sleep(max(0.0, t0 + (i + 1) / pps - time.monotonic()))
+print("sent=%d" % n)
+PYEOF
+}
+
+# relayed_dora MAC: a DORA for MAC relayed by the attacker's host (the replies come
+# to its port 67), up to 10 tries of 1 s; prints the address and tries, status 0 on ACK.
+relayed_dora() {
+	local out i
+	for ((i = 0; i < 10; i++)); do
+		out=$(probe_in "$ATK_NS" --type dora --mac "$1" --giaddr "$RELAY_IP" --to "$SERVER" \
+			--from-port 67 --timeout-ms 1000 2>&1) || continue
+		[ "$(field type "$out")" = ACK ] && { echo "$(field yiaddr "$out") after $((i + 1)) tries"; return 0; }
+	done
+	echo "no ACK in $i tries"
+	return 1
+}
+
+RELAY_IP=$LAB_NET.20
+relayed_dora 52:54:00:6e:00:11 >"$LAB_TMP/relayed-held.log" 2>&1 ||
+	lab_fail "a relayed client before the relayed flood: $(cat "$LAB_TMP/relayed-held.log")"
+r0=$(metric "$RATE_DHCP")
+b0=$(metric "$BRIEF")
+# Behind the relay, during the flood: the client with a lease, then a new one.
+(sleep 1 && relayed_dora 52:54:00:6e:00:11 && relayed_dora 52:54:00:6e:00:12) \
+	>"$LAB_TMP/relayed-clients.log" 2>&1 &
+npid=$!
+lab_track_pid "$npid"
+during dhcp-relayed-flood relayed_flood 5000 2500
+rc=0
+wait "$npid" || rc=$?
+lab_untrack_pid "$npid"
+[ "$rc" = 0 ] || lab_fail "relayed clients during the relayed flood: $(tr '\n' ' ' <"$LAB_TMP/relayed-clients.log")"
+grep -q '^sent=5000$' "$LAB_TMP/attack.dhcp-relayed-flood.log" ||
+	lab_fail "relayed flood: $(cat "$LAB_TMP/attack.dhcp-relayed-flood.log")"
+held=$(head -n1 "$LAB_TMP/relayed-clients.log")
+[ "${held##* after }" = "1 tries" ] || lab_fail "the relayed client with a lease needed $held"
+rose "$BRIEF" "$b0" 50
+dropped=$(($(metric "$RATE_DHCP") - r0))
+[ "$dropped" -le 10 ] || lab_fail "relayed flood: $dropped packets dropped over the rate limits"
+ok "5,000 relayed DISCOVERs from random MACs at 2,500/s through one relay: $(($(metric "$BRIEF") - b0)) brief offers, $dropped dropped; behind it the client with a lease got $held, a new one $(sed -n 2p "$LAB_TMP/relayed-clients.log")"
+check_rss "relayed flood"
 
 # ---- 4. RRQs from 51 spoofed addresses ---------------------------------------------
 

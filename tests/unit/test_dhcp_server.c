@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "conf/config.h"
@@ -454,11 +455,40 @@ static size_t relayed_request(uint8_t *in, uint8_t last, uint8_t ip)
 	return n;
 }
 
+/* A relayed SELECTING REQUEST from MAC 52:54:0:0:0:last for ip (the offer's). */
+static size_t relayed_request_ip(uint8_t *in, uint8_t last, uint32_t ip)
+{
+	uint8_t want[] = {50, 4, 0, 0, 0, 0, 54, 4, 10, 77, 0, 1, 255};
+	want[2] = (uint8_t)(ip >> 24), want[3] = (uint8_t)(ip >> 16);
+	want[4] = (uint8_t)(ip >> 8), want[5] = (uint8_t)ip;
+	size_t n = req(in, DHCPREQUEST, last, want, sizeof(want));
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+	return n;
+}
+
+/* n DISCOVERs from random MACs; none may be offered avoid1 or avoid2. Returns the offers. */
+static size_t flood(struct fx *f, int n, uint32_t avoid1, uint32_t avoid2)
+{
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	size_t offers = 0;
+	for (int i = 0; i < n; i++) {
+		if (handle(f, in, relayed_discover(in, (uint32_t)rand()), out, &m, &d) <= 0)
+			continue;
+		offers++;
+		assert_int_not_equal(m.yiaddr, avoid1);
+		assert_int_not_equal(m.yiaddr, avoid2);
+	}
+	return offers;
+}
+
 /*
- * 100,000 DISCOVERs from random MACs (a starvation flood). Past the budget
+ * 10,000 DISCOVERs from random MACs (a starvation flood). Past the budget
  * of new clients (dhcp.new_client_rate) offers turn brief: the flood cannot
- * hold the pool, a lease already granted stays, and a new client that
- * arrives in the middle of the flood still gets an address.
+ * hold the pool for long, a lease already granted stays, and no offer is
+ * made again before it is 2 s old, so a client offered an address in the
+ * flood (or just before it) completes its exchange.
  */
 static void test_random_mac_flood(void **state)
 {
@@ -471,26 +501,29 @@ static void test_random_mac_flood(void **state)
 	restart(f);
 	assert_true(handle(f, in, relayed_request(in, 40, 100), out, &m, &d) > 0);
 	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	uint32_t k39, k41;
+	memcpy(&k39, (uint8_t[]){0, 0, 0, 39}, 4);
+	memcpy(&k41, (uint8_t[]){0, 0, 0, 41}, 4);
+	assert_true(handle(f, in, relayed_discover(in, k39), out, &m, &d) > 0);
+	uint32_t got39 = m.yiaddr;
+	/* The pool (10.78.0.100-200) has 99 addresses left: offered once each, none twice. */
 	srand(42);
-	size_t offers = 0;
-	for (int i = 0; i < 100000; i++)
-		offers += handle(f, in, relayed_discover(in, (uint32_t)rand()), out, &m, &d) > 0;
-	/* Every DISCOVER was answered: the first 20 (the burst) held, the rest briefly. */
-	assert_int_equal(offers, 100000);
-	assert_int_equal(f->d.metrics.c[METRIC_DHCP_POOL_EMPTY], 0);
-	assert_in_range(f->d.metrics.c[METRIC_DHCP_BRIEF_OFFER], 100000 - 20 - 100, 100000 - 20);
-	/* A new client: an offer, then 1,000 more flood DISCOVERs, then its REQUEST wins. */
-	uint8_t mac41[4] = {0, 0, 0, 41};
-	uint32_t k41;
-	memcpy(&k41, mac41, 4);
-	assert_true(handle(f, in, relayed_discover(in, k41), out, &m, &d) > 0);
-	uint32_t got = m.yiaddr;
-	assert_true(got > 0x0a4e0064u && got <= 0x0a4e00c8u);
-	for (int i = 0; i < 1000; i++)
-		handle(f, in, relayed_discover(in, (uint32_t)rand()), out, &m, &d);
-	assert_true(handle(f, in, relayed_request(in, 41, (uint8_t)got), out, &m, &d) > 0);
+	assert_int_equal(flood(f, 10000, got39, 0), 99);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_POOL_EMPTY], 10000 - 99);
+	assert_in_range(f->d.metrics.c[METRIC_DHCP_BRIEF_OFFER], 60, 99 - 19);
+	/* The client offered an address just before the flood takes it. */
+	assert_true(handle(f, in, relayed_request_ip(in, 39, got39), out, &m, &d) > 0);
 	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
-	assert_int_equal(m.yiaddr, got);
+	/* Once the flood's offers are 2 s old, a new client is offered one of them. */
+	sleep(3);
+	assert_true(handle(f, in, relayed_discover(in, k41), out, &m, &d) > 0);
+	uint32_t got41 = m.yiaddr;
+	assert_true(got41 > 0x0a4e0064u && got41 <= 0x0a4e00c8u);
+	/* The flood takes the other old offers, not this young one nor the lease. */
+	assert_in_range(flood(f, 1000, got41, got39), 50, 98);
+	assert_true(handle(f, in, relayed_request_ip(in, 41, got41), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_int_equal(m.yiaddr, got41);
 	/* The client that held a lease still renews it. */
 	const uint8_t renew[] = {255};
 	size_t n = req(in, DHCPREQUEST, 40, renew, sizeof(renew));
@@ -541,7 +574,11 @@ static void test_rate_per_mac(void **state)
 	assert_int_equal(f->d.metrics.c[METRIC_DHCP_BAD], 1);
 }
 
-/* dhcp.rate_per_source: a relay that floods is held to its burst, whatever the MACs. */
+/*
+ * dhcp.rate_per_source: a relay's new clients past its burst get brief
+ * offers for their DISCOVERs, and their other messages (which would cost a
+ * store write) are dropped.
+ */
 static void test_rate_per_source(void **state)
 {
 	struct fx *f = *state;
@@ -549,12 +586,80 @@ static void test_rate_per_source(void **state)
 	struct dhcp_msg m;
 	struct dhcp_dest d;
 	f->c->dhcp_rate_per_source = 10;
+	f->c->dhcp_new_client_rate = 0;
 	restart(f);
 	size_t n = 0;
-	for (uint32_t i = 0; i < 200; i++)
-		n += handle(f, in, relayed_discover(in, i), out, &m, &d) > 0;
+	for (uint8_t i = 0; i < 100; i++)
+		n += handle(f, in, relayed_request(in, (uint8_t)(i + 1), (uint8_t)(100 + i)), out,
+			    &m, &d) > 0;
 	assert_in_range(n, 20, 21);
-	assert_in_range(f->d.metrics.c[METRIC_DHCP_RATE_LIMITED], 179, 180);
+	assert_in_range(f->d.metrics.c[METRIC_DHCP_RATE_LIMITED], 79, 80);
+	n = 0;
+	for (uint32_t i = 0; i < 50; i++)
+		n += handle(f, in, relayed_discover(in, 0xee000000u + i), out, &m, &d) > 0;
+	assert_int_equal(n, 50);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_BRIEF_OFFER], 50);
+	/* A client that holds a lease renews it, the source's bucket empty or not. */
+	assert_true(handle(f, in, relayed_request(in, 1, 100), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+}
+
+/*
+ * 5,000 DISCOVERs from random MACs through one relay, with the default
+ * limits: a new client behind that relay still completes its exchange, and
+ * one that holds a lease still renews it.
+ */
+static void test_relayed_flood_spares_clients(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t none[] = {255};
+	/* A /16 pool, so that the flood's offers do not use it up. */
+	f->c->subnets[1].prefix_len = 16;
+	f->c->subnets[1].pool_first = 0x0a4e0002u;
+	f->c->subnets[1].pool_last = 0x0a4efffeu;
+	restart(f);
+	assert_true(handle(f, in, relayed_request(in, 40, 100), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	srand(7);
+	for (int i = 0; i < 5000; i++)
+		handle(f, in, relayed_discover(in, (uint32_t)rand()), out, &m, &d);
+	assert_true(f->d.metrics.c[METRIC_DHCP_BRIEF_OFFER] > 4000);
+	uint32_t k41;
+	memcpy(&k41, (uint8_t[]){0, 0, 0, 41}, 4);
+	assert_true(handle(f, in, relayed_discover(in, k41), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPOFFER);
+	uint32_t got = m.yiaddr;
+	assert_true(handle(f, in, relayed_request_ip(in, 41, got), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_int_equal(m.yiaddr, got);
+	size_t n = req(in, DHCPREQUEST, 40, none, sizeof(none));
+	in[12] = 10, in[13] = 78, in[14] = 0, in[15] = 100; /* ciaddr: a renewal */
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+	assert_true(handle(f, in, n, out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_int_equal(m.yiaddr, 0x0a4e0064u);
+}
+
+/* Packets with a victim's MAC from another source do not use up the victim's bucket. */
+static void test_rate_per_mac_per_source(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t none[] = {255};
+	f->c->dhcp_rate_per_mac = 5;
+	restart(f);
+	uint32_t k9;
+	memcpy(&k9, (uint8_t[]){0, 0, 0, 9}, 4);
+	for (int i = 0; i < 100; i++)
+		handle(f, in, relayed_discover(in, k9), out, &m, &d); /* the spoofer */
+	assert_true(f->d.metrics.c[METRIC_DHCP_RATE_LIMITED] >= 89);
+	assert_true(handle(f, in, req(in, DHCPDISCOVER, 9, none, sizeof(none)), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPOFFER);
 }
 
 /* dhcp.known_only: only machines in hosts are answered, by MAC or client id. */
@@ -745,20 +850,75 @@ static void test_ack_recorded_after_commit(void **state)
 	obs_live_free(live);
 }
 
+/*
+ * A turn holds the ACKs of at most 64 requests until its commit: one more
+ * is refused (-ENOBUFS, no lease written), never recorded as sent before
+ * its lease is durable.
+ */
+static void test_turn_ack_list_full(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	struct store_lease l;
+	assert_int_equal(dhcp_server_turn_begin(f->s), 0);
+	for (uint8_t i = 1; i <= 64; i++) {
+		assert_true(handle(f, in, relayed_request(in, i, (uint8_t)(100 + i)), out, &m, &d) >
+			    0);
+		assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	}
+	assert_int_equal(handle(f, in, relayed_request(in, 65, 165), out, &m, &d), -ENOBUFS);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_ACK], 0);
+	assert_int_equal(dhcp_server_turn_end(f->s), 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_ACK], 64);
+	assert_int_equal(store_lease_by_ip(f->d.store, 0x0a4e00a4u, &l), 0); /* .164 */
+	assert_int_not_equal(store_lease_by_ip(f->d.store, 0x0a4e00a5u, &l), 0);
+	/* Its retry, in the next turn, is ACKed. */
+	assert_true(handle(f, in, relayed_request(in, 65, 165), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+}
+
+/* dhcp.max_leases counts live leases: one that expired in place does not hold a place. */
+static void test_lease_limit_skips_expired(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	struct store_lease l = {.ip = 0x0a4d0065u, .expires = 1000}; /* long expired */
+	memcpy(l.mac, (uint8_t[]){0x52, 0x54, 0, 0, 0, 90}, 6);
+	assert_int_equal(store_lease_put(f->d.store, &l), 0);
+	f->c->max_leases = 1;
+	restart(f); /* the pools load the expired lease */
+	const uint8_t want[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 91, want, sizeof(want)), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	/* Now one lease is live: the limit holds. */
+	const uint8_t none[] = {255};
+	assert_int_equal(handle(f, in, req(in, DHCPDISCOVER, 92, none, sizeof(none)), out, &m, &d),
+			 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_LEASE_LIMIT], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_prl_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ack_recorded_after_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_turn_ack_list_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_moves_subnet, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decline_by_another_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_mac_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offers_hold_without_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_per_mac, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rate_per_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_relayed_flood_spares_clients, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_per_mac_per_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_known_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_subnet_lease_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_limit_skips_expired, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_uefi_http_boot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_padded_hostname, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_option_precedence, setup, teardown),

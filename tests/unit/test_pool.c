@@ -106,8 +106,8 @@ static void test_mac_index_model(void **state)
 }
 
 /*
- * Brief offers (a DISCOVER flood) bind nobody and may be offered again; a
- * held offer only once min_age old. The lease limit counts live leases.
+ * Brief offers (a DISCOVER flood) bind nobody; under a flood they, and the
+ * offers made before it, may be offered again once min_age old, not sooner.
  */
 static void test_brief_offers_and_limits(void **state)
 {
@@ -116,21 +116,26 @@ static void test_brief_offers_and_limits(void **state)
 	mac_of(1, a);
 	mac_of(2, b);
 	assert_int_equal(pool_init(&p, BASE, BASE + 2), 0);
-	pool_set(&p, BASE, POOL_OFFERED, a, 1060); /* held 60 s from 1000 */
-	pool_set(&p, BASE + 1, POOL_OFFERED, a, 1005);
-	pool_at(&p, BASE + 1)->brief = true;
+	pool_offer(&p, BASE, a, 1000, 1060, false); /* held 60 s from 1000 */
+	pool_offer(&p, BASE + 1, a, 1000, 1005, true);
 	pool_set(&p, BASE + 2, POOL_LEASED, b, 5000);
 	assert_false(pool_usable(&p, BASE, b, 1001));	 /* a held offer is a's */
 	assert_true(pool_usable(&p, BASE + 1, b, 1001)); /* a brief one is anyone's */
 	assert_int_equal(pool_find_free(&p, 1001), 0);
-	/* At 1001 only the brief offer may be made again; from 1002 the held one too. */
-	assert_int_equal(pool_find_reclaimable(&p, 1001, 60, 2), BASE + 1);
-	assert_int_equal(pool_find_reclaimable(&p, 1001, 60, 2), BASE + 1);
-	assert_int_equal(pool_find_reclaimable(&p, 1002, 60, 2), BASE);
+	/* Neither at age 0 nor 1; both at 2 (next-fit from the cursor). */
+	assert_int_equal(pool_find_reclaimable(&p, 1000, 2), 0);
+	assert_int_equal(pool_find_reclaimable(&p, 1001, 2), 0);
+	assert_int_equal(p.reclaim_after, 1002); /* no search again before then */
+	assert_int_equal(pool_find_reclaimable(&p, 1002, 2), BASE);
+	pool_offer(&p, BASE, b, 1002, 1007, true);
+	assert_int_equal(pool_find_reclaimable(&p, 1002, 2), BASE + 1);
+	pool_offer(&p, BASE + 1, b, 1002, 1007, true);
+	assert_int_equal(pool_find_reclaimable(&p, 1003, 2), 0);
+	assert_int_equal(pool_find_reclaimable(&p, 1004, 2), BASE);
 	/* Leases are never taken back. */
 	pool_set(&p, BASE, POOL_LEASED, a, 5000);
 	pool_set(&p, BASE + 1, POOL_LEASED, a, 5000);
-	assert_int_equal(pool_find_reclaimable(&p, 1002, 60, 2), 0);
+	assert_int_equal(pool_find_reclaimable(&p, 1060, 2), 0);
 	/* A new state clears brief. */
 	assert_false(pool_at(&p, BASE + 1)->brief);
 	assert_true(pool_at_lease_limit(&p, 3, 1002));
@@ -138,6 +143,40 @@ static void test_brief_offers_and_limits(void **state)
 	assert_false(pool_at_lease_limit(&p, 0, 1002));
 	/* Expired leases still count in n_leased, not against the limit. */
 	assert_false(pool_at_lease_limit(&p, 3, 5000));
+	pool_fini(&p);
+}
+
+/*
+ * At a subnet's lease limit every new client's packet asks whether the limit
+ * is reached: the pool is counted at most once a second while no lease
+ * changes, not once per packet.
+ */
+static void test_lease_limit_counts_once_a_second(void **state)
+{
+	struct dhcp_pool p;
+	uint8_t a[6];
+	assert_int_equal(pool_init(&p, BASE, BASE + 999), 0);
+	for (uint32_t i = 0; i < 10; i++) {
+		mac_of(i, a);
+		pool_set(&p, BASE + i, POOL_LEASED, a, 2000 + i);
+	}
+	for (int i = 0; i < 1000; i++)
+		assert_true(pool_at_lease_limit(&p, 10, 1000));
+	assert_int_equal(p.n_scans, 1);
+	assert_true(pool_at_lease_limit(&p, 10, 1001));
+	assert_int_equal(p.n_scans, 2);
+	/* A lease that changes is counted at once. */
+	pool_set(&p, BASE, POOL_FREE, NULL, 0);
+	assert_false(pool_at_lease_limit(&p, 10, 1001)); /* below the counter: no count */
+	mac_of(0, a);
+	pool_set(&p, BASE, POOL_LEASED, a, 1001); /* expires at once */
+	assert_false(pool_at_lease_limit(&p, 10, 1001));
+	assert_int_equal(p.n_scans, 3);
+	/* A lease that expires: the next second's count sees it. */
+	pool_set(&p, BASE, POOL_LEASED, a, 3000);
+	assert_true(pool_at_lease_limit(&p, 10, 1999));
+	assert_false(pool_at_lease_limit(&p, 10, 2001)); /* BASE + 1 expired */
+	assert_int_equal(p.n_scans, 5);
 	pool_fini(&p);
 }
 
@@ -157,6 +196,7 @@ int main(void)
 	    cmocka_unit_test(test_mac_index_model),
 	    cmocka_unit_test(test_bad_ranges),
 	    cmocka_unit_test(test_brief_offers_and_limits),
+	    cmocka_unit_test(test_lease_limit_counts_once_a_second),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -663,6 +663,25 @@ static void test_evict(void **state)
 	fake_free(f);
 }
 
+/*
+ * A full table ends an unanswered transfer for a new one only after a first
+ * retransmission timeout: before that its first ACK may be in flight.
+ */
+static void test_evictable_after_one_timeout(void **state)
+{
+	struct fake *f = fake_new(NULL, 5000, TFTP_MODE_OCTET, NULL);
+
+	step(f, TFTP_XEV_START, NULL, 10 * SEC);
+	assert_false(tftp_xfer_evictable(&f->x, 10 * SEC, 10 * SEC));
+	assert_false(tftp_xfer_evictable(&f->x, 10 * SEC, 10 * SEC + TFTP_EVICT_AGE_US - 1));
+	assert_true(tftp_xfer_evictable(&f->x, 10 * SEC, 10 * SEC + TFTP_EVICT_AGE_US));
+	assert_false(tftp_xfer_evictable(&f->x, 10 * SEC, 9 * SEC)); /* clock before start */
+	/* Answered, it is never evicted, however old. */
+	assert_int_equal(ack(f, 1, 10 * SEC + 1), TFTP_XS_DATA_SENT);
+	assert_false(tftp_xfer_evictable(&f->x, 10 * SEC, 100 * SEC));
+	fake_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +703,7 @@ int main(void)
 	    cmocka_unit_test(test_netascii),
 	    cmocka_unit_test(test_unanswered_ends_sooner),
 	    cmocka_unit_test(test_evict),
+	    cmocka_unit_test(test_evictable_after_one_timeout),
 	};
 	int failed = cmocka_run_group_tests_name("one packet per send", tests, NULL, NULL);
 
