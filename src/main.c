@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -102,9 +103,10 @@ static const char usage_sandbox_check[] =
     "\n"
     "Applies the daemon's own sandbox (user, capabilities, Landlock, seccomp) for\n"
     "this config, then tries what it must allow (reading a file in a root, writing\n"
-    "in the state directory) and what it must refuse (reading /etc/passwd,\n"
-    "writing in a root, a TCP connection, running /bin/false). Prints one line\n"
-    "per attempt; exits 0 when every outcome is the expected one.\n";
+    "in the state directory) and what it must refuse (reading /etc/passwd and\n"
+    "/proc/1/cmdline, writing in a root, a TCP connection, ioctl(TIOCSTI) on\n"
+    "stdin when seccomp is on, running /bin/false). Prints one line per\n"
+    "attempt; exits 0 when every outcome is the expected one.\n";
 
 static const char usage_check[] =
     "usage: pxed check --config FILE\n"
@@ -396,6 +398,7 @@ static void conf_apply_common(struct conf *c, const struct args *a)
 	if (a->state_dir != NULL) {
 		free(c->state_dir);
 		c->state_dir = xstrdup(a->state_dir);
+		c->lines.state_dir = 0;
 	}
 	if (a->http_port > 0)
 		c->http_port = (uint16_t)a->http_port;
@@ -442,6 +445,10 @@ static void conf_check_or_die(const struct conf *c)
 static const char *const sandbox_debian_dirs[] = {VFS_GRUB_SIGNED_DIR, VFS_GRUB_BIN_DIR,
 						      VFS_SHIM_DIR};
 
+/* What pxed makes in the state directory (store/store.c): all it gives its user there. */
+static const char *const sandbox_state_files[] = {"pxed.db", "pxed.db-wal", "pxed.db-shm",
+						  "pxed.db-journal", NULL};
+
 static void sandbox_add(const char **list, size_t *n, size_t cap, const char *path)
 {
 	if (priv_add(list, n, cap, path) < 0)
@@ -475,6 +482,8 @@ static struct priv_sandbox *sandbox_from_conf(const struct conf *c)
 	for (size_t i = 0; i < PXED_ARRAY_LEN(sandbox_debian_dirs); i++)
 		sandbox_add(sb->read_links, &sb->n_read_links, PRIV_MAX_DIRS,
 			    sandbox_debian_dirs[i]);
+	/* The state directory's own files only; every file of the upload directory's top. */
+	sb->write_own[sb->n_write] = sandbox_state_files;
 	sandbox_add(sb->write, &sb->n_write, PRIV_MAX_DIRS, c->state_dir);
 	sandbox_add(sb->write, &sb->n_write, PRIV_MAX_DIRS, c->tftp_upload_dir);
 	return sb;
@@ -788,6 +797,18 @@ static int try_connect_tcp(uint16_t port)
 	return rc == -EACCES || rc == -EPERM ? rc : 0;
 }
 
+/*
+ * TIOCSTI on standard input: the one a process holding a root shell's
+ * terminal could type into it with. Tried only under seccomp, which refuses
+ * it whatever stdin is; without the filter it might succeed, on a real
+ * terminal.
+ */
+static int try_tiocsti(void)
+{
+	char c = '\n';
+	return ioctl(STDIN_FILENO, TIOCSTI, &c) < 0 ? -errno : 0;
+}
+
 /* One line: "NAME TARGET: allowed|denied (why)"; returns 1 if unexpected. */
 static int check_report(const char *name, const char *target, int rc, bool want_allowed)
 {
@@ -830,9 +851,15 @@ static int cmd_sandbox_check(int argc, char **argv)
 	bad += check_report("read-root", root, try_read_root(root), true);
 	bad += check_report("write-state", c->state_dir, try_write_in(c->state_dir), true);
 	bad += check_report("read-outside", "/etc/passwd", try_read_file("/etc/passwd"), false);
+	bad +=
+	    check_report("read-proc", "/proc/1/cmdline", try_read_file("/proc/1/cmdline"), false);
 	bad += check_report("write-root", root, try_write_in(root), false);
 	snprintf(port, sizeof(port), "127.0.0.1:%u", c->http_port);
 	bad += check_report("connect-tcp", port, try_connect_tcp(c->http_port), false);
+	if (res.n_syscalls > 0)
+		bad += check_report("ioctl-tiocsti", "stdin", try_tiocsti(), false);
+	else
+		printf("ioctl-tiocsti stdin: skipped (seccomp is off)\n");
 	printf("exec /bin/false: ");
 	fflush(stdout);
 	/* Returns only when refused; /bin/false running would exit 1 all the same. */

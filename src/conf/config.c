@@ -1274,6 +1274,12 @@ static void set_tftp_upload_dir(struct parser *p, const char *what, yaml_node_t 
 	set_path(p, what, val, dst);
 }
 
+static void set_state_dir(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	p->c->lines.state_dir = node_line(val);
+	set_path(p, what, val, dst);
+}
+
 /* "65536", "512K", "64M", "1G" (or KiB, MiB, GiB): bytes, the units binary. */
 static int parse_bytes(const char *s, uint64_t *out)
 {
@@ -2343,7 +2349,7 @@ static const struct key_spec top_keys[] = {
     {"interfaces", set_interfaces, 0, false},
     {"dhcp", set_dhcp, 0, false},
     {"server_address", set_ip, offsetof(struct conf, server_address), false},
-    {"state_dir", set_path, offsetof(struct conf, state_dir), false},
+    {"state_dir", set_state_dir, offsetof(struct conf, state_dir), false},
     {"tftp", set_tftp, 0, false},
     {"http", set_http, 0, false},
     {"nbp_dirs", set_nbp_dirs, 0, false},
@@ -2728,6 +2734,92 @@ static void check_upload_dir(struct checker *v)
 	free(up);
 }
 
+/*
+ * A path that may not exist yet, canonical as far as it exists: its own
+ * realpath, or its parent's with the last name added. NULL when neither
+ * resolves (the path is then checked as written).
+ */
+static char *path_canonical_maybe(const char *path)
+{
+	char *r = realpath(path, NULL), *parent, *pr;
+	const char *slash = strrchr(path, '/');
+
+	if (r != NULL || slash == NULL || slash[1] == '\0')
+		return r;
+	parent = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	pr = parent != NULL ? realpath(parent, NULL) : NULL;
+	if (pr != NULL)
+		r = xasprintf("%s%s%s", pr, strcmp(pr, "/") == 0 ? "" : "/", slash + 1);
+	free(parent);
+	free(pr);
+	return r;
+}
+
+/*
+ * Directories the state directory may not be: the system's own, which
+ * pxed would give to its user; those marked * may not hold it either.
+ */
+static const char *const state_dir_system[] = {
+    "/",       "/etc*",	   "/usr*",	 "/bin*",    "/sbin*",	 "/lib*",      "/lib32*",
+    "/lib64*", "/libx32*", "/boot*",	 "/dev*",    "/proc*",	 "/sys*",      "/run",
+    "/var",    "/var/lib", "/var/cache", "/var/log", "/var/tmp", "/var/spool", "/tmp",
+    "/home",   "/root",	   "/srv",	 "/opt",     "/mnt",	 "/media",
+};
+
+/*
+ * pxed gives the state directory to its user (core/priv.c) and Landlock
+ * lets the daemon write in it: it must be apart from what pxed serves, like
+ * tftp.upload_dir, and no directory of the system's (docs/security.md).
+ */
+static void check_state_dir(struct checker *v)
+{
+	const struct conf *c = v->c;
+	const char *dirs[] = {c->tftp_root, c->http_root, c->nbp_dir_ipxe, c->nbp_dir_pxelinux,
+			      c->nbp_dir_syslinux};
+	const char *names[] = {"tftp.root", "http.root", "nbp_dirs.ipxe", "nbp_dirs.pxelinux",
+			       "nbp_dirs.syslinux"};
+	int line = c->lines.state_dir;
+
+	if (c->state_dir == NULL || c->state_dir[0] == '\0')
+		return;
+	char *sd = path_canonical_maybe(c->state_dir);
+	const char *s = sd != NULL ? sd : c->state_dir;
+	for (size_t i = 0; i < PXED_ARRAY_LEN(state_dir_system); i++) {
+		const char *sys = state_dir_system[i];
+		size_t n = strcspn(sys, "*");
+		bool beneath = sys[n] == '*';
+		char name[16];
+		snprintf(name, sizeof(name), "%.*s", (int)n, sys);
+		if (strcmp(s, name) == 0 || (beneath && path_within(s, name)))
+			verr(v, line,
+			     "state_dir %s %s %s, a directory of the system: pxed gives the "
+			     "state directory to its user; use one of its own (/var/lib/pxed)",
+			     c->state_dir, strcmp(s, name) == 0 ? "is" : "lies beneath", name);
+	}
+	for (size_t i = 0; i < PXED_ARRAY_LEN(dirs); i++) {
+		char *d = dirs[i] != NULL ? realpath(dirs[i], NULL) : NULL;
+		if (d != NULL && (path_within(s, d) || path_within(d, s)))
+			verr(v, line,
+			     "state_dir %s overlaps %s %s: the daemon may write the state "
+			     "directory, and must not be able to change what it serves",
+			     c->state_dir, names[i], dirs[i]);
+		free(d);
+	}
+	for (size_t i = 0; i < c->n_profiles; i++) {
+		const struct conf_profile *pr = &c->profiles[i];
+		for (size_t j = 0; j <= pr->n_initrds && j <= CONF_MAX_INITRDS; j++) {
+			const char *f = j == 0 ? pr->kernel : pr->initrds[j - 1];
+			if (f != NULL && path_file_within(f, s))
+				verr(v, line,
+				     "state_dir %s holds profile '%s' %s %s: the daemon could "
+				     "replace it",
+				     c->state_dir, pr->name != NULL ? pr->name : "",
+				     j == 0 ? "kernel" : "initrd", f);
+		}
+	}
+	free(sd);
+}
+
 static void check_globals(struct checker *v)
 {
 	const struct conf *c = v->c;
@@ -2748,6 +2840,7 @@ static void check_globals(struct checker *v)
 	check_dir(v, c->lines.tftp_root, "tftp.root", c->tftp_root);
 	check_dir(v, c->lines.http_root, "http.root", c->http_root);
 	check_upload_dir(v);
+	check_state_dir(v);
 	if (c->default_profile != NULL && conf_find_profile(c, c->default_profile) == NULL)
 		verr(v, c->lines.default_profile, "default_profile '%s' is not a defined profile",
 		     c->default_profile);

@@ -277,7 +277,7 @@ struct conf {
 	 */
 	struct {
 		int interfaces, dhcp_mode, default_profile, tftp_root, http_root;
-		int tftp_upload_dir;
+		int tftp_upload_dir, state_dir;
 		int user;
 	} lines;
 };

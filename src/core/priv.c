@@ -20,9 +20,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Deeper than any state or upload directory pxed makes; a bound on the walk. */
-#define PRIV_CHOWN_DEPTH 16
-
 int priv_add(const char **list, size_t *n, size_t cap, const char *path)
 {
 	if (path == NULL)
@@ -47,52 +44,63 @@ int priv_user_lookup(const char *name, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* dirfd's entries, then dirfd itself; dirfd is consumed (closed). */
-static int priv_chown_dir(int dirfd, dev_t dev, uid_t uid, gid_t gid, int depth)
+/*
+ * One entry of dirfd, if it is a regular file with one link: opened as a
+ * path without following a link, so what is checked is what is given.
+ */
+static int priv_chown_entry(int dirfd, const char *name, uid_t uid, gid_t gid)
 {
-	DIR *d = fdopendir(dirfd);
+	struct stat st;
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+		 fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Every entry directly in dirfd (dirfd itself stays open). */
+static int priv_chown_entries(int dirfd, uid_t uid, gid_t gid)
+{
+	int dup_fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 	struct dirent *e;
 	int rc = 0;
 
 	if (d == NULL) {
-		close(dirfd);
-		return -errno;
-	}
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		struct stat st;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue; /* gone meanwhile */
-		if (S_ISDIR(st.st_mode) && st.st_dev == dev && depth < PRIV_CHOWN_DEPTH) {
-			int sub = openat(dirfd, e->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0)
-				rc = priv_chown_dir(sub, dev, uid, gid, depth + 1);
-		} else if (st.st_dev == dev &&
-			   fchownat(dirfd, e->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
-			rc = -errno;
-		}
-	}
-	if (rc == 0 && fchown(dirfd, uid, gid) < 0)
 		rc = -errno;
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return rc;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL)
+		if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN)
+			rc = priv_chown_entry(dirfd, e->d_name, uid, gid);
 	closedir(d);
 	return rc;
 }
 
-int priv_chown_tree(const char *dir, uid_t uid, gid_t gid)
+int priv_chown_dir(const char *dir, const char *const *names, uid_t uid, gid_t gid)
 {
-	struct stat st;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	return priv_chown_dir(fd, st.st_dev, uid, gid, 0);
+	if (names == NULL)
+		rc = priv_chown_entries(fd, uid, gid);
+	for (size_t i = 0; rc == 0 && names != NULL && names[i] != NULL; i++)
+		rc = priv_chown_entry(fd, names[i], uid, gid);
+	if (rc == 0 && fchown(fd, uid, gid) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 /*
@@ -156,16 +164,18 @@ int priv_enter(const struct priv_sandbox *sb, struct priv_result *res, const cha
 		if ((rc = priv_user_lookup(sb->user, &uid, &gid)) < 0)
 			return rc;
 		for (size_t i = 0; i < sb->n_write; i++)
-			if ((rc = priv_chown_tree(sb->write[i], uid, gid)) < 0 && rc != -ENOENT) {
+			if ((rc = priv_chown_dir(sb->write[i], sb->write_own[i], uid, gid)) < 0 &&
+			    rc != -ENOENT) {
 				*why = sb->write[i];
 				return rc;
 			}
 	}
 	priv_bounding_clear();
-	if (geteuid() == 0 && sb->user != NULL && uid != 0) {
+	/* root too: "user: root" gets root's own groups, not those of whoever started it. */
+	if (geteuid() == 0 && sb->user != NULL) {
 		if ((rc = priv_become(sb->user, uid, gid)) < 0)
 			return rc;
-		res->dropped = true;
+		res->dropped = uid != 0;
 	}
 	res->uid = getuid();
 	res->gid = getgid();

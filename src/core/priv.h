@@ -34,8 +34,14 @@ struct priv_sandbox {
 	 */
 	const char *read_links[PRIV_MAX_DIRS];
 	size_t n_read_links;
-	/* Read-write directories (state, uploads); chowned to the user. */
+	/*
+	 * Read-write directories (state, uploads). Each is given to the user,
+	 * with only the files write_own[i] names (NULL-terminated), or with
+	 * NULL every regular file directly in it: never a link, a directory's
+	 * contents or a file with other hard links.
+	 */
 	const char *write[PRIV_MAX_DIRS];
+	const char *const *write_own[PRIV_MAX_DIRS];
 	size_t n_write;
 };
 
@@ -59,11 +65,12 @@ int priv_add(const char **list, size_t *n, size_t cap, const char *path);
 int priv_user_lookup(const char *name, uid_t *uid, gid_t *gid);
 
 /*
- * Gives dir and everything beneath it (symlinks themselves, never their
- * targets; not across file systems) to uid:gid, like systemd's
- * StateDirectory=. Returns 0 or -errno.
+ * Gives dir itself and the regular files names lists in it (NULL: every
+ * regular file directly in it) to uid:gid. No recursion; a symlink, a
+ * directory or a file with more than one link keeps its owner, so a link
+ * planted there cannot make root give away another file. 0 or -errno.
  */
-int priv_chown_tree(const char *dir, uid_t uid, gid_t gid);
+int priv_chown_dir(const char *dir, const char *const *names, uid_t uid, gid_t gid);
 
 /*
  * The whole drop, in order: the user (when root), no capabilities (bounding,

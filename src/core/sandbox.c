@@ -14,11 +14,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
+#include <linux/netlink.h>
 #include <seccomp.h>
+#include <linux/sockios.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -85,9 +89,11 @@ static uint64_t ll_fs_rights(int abi)
 
 /*
  * One rule for path. A missing path is skipped (an optional Debian package
- * not installed, a root not given); a file gets only a file's rights.
+ * not installed, a root not given); a file gets only a file's rights. With
+ * regular_only, what is not a regular file gets no rule at all.
  */
-static int ll_allow(int ruleset, const char *path, uint64_t access, uint64_t handled)
+static int ll_allow_as(int ruleset, const char *path, uint64_t access, uint64_t handled,
+		       bool regular_only)
 {
 	struct stat st;
 	int fd = open(path, O_PATH | O_CLOEXEC);
@@ -98,6 +104,10 @@ static int ll_allow(int ruleset, const char *path, uint64_t access, uint64_t han
 		close(fd);
 		return -errno;
 	}
+	if (regular_only && !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
 	if (!S_ISDIR(st.st_mode))
 		access &= LL_FILE_ONLY;
 	struct ll_path_beneath pb = {.allowed_access = access & handled, .parent_fd = fd};
@@ -107,7 +117,15 @@ static int ll_allow(int ruleset, const char *path, uint64_t access, uint64_t han
 	return rc < 0 ? -err : 0;
 }
 
-/* The targets of dir's own symlinks, each readable (Debian links into /boot). */
+static int ll_allow(int ruleset, const char *path, uint64_t access, uint64_t handled)
+{
+	return ll_allow_as(ruleset, path, access, handled, false);
+}
+
+/*
+ * The targets of dir's own symlinks, each readable (Debian links into /boot):
+ * regular files only, never a directory a link might name (its whole tree).
+ */
 static int ll_allow_link_targets(int ruleset, const char *dir, uint64_t handled)
 {
 	DIR *d = opendir(dir);
@@ -122,17 +140,17 @@ static int ll_allow_link_targets(int ruleset, const char *dir, uint64_t handled)
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= (int)sizeof(path))
 			continue;
-		rc = ll_allow(ruleset, path, LL_FS_READ_FILE, handled);
+		rc = ll_allow_as(ruleset, path, LL_FS_READ_FILE, handled, true);
 	}
 	closedir(d);
 	return rc;
 }
 
 /*
- * Devices and kernel files pxed reads or writes after start: SQLite opens
- * /dev/urandom once for its randomness and /dev/null when a standard
- * descriptor is closed; obs/events.c reads /proc/net/arp for the MAC of an
- * HTTP client.
+ * Devices pxed reads or writes after start: SQLite opens /dev/urandom once
+ * for its randomness and /dev/null when a standard descriptor is closed.
+ * No /proc: obs/events.c opens /proc/net/arp (the MAC of an HTTP client)
+ * before the drop and rereads that descriptor.
  */
 static const struct {
 	const char *path;
@@ -140,7 +158,6 @@ static const struct {
 } ll_system_paths[] = {
     {"/dev/null", LL_FS_READ_FILE | LL_FS_WRITE_FILE},
     {"/dev/urandom", LL_FS_READ_FILE},
-    {"/proc", LL_READ},
 };
 
 static int ll_rules(int ruleset, const struct priv_sandbox *sb, uint64_t fs)
@@ -214,7 +231,7 @@ static const char *const sc_allow[] = {
     "getdents64", "fcntl", "fsync", "fdatasync", "ftruncate", "fallocate", "unlink",
     "unlinkat", "rename", "renameat", "renameat2", "link", "linkat", "readlink", "readlinkat",
     "access", "faccessat", "faccessat2", "getcwd", "fchown", "fchmod", "umask", "fadvise64",
-    "sendfile", "ioctl", "dup", "dup2", "dup3",
+    "sendfile", "dup", "dup2", "dup3",
     /* sockets: UDP per transfer, accepted HTTP connections, netlink (getifaddrs) */
     "bind", "connect", "getsockname", "getpeername", "setsockopt", "getsockopt", "sendto",
     "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "accept", "accept4",
@@ -250,7 +267,7 @@ static void sc_on_sigsys(int sig, siginfo_t *si, void *ctx)
 
 /*
  * socket(): AF_INET datagram sockets (TFTP transfers, interface ioctls),
- * AF_NETLINK (getifaddrs) and AF_UNIX datagram sockets (glibc's
+ * AF_NETLINK with NETLINK_ROUTE only (getifaddrs) and AF_UNIX datagram sockets (glibc's
  * if_indextoname and if_nametoindex make one for their ioctl). No TCP
  * socket and no packet socket: those pxed needs are open before the drop.
  */
@@ -260,12 +277,38 @@ static int sc_socket_rules(scmp_filter_ctx ctx)
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
 			     SCMP_A0(SCMP_CMP_EQ, AF_INET),
 			     SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, SOCK_DGRAM)) < 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+			     SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+			     SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE)) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
 			     SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
 			     SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, SOCK_DGRAM)) < 0)
 		return -EINVAL;
+	return 0;
+}
+
+/*
+ * ioctl(): only the requests pxed makes after start, by number. Any other
+ * is refused, among them TIOCSTI and TIOCLINUX, with which a process
+ * holding the terminal it was started from (a root shell's) could type
+ * into it, and TIOCSETD.
+ */
+static const unsigned long sc_ioctl_allow[] = {
+    FIONREAD,	   /* libevent: how much an HTTP connection has to read */
+    SIOCGIFMTU,	   /* tftp/server.c: the interface's MTU for the block size */
+    SIOCGIFNAME,   /* glibc's if_indextoname */
+    SIOCGIFINDEX,  /* glibc's if_nametoindex */
+    SIOCGIFHWADDR, /* dhcp/rogue.c: an interface's MAC */
+    TCGETS,	   /* isatty() on a standard descriptor (stdio, the log) */
+    TIOCGWINSZ,	   /* the same, for a terminal's size: harmless */
+};
+
+static int sc_ioctl_rules(scmp_filter_ctx ctx)
+{
+	for (size_t i = 0; i < PXED_ARRAY_LEN(sc_ioctl_allow); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, sc_ioctl_allow[i])) < 0)
+			return -EINVAL;
 	return 0;
 }
 
@@ -295,6 +338,8 @@ int priv_seccomp_apply(size_t *n_syscalls)
 		n++;
 	}
 	if (rc == 0 && (rc = sc_socket_rules(ctx)) == 0)
+		n++;
+	if (rc == 0 && (rc = sc_ioctl_rules(ctx)) == 0)
 		n++;
 	if (rc == 0)
 		rc = seccomp_load(ctx);

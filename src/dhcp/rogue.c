@@ -641,7 +641,9 @@ static int rogue_iface_open(struct rogue_watch *w, const char *name)
 		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
 	struct sockaddr_ll sll = {
 	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = (int)ifindex};
+	int lock = 1; /* the dropped daemon may not swap the filter (docs/security.md) */
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &lock, sizeof(lock)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
 	    (rc = rogue_add_iface(w, name, ifindex, ether ? mac : NULL)) < 0) {
 		rc = rc < 0 ? rc : -errno;

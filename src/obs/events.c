@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -61,6 +63,12 @@ struct obs {
 	struct event *prune_timer;	 /* NULL until obs_retention_start() */
 	uint8_t trim[OBS_TRIM_QUEUE][6]; /* MACs to check against max_per_machine */
 	size_t n_trim;
+	/*
+	 * /proc/net/arp, opened before the privilege drop and read from its
+	 * start each time: Landlock then needs no rule for /proc, where every
+	 * process's files are (docs/security.md). -1: not available.
+	 */
+	int arp_fd;
 };
 
 int obs_open(struct store *st, struct obs **out)
@@ -69,6 +77,7 @@ int obs_open(struct store *st, struct obs **out)
 	if (o == NULL)
 		return -ENOMEM;
 	o->store = st;
+	o->arp_fd = open("/proc/net/arp", O_RDONLY | O_CLOEXEC);
 	*out = o;
 	return 0;
 }
@@ -79,6 +88,8 @@ void obs_close(struct obs *o)
 		return;
 	if (o->prune_timer != NULL)
 		event_free(o->prune_timer);
+	if (o->arp_fd >= 0)
+		close(o->arp_fd);
 	free(o);
 }
 
@@ -102,13 +113,20 @@ void obs_learn(struct obs *o, uint32_t ip, const uint8_t mac[6])
 }
 
 /* The kernel's neighbour table knows every host we have talked to. */
-static bool obs_lookup_arp(uint32_t ip, uint8_t mac[6])
+static bool obs_lookup_arp(const struct obs *o, uint32_t ip, uint8_t mac[6])
 {
 	char line[256], ips[16], hw[32];
 	bool found = false;
-	FILE *f = fopen("/proc/net/arp", "re");
-	if (f == NULL)
+	/* A copy of the descriptor for stdio: it shares the offset, rewound here. */
+	int fd = o->arp_fd >= 0 && lseek(o->arp_fd, 0, SEEK_SET) == 0
+		     ? fcntl(o->arp_fd, F_DUPFD_CLOEXEC, 0)
+		     : -1;
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return false;
+	}
 	ip4_format(ips, ip);
 	while (!found && fgets(line, sizeof(line), f) != NULL) {
 		char a[64];
@@ -127,7 +145,7 @@ bool obs_lookup(struct obs *o, uint32_t ip, uint8_t mac[6])
 		memcpy(mac, e->mac, 6);
 		return true;
 	}
-	if (obs_lookup_arp(ip, mac)) {
+	if (obs_lookup_arp(o, ip, mac)) {
 		obs_learn(o, ip, mac);
 		return true;
 	}

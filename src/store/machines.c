@@ -35,7 +35,8 @@ int store_machines_open(const char *state_dir, struct store_machines **out)
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return -ENOMEM;
-	if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &m->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK)
 		goto fail;
 	/* A writer's checkpoint may hold the lock a moment: wait, briefly. */
 	sqlite3_busy_timeout(m->db, 200);

@@ -1,13 +1,17 @@
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -200,7 +204,8 @@ static int store_open_events(struct store *s, const char *path)
 	bool ok = false;
 	s->evq = calloc(STORE_EVQ_CAP, sizeof(*s->evq));
 	if (s->evq != NULL &&
-	    sqlite3_open_v2(path, &s->evdb, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_open_v2(path, &s->evdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) ==
+		SQLITE_OK &&
 	    sqlite3_exec(s->evdb, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) == SQLITE_OK &&
 	    sqlite3_prepare_v2(s->evdb, store_sql[ST_EVENT_ADD], -1, &s->ev_add, NULL) ==
 		SQLITE_OK) {
@@ -296,6 +301,117 @@ static void store_unlink_all(const char *path)
 			unlink(p);
 }
 
+/* Why SQLite could not open a store file, for the log. */
+static const char *store_open_why(sqlite3 *db)
+{
+	if (db == NULL)
+		return "out of memory";
+	if (sqlite3_extended_errcode(db) == SQLITE_CANTOPEN_SYMLINK)
+		return "the path goes through a symbolic link, which pxed does not follow "
+		       "(SQLITE_OPEN_NOFOLLOW): give state_dir as its real path";
+	return sqlite3_errmsg(db);
+}
+
+/*
+ * The state directory is the service user's, and root opens the store in it
+ * at the next start (docs/security.md): a daemon taken over could leave
+ * pxed.db, or its -wal, -shm or -journal, as a symlink or a hard link to a
+ * file of root's. Each that exists must be a regular file with one link,
+ * owned by root, by whoever runs this pxed or by the directory's owner (the
+ * service user once pxed has dropped to it). SQLITE_OPEN_NOFOLLOW then has
+ * SQLite refuse a link put there after this look.
+ */
+static int store_check_files(const char *state_dir, const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	struct stat dir, st;
+	char p[PATH_MAX];
+
+	if (stat(state_dir, &dir) < 0)
+		return -errno;
+	for (size_t i = 0; i < PXED_ARRAY_LEN(suffix); i++) {
+		const char *why = NULL;
+		if (snprintf(p, sizeof(p), "%s%s", path, suffix[i]) >= (int)sizeof(p))
+			return -ENAMETOOLONG;
+		if (lstat(p, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		if (S_ISLNK(st.st_mode))
+			why = "is a symbolic link";
+		else if (!S_ISREG(st.st_mode))
+			why = "is not a regular file";
+		else if (st.st_nlink != 1)
+			why = "has more than one hard link";
+		else if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != dir.st_uid)
+			why = "belongs to a user other than root and the state directory's owner";
+		if (why != NULL) {
+			log_err("store",
+				"%s %s: pxed will not open it (it could lead root to another "
+				"file); look at it, then remove it or move it away "
+				"(docs/security.md)",
+				p, why);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * pxed.db is absent but its -wal, -shm or -journal is there: left by another
+ * store (moved away without them, or not pxed's). SQLite would replay a WAL
+ * or journal into the new store, so pxed creates none and names the files.
+ */
+static int store_refuse_leftovers(const char *path)
+{
+	static const char *const suffix[] = {"-wal", "-shm", "-journal"};
+	char p[PATH_MAX], names[3 * PATH_MAX + 8] = "";
+	struct stat st;
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(suffix); i++) {
+		size_t n = strlen(names);
+		if (snprintf(p, sizeof(p), "%s%s", path, suffix[i]) < (int)sizeof(p) &&
+		    lstat(p, &st) == 0)
+			snprintf(names + n, sizeof(names) - n, "%s%s", n > 0 ? ", " : "", p);
+	}
+	/* Another process may have just created the store (and its -wal): then it is whole. */
+	if (names[0] == '\0' || lstat(path, &st) == 0)
+		return 0;
+	log_err("store",
+		"%s does not exist but %s does: left by another store, which SQLite would "
+		"replay into a new one; pxed creates none. Put them back beside the store they "
+		"belong to, or remove them to start with no leases",
+		path, names);
+	return -EEXIST;
+}
+
+/*
+ * Removes the temporary stores (pxed.db.new-*, and their -wal...) of a pxed
+ * stopped while it created one. Only those a minute old: a younger one may
+ * be another process's, creating right now.
+ */
+static void store_unlink_stale(const char *state_dir)
+{
+	DIR *d = opendir(state_dir);
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "pxed.db.new-", 12) != 0 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    st.st_mtime > now - 60)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			log_info("store", "%s/%s: removed (a store half made by a stopped pxed)",
+				 state_dir, e->d_name);
+	}
+	closedir(d);
+}
+
 static int store_fsync_dir(const char *state_dir)
 {
 	int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -317,19 +433,27 @@ static int store_create(const char *state_dir, const char *path)
 {
 	char tmp[PATH_MAX];
 	sqlite3 *db = NULL;
+	uint64_t r;
 	int rc = -EIO;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.new-%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+	if ((rc = store_refuse_leftovers(path)) < 0)
+		return rc;
+	store_unlink_stale(state_dir);
+	/* A random name: nobody can guess it to put a link there first. */
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -EIO;
+	if (snprintf(tmp, sizeof(tmp), "%s.new-%016" PRIx64, path, r) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	store_unlink_all(tmp); /* left by a pxed killed while creating, with our PID */
-	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ==
-		SQLITE_OK &&
+	rc = -EIO;
+	if (sqlite3_open_v2(tmp, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) == SQLITE_OK &&
 	    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 NULL) == SQLITE_OK &&
 	    sqlite3_exec(db, store_schema, NULL, NULL, NULL) == SQLITE_OK)
 		rc = 0;
 	else
-		log_err("store", "%s: %s", tmp, db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		log_err("store", "%s: %s", tmp, store_open_why(db));
 	if (sqlite3_close(db) != SQLITE_OK && rc == 0) {
 		log_err("store", "%s: close: %s", tmp, sqlite3_errmsg(db));
 		rc = -EIO;
@@ -345,14 +469,19 @@ static int store_create(const char *state_dir, const char *path)
 }
 
 /*
- * PRAGMA quick_check's verdict: "ok", or the first problem it found (its
- * "*** in database main ***" heading skipped).
+ * PRAGMA quick_check's verdict on the leases table and its indexes: "ok", or
+ * the first problem it found (its "*** in database main ***" heading
+ * skipped). Only that table (SQLite 3.33 and later take a table's name):
+ * the leases are what a damaged store must not lose, and a check of the
+ * whole file reads every event too, seconds at a million of them, at every
+ * start and every `pxed explain`. Damage among the events shows as errors
+ * when they are read or written.
  */
 static int store_quick_check(struct store *s, char *first, size_t cap)
 {
 	sqlite3_stmt *q;
 	int rc;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(leases)", -1, &q, NULL) != SQLITE_OK)
 		return -EIO;
 	first[0] = '\0';
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -377,31 +506,36 @@ static int store_check(struct store *s, const char *path)
 {
 	char first[160] = "";
 	sqlite3_stmt *q;
-	int tables = 0, meta = 0;
+	int tables = -1, meta = 0, leases = 0;
 
-	if (store_quick_check(s, first, sizeof(first)) < 0) {
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT count(*), coalesce(sum(name = 'meta'), 0), "
+			       "coalesce(sum(name = 'leases'), 0) FROM sqlite_master "
+			       "WHERE type = 'table'",
+			       -1, &q, NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			tables = sqlite3_column_int(q, 0);
+			meta = sqlite3_column_int(q, 1);
+			leases = sqlite3_column_int(q, 2);
+		}
+		sqlite3_finalize(q);
+	}
+	if (tables < 0) {
 		log_err("store", "%s: %s; " STORE_ADVICE, path, sqlite3_errmsg(s->db));
 		return -EIO;
 	}
-	if (strcmp(first, "ok") != 0) {
-		log_err("store", "%s is damaged (quick_check: %s); " STORE_ADVICE, path, first);
-		return -EIO;
-	}
-	if (sqlite3_prepare_v2(
-		s->db,
-		"SELECT count(*), coalesce(sum(name = 'meta'), 0) FROM sqlite_master "
-		"WHERE type = 'table'",
-		-1, &q, NULL) != SQLITE_OK)
-		return -EIO;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		tables = sqlite3_column_int(q, 0);
-		meta = sqlite3_column_int(q, 1);
-	}
-	sqlite3_finalize(q);
 	/* No table at all: a SQLite file nothing was written to yet, pxed's to fill. */
 	if (tables > 0 && meta == 0) {
 		log_err("store", "%s is a SQLite database but not a pxed store; " STORE_ADVICE,
 			path);
+		return -EIO;
+	}
+	if (leases > 0 && store_quick_check(s, first, sizeof(first)) < 0) {
+		log_err("store", "%s: %s; " STORE_ADVICE, path, sqlite3_errmsg(s->db));
+		return -EIO;
+	}
+	if (leases > 0 && strcmp(first, "ok") != 0) {
+		log_err("store", "%s is damaged (quick_check: %s); " STORE_ADVICE, path, first);
 		return -EIO;
 	}
 	int v = meta ? store_read_schema(s) : 0;
@@ -426,7 +560,9 @@ int store_open(const char *state_dir, struct store **out)
 		return -errno;
 	if (snprintf(path, sizeof(path), "%s/pxed.db", state_dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	if (stat(path, &sb) < 0) {
+	if ((rc = store_check_files(state_dir, path)) < 0)
+		return rc;
+	if (lstat(path, &sb) < 0) {
 		if (errno != ENOENT)
 			return -errno;
 		if ((rc = store_create(state_dir, path)) < 0)
@@ -439,8 +575,9 @@ int store_open(const char *state_dir, struct store **out)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		log_err("store", "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+	    SQLITE_OK) {
+		log_err("store", "%s: %s", path, store_open_why(s->db));
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 2000);

@@ -450,16 +450,19 @@ lab_wait_port() {
 	return 1
 }
 
-# lab_check_privdrop PID: pxed runs as LAB_PXED_USER (default pxed) with no capability
-# left, no_new_privs and a seccomp filter (docs/security.md). Waits up to 5 s for the drop,
+# lab_check_privdrop PID: pxed runs as LAB_PXED_USER (default pxed): its uid and its
+# primary group (Uid and Gid, all four fields), only the groups initgroups gives that
+# user (Groups, as `id -G`), no capability left, no_new_privs and a seccomp filter
+# (docs/security.md). Waits up to 5 s for the drop,
 # which follows the opening of the ports, then fails the test (lab_fail) on any difference.
 # lab_wait_port calls it once per pxed started with lab_pxed.
 LAB_PXED_USER=${LAB_PXED_USER:-pxed}
 LAB_PRIV_CHECKED=
 lab_check_privdrop() {
-	local pid=${1:?PID} want st i f v seccomp=2
+	local pid=${1:?PID} want want_gid want_groups=yes st i f v seccomp=2
 	want=$(id -u "$LAB_PXED_USER" 2>/dev/null) ||
 		lab_fail "no user $LAB_PXED_USER on this machine (scripts/deps.sh creates pxed)"
+	want_gid=$(id -g "$LAB_PXED_USER")
 	# valgrind cannot run a seccomp filter: pxed under it goes without (core/priv.c). A
 	# sanitizer build keeps its user and goes without Landlock and seccomp (main.c).
 	v=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
@@ -467,6 +470,8 @@ lab_check_privdrop() {
 	if grep -qa __asan_init "$v"; then
 		seccomp=0
 		want=$(awk '$1 == "Uid:" { print $2 }' "/proc/$pid/status" 2>/dev/null) || return 0
+		want_gid=$(awk '$1 == "Gid:" { print $2 }' "/proc/$pid/status" 2>/dev/null) || return 0
+		want_groups=
 	fi
 	for ((i = 0; i < 50; i++)); do
 		st=$(cat "/proc/$pid/status" 2>/dev/null) || return 0 # gone: the caller sees it
@@ -477,6 +482,16 @@ lab_check_privdrop() {
 	v=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' <<<"$st")
 	[ "$v" = "$want $want $want $want" ] ||
 		lab_fail "pxed (pid $pid): Uid is '$v', expected $LAB_PXED_USER ($want) four times"
+	v=$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' <<<"$st")
+	[ "$v" = "$want_gid $want_gid $want_gid $want_gid" ] ||
+		lab_fail "pxed (pid $pid): Gid is '$v', expected $LAB_PXED_USER's group ($want_gid) four times"
+	if [ -n "$want_groups" ]; then
+		v=$(awk '$1 == "Groups:" { $1 = ""; print }' <<<"$st" | tr ' ' '\n' | sed '/^$/d' |
+			sort -n | tr '\n' ' ')
+		want_groups=$(id -G "$LAB_PXED_USER" | tr ' ' '\n' | sort -n | tr '\n' ' ')
+		[ "$v" = "$want_groups" ] ||
+			lab_fail "pxed (pid $pid): Groups is '$v', expected $LAB_PXED_USER's own: '$want_groups'"
+	fi
 	for f in CapEff CapPrm CapInh CapAmb; do
 		v=$(awk -v f="$f:" '$1 == f { print $2 }' <<<"$st")
 		[ "$v" = 0000000000000000 ] || lab_fail "pxed (pid $pid): $f is $v, expected none"
@@ -493,7 +508,7 @@ lab_check_privdrop() {
 	done
 	[ "$v" = "$seccomp" ] || lab_fail "pxed (pid $pid): Seccomp is '$v', expected $seccomp"
 	LAB_PRIV_CHECKED=$pid
-	lab_log "pxed (pid $pid) runs as uid $want: no capabilities, no_new_privs," \
+	lab_log "pxed (pid $pid) runs as uid $want gid $want_gid: no capabilities, no_new_privs," \
 		"seccomp $([ "$seccomp" = 2 ] && echo on || echo "off (valgrind or a sanitizer build)")"
 }
 

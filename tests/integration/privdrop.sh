@@ -2,24 +2,33 @@
 # shellcheck source-path=SCRIPTDIR
 # Least privilege (docs/security.md), in network namespaces (needs root):
 #  1. pxed serve (DHCP on br0, TFTP, HTTP, uploads) started as root runs as the user
-#     pxed: Uid, no capabilities at all (CapEff/CapPrm/CapBnd/CapAmb), no_new_privs,
-#     a seccomp filter; the state and upload directories now belong to pxed, the roots
-#     stay root's;
+#     pxed: Uid, Gid, only pxed's own Groups, no capabilities at all (CapEff/CapPrm/
+#     CapBnd/CapAmb), no_new_privs, a seccomp filter; lab_check_privdrop fails on a
+#     wrong gid or groups; the state and upload directories and pxed's files in them
+#     now belong to pxed; the roots, subdirectories, links and their targets, and
+#     other files in the state directory stay root's;
 #  2. with the drop on, the daemon still works: a DHCP lease (stored), a TFTP download,
 #     an HTTP download, a built-in boot program (through Debian's symlink into /boot),
 #     a profile's kernel over HTTP, a TFTP upload; a symlink in the roots that points
 #     outside is refused over TFTP and HTTP; seccomp refused no system call;
 #  3. pxed sandbox-check with the same config: reading in a root and writing in the
-#     state directory work; reading /etc/passwd, writing in a root, a TCP connection
-#     and running /bin/false are refused;
+#     state directory work; reading /etc/passwd, writing in a root, a TCP connection,
+#     ioctl(TIOCSTI) (also on a terminal, under script) and running /bin/false are
+#     refused;
 #  4. the same as root with seccomp off: the refusals are Landlock's own (EACCES), as
-#     root would otherwise be allowed each of them;
+#     root would otherwise be allowed each of them (TCP only with Landlock ABI 4 and
+#     later: older kernels' Landlock has no network rules);
 #  5. a config naming a user that does not exist: pxed exits 1 with FILE:LINE, the
 #     useradd command and `root` as the way out;
 #  6. security.user root: pxed keeps uid 0 without capabilities, says so in a warning,
 #     and still serves;
 #  7. started as pxed with ambient capabilities (packaging/pxed.service): every one is
-#     cleared after start, and it serves; SIGTERM: a clean exit (status 0) every time.
+#     cleared after start, and it serves; SIGTERM: a clean exit (status 0) every time;
+#  8. a pxed.db planted as a symlink (or a hard link, a -wal symlink, another user's
+#     file): serve, leases and timeline refuse it, naming the file; the target is
+#     untouched;
+#  9. a state_dir that overlaps a root (config: FILE:LINE; --state-dir: a message), or
+#     is /: refused before anything is created or chowned.
 # Usage: tests/integration/privdrop.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 
@@ -67,6 +76,16 @@ head -c 5000 /dev/urandom >"$LAB_TMP/up.bin"
 echo "secret outside the roots" >"$LAB_TMP/secret"
 ln -s "$LAB_TMP/secret" "$ROOT/escape"
 ln -s ../secret "$ROOT/escape-rel"
+# What pxed must not give to its user: all but its own files in the state directory, and
+# in the upload directory what is not a regular file directly in it with one link.
+mkdir -p "$STATE/keep" "$UPLOADS/dir"
+echo kept >"$STATE/keep/file"
+echo kept >"$STATE/other"
+ln -s "$LAB_TMP/secret" "$STATE/link"
+echo old >"$UPLOADS/old.txt"
+echo kept >"$UPLOADS/dir/inner"
+ln -s "$LAB_TMP/secret" "$UPLOADS/link"
+ln "$LAB_TMP/secret" "$UPLOADS/hard"
 
 # config FILE [SECURITY-YAML...]: the lab's config, with extra lines under security:.
 config() {
@@ -115,6 +134,12 @@ config "$LAB_TMP/pxed.yaml"
 start "$LAB_TMP/pxed.yaml"
 PID=$LAB_PXED_PID
 [ "$(status_field "$PID" Uid)" = "$PXED_UID" ] || lab_fail "pxed's uid is not pxed's"
+gid=$(id -g pxed)
+v=$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$PID/status")
+[ "$v" = "$gid $gid $gid $gid" ] || lab_fail "pxed's Gid is '$v', expected $gid four times"
+v=$(awk '$1 == "Groups:" { $1 = ""; print }' "/proc/$PID/status" | tr ' ' '\n' | sed '/^$/d' | sort -n | xargs)
+[ "$v" = "$(id -G pxed | tr ' ' '\n' | sort -n | xargs)" ] ||
+	lab_fail "pxed's Groups is '$v', expected pxed's own: $(id -G pxed)"
 [ "$(status_field "$PID" CapBnd)" = 0000000000000000 ] ||
 	lab_fail "pxed's bounding set is $(status_field "$PID" CapBnd), expected empty"
 for f in CapEff CapPrm CapAmb; do
@@ -124,15 +149,30 @@ done
 [ "$(status_field "$PID" Seccomp)" = 2 ] || lab_fail "Seccomp is not 2"
 grep -q "running as uid $PXED_UID gid .*, no capabilities, Landlock ABI [0-9]*, seccomp [0-9]* calls" \
 	"$LAB_TMP/pxed.log" || lab_fail "no 'running as' line in the log"
-ok "pxed runs as pxed ($PXED_UID): no capabilities, empty bounding set, no_new_privs, seccomp"
+ok "pxed runs as pxed ($PXED_UID, group $gid, groups $v): no capabilities, empty bounding set, no_new_privs, seccomp"
 
-[ "$(stat -c %U "$STATE")" = pxed ] && [ "$(stat -c %U "$STATE/pxed.db")" = pxed ] &&
-	[ "$(stat -c %U "$UPLOADS")" = pxed ] || lab_fail "state or upload directory not pxed's"
-bad=$(find "$STATE" ! -user pxed | head -n 3)
-[ -z "$bad" ] || lab_fail "not pxed's in the state directory: $bad"
-[ "$(stat -c %U "$ROOT")" = root ] && [ "$(stat -c %U "$ROOT/f1")" = root ] ||
-	lab_fail "the root changed owner"
-ok "the state and upload directories belong to pxed; the root is still root's"
+# lab_check_privdrop (every lab test's check) fails on a wrong gid or wrong groups: id
+# is made to lie about pxed's primary group, then about its groups.
+# shellcheck disable=SC2317 # id() is called by lab_check_privdrop
+out=$( (id() { if [ "$1" = -g ]; then echo 4242; else command id "$@"; fi; }
+	lab_check_privdrop "$PID") 2>&1) && lab_fail "lab_check_privdrop passed a wrong gid"
+grep -q "Gid is '$gid $gid $gid $gid', expected pxed's group (4242)" <<<"$out" ||
+	lab_fail "lab_check_privdrop did not name the gid: $out"
+# shellcheck disable=SC2317 # id() is called by lab_check_privdrop
+out=$( (id() { if [ "$1" = -G ]; then echo "$gid 4242"; else command id "$@"; fi; }
+	lab_check_privdrop "$PID") 2>&1) && lab_fail "lab_check_privdrop passed wrong groups"
+grep -q "Groups is .*expected pxed's own: '$gid 4242 '" <<<"$out" ||
+	lab_fail "lab_check_privdrop did not name the groups: $out"
+ok "lab_check_privdrop fails on a wrong gid and on wrong groups"
+
+for f in "$STATE" "$STATE/pxed.db" "$STATE/pxed.db-wal" "$UPLOADS" "$UPLOADS/old.txt"; do
+	[ "$(stat -c %U "$f")" = pxed ] || lab_fail "$f is not pxed's"
+done
+for f in "$ROOT" "$ROOT/f1" "$STATE/keep" "$STATE/keep/file" "$STATE/other" "$STATE/link" \
+	"$UPLOADS/dir" "$UPLOADS/dir/inner" "$UPLOADS/link" "$UPLOADS/hard" "$LAB_TMP/secret"; do
+	[ "$(stat -c %U "$f")" = root ] || lab_fail "$f changed owner (now $(stat -c %U "$f"))"
+done
+ok "the state and upload directories and pxed's files belong to pxed; subdirectories, links, hard links and the root are still root's"
 
 # ---- 2. serving with the drop on --------------------------------------------
 
@@ -156,6 +196,20 @@ code=$(on curl -sS --max-time 20 -o "$LAB_TMP/k" -w '%{http_code}' \
 	"http://$SERVER:8080/files/default/kernel")
 [ "$code" = 200 ] && cmp -s "$LAB_TMP/k" "$LAB_TMP/vmlinuz" || lab_fail "HTTP kernel: $code"
 ok "HTTP downloads: a file of the root and the profile's kernel"
+
+# An address pxed never leased: the client's MAC comes from /proc/net/arp, which pxed
+# opened before the drop (Landlock has no rule for /proc).
+ip -n "$CLI_NS" addr add "$LAB_NET.77/24" dev eth0 || lab_fail "cannot give the client $LAB_NET.77"
+code=$(on curl -sS --max-time 20 --interface "$LAB_NET.77" -o /dev/null -w '%{http_code}' \
+	"http://$SERVER:8080/sub/f2")
+[ "$code" = 200 ] || lab_fail "HTTP from $LAB_NET.77: status $code"
+for ((i = 0; i < 20; i++)); do
+	grep -q "http  $MAC $LAB_NET.77 transfer file /sub/f2" "$LAB_TMP/pxed.log" && break
+	sleep 0.1
+done
+grep -q "http  $MAC $LAB_NET.77 transfer file /sub/f2" "$LAB_TMP/pxed.log" ||
+	lab_fail "the HTTP transfer from $LAB_NET.77 was not logged with $MAC (from /proc/net/arp)"
+ok "HTTP from an address pxed never leased: the client's MAC read from /proc/net/arp"
 
 # Debian's /usr/lib/ipxe/ipxe.efi is a link to /boot/ipxe.efi: its target is allowed.
 if [ -r /usr/lib/ipxe/ipxe.efi ] && [ -r /usr/lib/ipxe/snponly.efi ]; then
@@ -204,10 +258,22 @@ grep -q "^uid $PXED_UID " <<<"$SC" || lab_fail "sandbox-check did not run as pxe
 sc_expect read-root allowed
 sc_expect write-state allowed
 sc_expect read-outside 'denied'
+sc_expect read-proc 'denied'
 sc_expect write-root 'denied'
 sc_expect connect-tcp 'denied'
+sc_expect ioctl-tiocsti 'denied \(Operation not permitted\)'
 sc_expect exec 'denied'
-ok "sandbox-check as pxed: reads the root, writes the state; /etc/passwd, writing the root, TCP and exec refused"
+ok "sandbox-check as pxed: reads the root, writes the state; /etc/passwd, writing the root, TCP, TIOCSTI and exec refused"
+
+# On a terminal of its own (script gives it a pty): TIOCSTI could type into it.
+if command -v script >/dev/null; then
+	SC=$(ip netns exec "$LAB_NS" script -qec "$PXED sandbox-check --config $LAB_TMP/pxed.yaml" \
+		/dev/null </dev/null 2>&1 | tr -d '\r') || lab_fail "sandbox-check under script: $SC"
+	sc_expect ioctl-tiocsti 'denied \(Operation not permitted\)'
+	ok "sandbox-check on a terminal: ioctl(TIOCSTI) refused by seccomp"
+else
+	echo "ok - TIOCSTI on a terminal # SKIP script (util-linux) is not installed"
+fi
 lab_kill_pxed || lab_fail "pxed did not exit cleanly on SIGTERM (status $?)"
 ok "SIGTERM: a clean exit with the drop on"
 
@@ -220,10 +286,19 @@ grep -q "^uid 0 .*landlock-abi [1-9].* seccomp-calls 0" <<<"$SC" ||
 sc_expect read-root allowed
 sc_expect write-state allowed
 sc_expect read-outside 'denied \(Permission denied\)'
+sc_expect read-proc 'denied \(Permission denied\)'
 sc_expect write-root 'denied \(Permission denied\)'
-sc_expect connect-tcp 'denied \(Permission denied\)'
 sc_expect exec 'denied \(Permission denied\)'
-ok "Landlock alone (as root, seccomp off) refuses /etc/passwd, writing the root, TCP and exec"
+sc_expect ioctl-tiocsti 'skipped'
+abi=$(sed -n 's/^uid .* landlock-abi \([0-9]*\) .*/\1/p' <<<"$SC")
+# Landlock has network rules from ABI 4 (Linux 6.7) on; before, only seccomp refuses TCP.
+if [ "$abi" -ge 4 ]; then
+	sc_expect connect-tcp 'denied \(Permission denied\)'
+	ok "Landlock alone (as root, seccomp off, ABI $abi) refuses /etc/passwd, writing the root, TCP and exec"
+else
+	sc_expect connect-tcp 'allowed'
+	ok "Landlock alone (as root, seccomp off, ABI $abi) refuses /etc/passwd, writing the root and exec (TCP: ABI 4+)"
+fi
 
 # ---- 5. a user that does not exist ---------------------------------------------
 
@@ -268,6 +343,75 @@ on curl -sS --max-time 20 -o "$LAB_TMP/t4" "tftp://$SERVER/f1" || lab_fail "TFTP
 cmp -s "$LAB_TMP/t4" "$ROOT/f1" || lab_fail "TFTP (started as pxed): other bytes"
 lab_kill_pxed || lab_fail "pxed started as pxed did not exit cleanly (status $?)"
 ok "started as pxed with ambient capabilities (the systemd unit): none left, still serves"
+
+# ---- 8. a store planted as a link ------------------------------------------------------
+
+EVIL=$LAB_TMP/state-evil
+mkdir -p "$EVIL"
+chown pxed:pxed "$EVIL"
+echo "root's own file" >"$LAB_TMP/target"
+chmod 600 "$LAB_TMP/target"
+before=$(stat -c '%U %s %Y' "$LAB_TMP/target")$(sha256sum <"$LAB_TMP/target")
+sed "s|^state_dir: .*|state_dir: $EVIL|" "$LAB_TMP/pxed.yaml" >"$LAB_TMP/evil.yaml"
+
+# refused WHAT FILE ARGS...: pxed ARGS fails, naming FILE and WHAT; the target is as it was.
+refused() {
+	local what=$1 file=$2 err
+	shift 2
+	if err=$(ip netns exec "$LAB_NS" timeout 20 "$PXED" "$@" </dev/null 2>&1); then
+		lab_fail "pxed $1 accepted $file, which $what"
+	fi
+	grep -q "$file $what: pxed will not open it" <<<"$err" ||
+		lab_fail "pxed $1 did not name $file ($what): $err"
+	[ "$(stat -c '%U %s %Y' "$LAB_TMP/target")$(sha256sum <"$LAB_TMP/target")" = "$before" ] ||
+		lab_fail "pxed $1 changed the target of $file"
+}
+
+ln -s "$LAB_TMP/target" "$EVIL/pxed.db"
+refused "is a symbolic link" "$EVIL/pxed.db" serve --config "$LAB_TMP/evil.yaml"
+refused "is a symbolic link" "$EVIL/pxed.db" leases --state-dir "$EVIL"
+refused "is a symbolic link" "$EVIL/pxed.db" timeline "$MAC" --state-dir "$EVIL"
+[ "$(stat -c %U "$LAB_TMP/target")" = root ] || lab_fail "the target changed owner"
+ok "pxed.db a symlink to root's file: serve, leases and timeline refuse it; the target is untouched"
+
+rm "$EVIL/pxed.db"
+ln "$LAB_TMP/target" "$EVIL/pxed.db"
+refused "has more than one hard link" "$EVIL/pxed.db" serve --config "$LAB_TMP/evil.yaml"
+rm "$EVIL/pxed.db"
+cp "$STATE/pxed.db" "$EVIL/pxed.db"
+ln -s "$LAB_TMP/target" "$EVIL/pxed.db-wal"
+refused "is a symbolic link" "$EVIL/pxed.db-wal" leases --state-dir "$EVIL"
+rm "$EVIL/pxed.db-wal"
+chown nobody "$EVIL/pxed.db"
+refused "belongs to a user other than root and the state directory's owner" "$EVIL/pxed.db" \
+	leases --state-dir "$EVIL"
+chown pxed "$EVIL/pxed.db"
+"$PXED" leases --state-dir "$EVIL" >/dev/null || lab_fail "pxed leases refused a plain pxed.db of pxed's"
+ok "a hard link, a -wal symlink and another user's pxed.db are refused; pxed's own is read"
+
+# ---- 9. a state directory that overlaps a root, or is / -------------------------------
+
+sed "s|^state_dir: .*|state_dir: $ROOT/state|" "$LAB_TMP/pxed.yaml" >"$LAB_TMP/overlap.yaml"
+line=$(grep -n '^state_dir:' "$LAB_TMP/overlap.yaml" | cut -d: -f1)
+for cmd in sandbox-check serve; do
+	if err=$(ip netns exec "$LAB_NS" "$PXED" $cmd --config "$LAB_TMP/overlap.yaml" 2>&1 </dev/null); then
+		lab_fail "pxed $cmd accepted a state_dir inside the root"
+	fi
+	grep -q "overlap.yaml:$line: state_dir $ROOT/state overlaps tftp.root $ROOT" <<<"$err" ||
+		lab_fail "pxed $cmd did not name overlap.yaml:$line: $err"
+done
+[ ! -e "$ROOT/state" ] || lab_fail "pxed made $ROOT/state all the same"
+for dir in "$ROOT" /; do
+	if err=$(ip netns exec "$LAB_NS" "$PXED" serve --config "$LAB_TMP/pxed.yaml" \
+		--state-dir "$dir" 2>&1 </dev/null); then
+		lab_fail "pxed serve accepted --state-dir $dir"
+	fi
+	grep -Eq "state_dir $dir (overlaps tftp.root|is /, a directory of the system)" <<<"$err" ||
+		lab_fail "pxed serve --state-dir $dir: no clear message: $err"
+done
+[ "$(stat -c %U "$ROOT")" = root ] && [ "$(stat -c %U "$ROOT/f1")" = root ] &&
+	[ "$(stat -c %U /)" = root ] || lab_fail "a refused state directory changed owner"
+ok "state_dir in the root: refused with overlap.yaml:$line; --state-dir the root or /: refused, nothing chowned"
 
 # ---- seccomp refused nothing ---------------------------------------------------------
 

@@ -887,6 +887,30 @@ static const struct err_case validation_cases[] = {
       "files",
       "@:3: tftp.upload_dir $/tftp overlaps nbp_dirs.syslinux $/tftp: clients could replace "
       "its files"}},
+    {"state dir beneath /etc",
+     "interfaces: [br0]\n"
+     "state_dir: /etc/pxed\n",
+     {"@:2: state_dir /etc/pxed lies beneath /etc, a directory of the system: pxed gives the "
+      "state directory to its user; use one of its own (/var/lib/pxed)"}},
+    {"state dir /var",
+     "interfaces: [br0]\n"
+     "state_dir: /var\n",
+     {"@:2: state_dir /var is /var, a directory of the system: pxed gives the state directory "
+      "to its user; use one of its own (/var/lib/pxed)"}},
+    {"state dir inside the tftp root",
+     "interfaces: [br0]\n"
+     "tftp:\n"
+     "  root: tftp\n"
+     "state_dir: tftp/state\n",
+     {"@:4: state_dir $/tftp/state overlaps tftp.root $/tftp: the daemon may write the state "
+      "directory, and must not be able to change what it serves"}},
+    {"state dir holding a kernel",
+     "interfaces: [br0]\n"
+     "state_dir: boot\n"
+     "profiles:\n"
+     "  p: {kernel: boot/vmlinuz}\n",
+     {"@:2: state_dir $/boot holds profile 'p' kernel $/boot/vmlinuz: the daemon could "
+      "replace it"}},
 };
 
 static void test_validation_errors(void **state)
@@ -1081,7 +1105,7 @@ static const char full_yaml[] = "interfaces: [br0, eth1]\n"
 				"  root: tftp\n"
 				"  port: 6969\n"
 				"http:\n"
-				"  root: /\n"
+				"  root: /usr/share\n"
 				"  port: 8080\n"
 				"  listen: 10.77.0.1\n"
 				"nbp_dirs:\n"
@@ -1125,7 +1149,7 @@ static void test_full_config_globals(void **state)
 	snprintf(want, sizeof(want), "%s/tftp", tmpdir);
 	assert_string_equal(c->tftp_root, want);
 	assert_int_equal(c->tftp_port, 6969);
-	assert_string_equal(c->http_root, "/");
+	assert_string_equal(c->http_root, "/usr/share");
 	assert_int_equal(c->http_port, 8080);
 	assert_int_equal(c->listen_address, 0x0a4d0001);
 	assert_string_equal(c->nbp_dir_ipxe, "/opt/ipxe");

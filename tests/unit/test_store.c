@@ -7,13 +7,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -250,6 +253,125 @@ static void test_new_store(void **state)
 	assert_int_equal(store_open(f->dir, &st), 0);
 	assert_int_equal(store_schema_version(st), 2);
 	store_close(st);
+}
+
+/* Creates dir/name with some bytes and, when age_s > 0, that old a modification time. */
+static void touch(const char *dir, const char *name, int age_s)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("not a store's\n", fp);
+	fclose(fp);
+	if (age_s > 0) {
+		struct timespec t[2] = {{.tv_sec = time(NULL) - age_s},
+					{.tv_sec = time(NULL) - age_s}};
+		assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+	}
+}
+
+static bool exists(const char *dir, const char *name)
+{
+	char p[128];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return lstat(p, &st) == 0;
+}
+
+/*
+ * No pxed.db but a -wal or -shm: another store's, which SQLite would replay
+ * into a new one. No store is made and the files stay; without them it is.
+ */
+static void test_leftover_wal_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	touch(f->dir, "pxed.db-wal", 0);
+	touch(f->dir, "pxed.db-shm", 0);
+	assert_int_equal(store_open(f->dir, &st), -EEXIST);
+	assert_false(exists(f->dir, "pxed.db"));
+	assert_true(exists(f->dir, "pxed.db-wal"));
+	char p[128];
+	snprintf(p, sizeof(p), "%s/pxed.db-wal", f->dir);
+	unlink(p);
+	assert_int_equal(store_open(f->dir, &st), -EEXIST); /* the -shm alone too */
+	snprintf(p, sizeof(p), "%s/pxed.db-shm", f->dir);
+	unlink(p);
+	assert_int_equal(store_open(f->dir, &st), 0);
+	store_close(st);
+}
+
+/* Temporary stores of a pxed stopped while creating one go once a minute old. */
+static void test_stale_temp_stores_removed(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	touch(f->dir, "pxed.db.new-1234", 120);
+	touch(f->dir, "pxed.db.new-1234-wal", 120);
+	touch(f->dir, "pxed.db.new-00000000deadbeef", 0); /* another process's, just made */
+	assert_int_equal(store_open(f->dir, &st), 0);
+	store_close(st);
+	assert_false(exists(f->dir, "pxed.db.new-1234"));
+	assert_false(exists(f->dir, "pxed.db.new-1234-wal"));
+	assert_true(exists(f->dir, "pxed.db.new-00000000deadbeef"));
+}
+
+/*
+ * Writes garbage over the first leaf page of table `name` (or its root when
+ * it has no leaf), found with SQLite's dbstat table after a checkpoint.
+ */
+static void damage_page_of(const char *dir, const char *name)
+{
+	char p[128], sql[160];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int64_t page = 0, size = 0;
+	snprintf(p, sizeof(p), "%s/pxed.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+			 SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "SELECT pageno, pgsize FROM dbstat WHERE name = '%s' "
+		 "ORDER BY pagetype = 'leaf' DESC, pageno LIMIT 1",
+		 name);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	page = sqlite3_column_int64(q, 0);
+	size = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	uint8_t junk[512];
+	memset(junk, 0xa5, sizeof(junk));
+	int fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), (page - 1) * size), (ssize_t)sizeof(junk));
+	close(fd);
+}
+
+/*
+ * Opening checks the leases table only (PRAGMA quick_check(leases)): a store
+ * whose leases are damaged is refused, while a check of every event (seconds
+ * at a million) is not made at each open.
+ */
+static void test_open_checks_the_leases_only(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct store_lease l = {.ip = 0x0a000064u, .expires = 4102444800};
+	memcpy(l.mac, MAC_A, 6);
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(store_lease_put(st, &l), 0);
+	for (int i = 0; i < 3000; i++)
+		add_event(st, MAC_B, 1000000 + i, "transfer");
+	store_close(st);
+	damage_page_of(f->dir, "events");
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(store_lease_by_ip(st, 0x0a000064u, &l), 0);
+	assert_memory_equal(l.mac, MAC_A, 6);
+	store_close(st);
+	damage_page_of(f->dir, "leases");
+	assert_int_equal(store_open(f->dir, &st), -EIO);
 }
 
 /* Rows from before sessions: the last session is cut at a pause. */
@@ -604,6 +726,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_race, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_store, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_leftover_wal_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_temp_stores_removed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_checks_the_leases_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_last_session_by_gap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_age_and_total, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retention_age_future_rows, setup, teardown),
