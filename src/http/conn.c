@@ -36,6 +36,8 @@
  */
 /* How often a busy record checks that its socket is still there. */
 #define CONN_BUSY_CHECK_S 600
+/* evhttp's timeout when ours are shorter: a socket that takes nothing this long is cut. */
+#define CONN_EVHTTP_TIMEOUT_S 60
 
 enum http_conn_state {
 	CONN_NEW,     /* made, not yet admitted */
@@ -349,6 +351,32 @@ void http_conns_stream(struct http_conns *c, struct evhttp_request *req)
 
 	if (k != NULL)
 		conns_drop(c, k, true);
+}
+
+int http_conn_timeout_s(const struct conf *cf)
+{
+	uint32_t ours = cf->http_header_timeout_s > cf->http_idle_timeout_s
+			    ? cf->http_header_timeout_s
+			    : cf->http_idle_timeout_s;
+
+	/* Longer than ours, which must end slow and idle connections first (and count them). */
+	return ours >= CONN_EVHTTP_TIMEOUT_S ? (int)ours + 1 : CONN_EVHTTP_TIMEOUT_S;
+}
+
+void http_conn_body_start(struct evhttp_connection *conn, const struct conf *cf)
+{
+	const struct timeval tv = {.tv_sec = http_conn_timeout_s(cf)};
+
+	/* The write event's timeout restarts each time the socket takes some: no progress. */
+	bufferevent_set_timeouts(evhttp_connection_get_bufferevent(conn), NULL, &tv);
+}
+
+void http_conn_body_done(struct evhttp_connection *conn, const struct conf *cf)
+{
+	const struct timeval tv = {.tv_sec = http_conn_timeout_s(cf)};
+
+	/* As evhttp_set_timeout left it; the read timeout starts again from now. */
+	bufferevent_set_timeouts(evhttp_connection_get_bufferevent(conn), &tv, &tv);
 }
 
 int http_conns_new(struct pxed *d, struct evhttp *http, struct http_conns **out)

@@ -12,6 +12,15 @@
  *     written, and would otherwise buffer all a client sends meanwhile.
  * Event streams (/api/v1/events/stream) leave all this once they start:
  * they are long-lived by design and capped by http/api.h.
+ *
+ * Beneath these, evhttp's own timeout (http_conn_timeout_s) is both the
+ * read and the write timeout of every connection's bufferevent. libevent
+ * 2.1 keeps reading while it writes a reply (to see the client go), so its
+ * read timeout, last reset by the request, would end any reply that takes
+ * longer than that however fast it moves (libevent issue #715). A file's
+ * body is therefore sent with the write timeout alone (http_conn_body_start:
+ * a socket that takes nothing for that long is cut), and the read timeout
+ * comes back when the reply is written (http_conn_body_done).
  */
 #ifndef PXED_HTTP_CONN_H
 #define PXED_HTTP_CONN_H
@@ -19,8 +28,10 @@
 /* More than a request's headers and body may take (http/server.c's caps). */
 #define HTTP_CONN_READ_MAX (128 * 1024)
 
+struct conf;
 struct pxed;
 struct evhttp;
+struct evhttp_connection;
 struct evhttp_request;
 struct http_conns;
 
@@ -33,5 +44,12 @@ void http_conns_free(struct http_conns *c);
 void http_conns_request(struct http_conns *c, struct evhttp_request *req);
 /* The request became an event stream: no timeouts, and it no longer counts. */
 void http_conns_stream(struct http_conns *c, struct evhttp_request *req);
+
+/* evhttp's timeout in seconds: 60, or 1 more than the longer of ours if that is more. */
+int http_conn_timeout_s(const struct conf *cf);
+/* A body is about to be written: no read timeout, a write timeout (no progress). */
+void http_conn_body_start(struct evhttp_connection *conn, const struct conf *cf);
+/* The body is written: evhttp's read and write timeouts again, for the next request. */
+void http_conn_body_done(struct evhttp_connection *conn, const struct conf *cf);
 
 #endif

@@ -20,6 +20,7 @@
 #include "conf/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/conn.h"
 #include "http/range.h"
 #include "obs/live.h"
 #include "obs/obs.h"
@@ -190,6 +191,9 @@ static void http_on_complete(struct evhttp_request *req, void *arg)
 	struct http_xfer *x = arg;
 
 	x->sent = x->size;
+	/* The connection may wait for another request: evhttp's read timeout again. */
+	if (x->size > 0)
+		http_conn_body_done(x->conn, x->d->conf);
 	http_xfer_detach(x);
 	http_xfer_report(x, true);
 	free(x);
@@ -432,6 +436,9 @@ static void http_send_file(struct pxed *d, struct evhttp_request *req, struct ht
 	evhttp_connection_set_closecb(x->conn, http_on_close, x);
 	evhttp_send_reply(req, a->n > 0 ? 206 : 200, a->n > 0 ? "Partial Content" : "OK", b);
 	evbuffer_free(b);
+	/* A body may take hours: only a socket that takes nothing is cut (http/conn.h). */
+	if (x->size > 0)
+		http_conn_body_start(x->conn, d->conf);
 	/* evhttp writes from the loop, never before evhttp_send_reply returns: x is alive. */
 	if (x->size > 0 && x->live_id != 0)
 		x->watch = evbuffer_add_cb(x->out, http_on_output, x);

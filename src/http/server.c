@@ -29,7 +29,6 @@
 #define HTTP_MAX_BODY 65536
 /* A connection reads no more than this ahead: a whole request must fit. */
 _Static_assert(HTTP_MAX_HEADERS + HTTP_MAX_BODY < HTTP_CONN_READ_MAX, "HTTP_CONN_READ_MAX");
-#define HTTP_TIMEOUT_S 60
 /* /metrics: the first buffer tried, and the most it may take (64 pools of gauges fit). */
 #define HTTP_METRICS_BUF (64 * 1024)
 #define HTTP_METRICS_MAX (1024 * 1024)
@@ -172,13 +171,13 @@ int http_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct http_se
 	evhttp_set_max_headers_size(s->http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(s->http, HTTP_MAX_BODY);
 	/*
-	 * evhttp's own timeout: a read or write that makes no progress. Ours
-	 * (http/conn.h) end slow requests and idle connections before it.
+	 * evhttp's own timeout, a backstop: a socket that takes nothing for it
+	 * (write), and time since the last bytes in (read), which libevent
+	 * 2.1 leaves running while a reply is written: file bodies are sent
+	 * without it (http/conn.h). Ours end slow requests and idle
+	 * connections before it.
 	 */
-	uint32_t ours = d->conf->http_header_timeout_s > d->conf->http_idle_timeout_s
-			    ? d->conf->http_header_timeout_s
-			    : d->conf->http_idle_timeout_s;
-	evhttp_set_timeout(s->http, ours >= HTTP_TIMEOUT_S ? (int)ours + 1 : HTTP_TIMEOUT_S);
+	evhttp_set_timeout(s->http, http_conn_timeout_s(d->conf));
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(s->http, http_on_request, s);

@@ -21,6 +21,10 @@
 #     outlives both timeouts;
 #  7. a reply waiting on a slow client: the file is not mapped (sendfile), and junk the
 #     client sends meanwhile is not buffered without limit (pxed's RSS stays flat).
+#  8. replies longer than evhttp's 60 s timeout (a second pxed, in the background from the
+#     start: the one slow part, about 75 s): a download read at 1 MiB/s for 74 s completes
+#     byte for byte and its connection is kept alive; a client that reads nothing is
+#     still cut once the socket has taken nothing for 60 s.
 # Usage: tests/integration/http.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 
@@ -124,6 +128,120 @@ expect_range() {
 		lab_fail "Range: $2: Content-Length '$(header Content-Length)'"
 	slice "$6" "$3" "$4" | cmp -s - "$LAB_TMP/part" || lab_fail "Range: $2: other bytes"
 }
+
+# ---- 8 (started here, checked at the end). Replies that outlast evhttp's timeout -----
+# A second pxed (port 8081, default limits: evhttp's timeout is 60 s) on a host of its
+# own, so that these two long connections count against no cap of section 6. It serves
+# a download that takes 74 s at the rate its client reads it (libevent 2.1 keeps the
+# read timeout running while a reply is written, which cut it after 60 s: issue #715),
+# then a second file on the same connection; and a client that reads nothing, which
+# must still be cut once the socket has taken nothing for 60 s.
+lab_add_host cli3 "$LAB_NET.12/24"
+CLI3_NS=$LAB_HOST_NS
+URL2=http://$SERVER:8081
+# 1 MiB/s: the kernel's buffers (a few MiB) hold seconds, not minutes, of the reply.
+head -c $((74 << 20)) /dev/urandom >"$ROOT/slow.bin"
+chmod a+r "$ROOT/slow.bin"
+CONF2=$LAB_TMP/pxed2.yaml
+cat >"$CONF2" <<EOF2
+dhcp:
+  mode: off
+state_dir: $LAB_TMP/state2
+tftp:
+  port: 6971
+http:
+  port: 8081
+  root: $ROOT
+EOF2
+ip netns exec "$LAB_NS" setpriv --pdeathsig TERM -- "$PXED" serve --config "$CONF2" \
+	</dev/null >>"$LAB_TMP/pxed2.log" 2>&1 &
+PXED2_PID=$!
+lab_track_pid "$PXED2_PID"
+lab_wait_port tcp 8081 || lab_fail "the second pxed did not listen on TCP 8081: $(tail -5 "$LAB_TMP/pxed2.log")"
+STALL=$LAB_TMP/stall.py
+cat >"$STALL" <<'EOF2'
+# stall.py HOST PORT WAIT: GETs big.iso (5 GiB) with a small receive buffer and reads
+# nothing for WAIT s; then reads (64 MiB or 10 s at most). Prints the bytes read and
+# "closed" if the server had ended the connection, "open" if it had not.
+import socket, sys, time
+host, port, wait = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+s.settimeout(10)
+s.connect((host, port))
+s.sendall(b"GET /big.iso HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(wait)
+got, end, t0 = 0, "open", time.monotonic()
+while got < 64 << 20 and time.monotonic() - t0 < 10:
+    try:
+        b = s.recv(1 << 20)
+    except socket.timeout:
+        break
+    except OSError:
+        end = "closed"
+        break
+    if not b:
+        end = "closed"
+        break
+    got += len(b)
+print(got, end)
+EOF2
+ip netns exec "$CLI3_NS" python3 "$STALL" "$SERVER" 8081 70 >"$LAB_TMP/stall.out" 2>&1 &
+STALL_PID=$!
+lab_track_pid "$STALL_PID"
+PACE=$LAB_TMP/pace.py
+cat >"$PACE" <<'EOF2'
+# pace.py HOST PORT PATH SECONDS: GETs PATH and reads its body at a steady rate, so that
+# it takes SECONDS (curl's --limit-rate lets a fast link through in bursts); then GETs
+# /sub/a.txt on the same connection. Prints the status, the bytes and sha256 of the body,
+# the seconds it took, and the second reply's status and body; or where it stopped.
+import hashlib, socket, sys, time
+host, port, path, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.settimeout(20)
+s.connect((host, port))
+buf = b""
+def head():
+    global buf
+    while b"\r\n\r\n" not in buf:
+        b = s.recv(65536)
+        if not b:
+            raise EOFError("closed before the headers")
+        buf += b
+    h, _, buf = buf.partition(b"\r\n\r\n")
+    lines = h.decode("latin-1").split("\r\n")
+    hs = {k.lower(): v for k, _, v in (l.partition(": ") for l in lines[1:])}
+    return int(lines[0].split()[1]), int(hs.get("content-length", "0"))
+def body(n, rate):
+    global buf
+    h, got, t0 = hashlib.sha256(), 0, time.monotonic()
+    while got < n:
+        chunk = buf[: n - got] if buf else s.recv(min(65536, n - got))
+        buf = buf[len(chunk):]
+        if not chunk:
+            break
+        h.update(chunk)
+        got += len(chunk)
+        ahead = got / rate - (time.monotonic() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
+    return got, h.hexdigest()
+t0, out = time.monotonic(), []
+try:
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    status, n = head()
+    out += [status, *body(n, n / secs), "%.0f" % (time.monotonic() - t0)]
+    s.sendall(b"GET /sub/a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, n = head()
+    out += [status, body(n, 1e9)[1]]
+except (OSError, EOFError) as e:
+    out += [type(e).__name__, "after", "%.0f" % (time.monotonic() - t0)]
+print(*out)
+EOF2
+ip netns exec "$CLI3_NS" python3 "$PACE" "$SERVER" 8081 /slow.bin 74 >"$LAB_TMP/pace.out" 2>&1 &
+PACE_PID=$!
+lab_track_pid "$PACE_PID"
 
 # ---- 1. ranges -----------------------------------------------------------
 
@@ -601,6 +719,37 @@ else
 fi
 r=$(in_probe "$CLI_NS")
 [[ "$r" == served* ]] || lab_fail "a request after push.py: $r"
+
+# ---- 8. (started before section 1) replies that outlast evhttp's timeout --------------
+
+wait "$PACE_PID" || true
+lab_untrack_pid "$PACE_PID"
+read -r st got sha secs st2 sha2 <"$LAB_TMP/pace.out" || true
+if [ "${st:-}" = 200 ] && [ "${got:-}" = $((74 << 20)) ] &&
+	[ "$sha" = "$(sha256sum <"$ROOT/slow.bin" | cut -d' ' -f1)" ] && [ "$secs" -ge 70 ]; then
+	ok "a 74 MiB download read at 1 MiB/s for $secs s (past evhttp's 60 s timeout) completes byte for byte"
+else
+	not_ok "a 74 MiB download read at 1 MiB/s (expected all of it, in 70 s or more): $(cat "$LAB_TMP/pace.out")"
+fi
+if [ "${st2:-}" = 200 ] && [ "${sha2:-}" = "$(printf 'hello\n' | sha256sum | cut -d' ' -f1)" ]; then
+	ok "after that download the connection is kept alive: the next file comes over it"
+else
+	not_ok "a request after the slow download on the same connection: $(cat "$LAB_TMP/pace.out")"
+fi
+wait "$STALL_PID" || true
+lab_untrack_pid "$STALL_PID"
+read -r stall_got stall_end <"$LAB_TMP/stall.out" || true
+stall_ms=$(in_cli curl -sS --max-time 10 "$URL2/api/v1/events" | python3 -c '
+import json, sys
+ev = [e for e in json.load(sys.stdin)["events"]
+      if e["proto"] == "http" and e["kind"] == "transfer" and "big.iso" in e["detail"]]
+print(ev[-1]["duration_ms"] if len(ev) == 1 and not ev[0]["ok"] else "none")' 2>&1) || stall_ms=none
+if [ "${stall_end:-}" = closed ] && [[ "$stall_ms" =~ ^[0-9]+$ ]] && [ "$stall_ms" -ge 58000 ] &&
+	[ "$stall_ms" -le 68000 ]; then
+	ok "a client that stops reading a 5 GiB reply is cut after $stall_ms ms without progress ($stall_got bytes had reached it)"
+else
+	not_ok "a client that reads nothing: '$(cat "$LAB_TMP/stall.out")', the transfer's duration '$stall_ms' ms (expected closed, 58000-68000 ms)"
+fi
 
 lab_log "HTTP requests served in this test: $(metric pxed_http_requests_total)"
 echo "# $passed passed"
