@@ -64,6 +64,8 @@ targets=(
 	"fuzz_config 65536 examples"
 	"fuzz_rogue 1500 tests/fuzz/corpus/rogue"
 	"fuzz_store 65536 tests/fuzz/corpus/store"
+	"fuzz_http 8192 tests/fuzz/corpus/http"
+	"fuzz_script 8192 tests/fuzz/corpus/script"
 )
 # A target missing above still runs: 65536 bytes, seeds in tests/fuzz/corpus/NAME.
 for f in tests/fuzz/fuzz_*.c; do
