@@ -2,7 +2,7 @@
 BUILD ?= build
 MESON_FLAGS ?=
 
-.PHONY: all deps build test test-quick unit demo bench clean assets
+.PHONY: all deps build test test-quick unit demo bench soak clean assets
 
 all: build
 
@@ -34,6 +34,11 @@ demo: deps build
 
 bench: deps build
 	@bash bench/run.sh $(BUILD)
+
+# 30 minutes of mixed DHCP, TFTP and HTTP load on one pxed (SOAK_MINUTES to change it):
+# fails on any failed operation, error, descriptor or memory growth. Not part of `make test`.
+soak: deps build
+	@bash bench/soak/soak.sh $(BUILD)
 
 assets:
 	@bash scripts/test-assets.sh
