@@ -65,6 +65,9 @@ HPORT=$(pick_port 18280)
 
 # --- the files ------------------------------------------------------------
 mkdir -p "$ROOT" "$UP/sub" "$SRC" "$OUTSIDE" "$TMP/state"
+# pxed owns upload_dir and its top-level files, not subdirectories (docs/security.md): an
+# operator gives a subdirectory to pxed's user, as here.
+chown pxed "$UP/sub"
 echo ping >"$ROOT/ping"
 : >"$SRC/f0"
 head -c 511 /dev/urandom >"$SRC/f511"
