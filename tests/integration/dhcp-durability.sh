@@ -87,18 +87,8 @@ RANDOM=$SEED
 lab_log "seed $SEED (replay: PXED_DURABLE_SEED=$SEED $0 ${1:-build})"
 
 lab_setup "$NS" "$OCTET"
-# pxed is started ~30 times: run copies, so that a rebuild of BUILD meanwhile
-# neither changes the binary under test nor fails a start.
-mkdir -p "$LAB_TMP/bin"
-cp "$PXED" "$LAB_TMP/bin/pxed" && cp "$PROBE" "$LAB_TMP/bin/dhcp-probe" ||
-	lab_fail "cannot copy $PXED and $PROBE to $LAB_TMP/bin"
-PXED=$LAB_TMP/bin/pxed
-PROBE=$LAB_TMP/bin/dhcp-probe
-CLI_NS=()
-for h in 1 2; do
-	lab_add_host "c$h"
-	CLI_NS+=("$LAB_HOST_NS")
-done
+lab_private_binaries
+lab_add_clients 2
 
 STATE=$LAB_TMP/state
 CONF=$LAB_TMP/pxed.yaml

@@ -53,17 +53,8 @@ RANDOM=$SEED
 lab_log "seed $SEED (replay: PXED_FAULT_SEED=$SEED $0 ${1:-build})"
 
 lab_setup "$NS" "$OCTET"
-# pxed is started several times: run copies, so a rebuild meanwhile changes nothing.
-mkdir -p "$LAB_TMP/bin"
-cp "$PXED" "$LAB_TMP/bin/pxed" && cp "$PROBE" "$LAB_TMP/bin/dhcp-probe" ||
-	lab_fail "cannot copy $PXED and $PROBE"
-PXED=$LAB_TMP/bin/pxed
-PROBE=$LAB_TMP/bin/dhcp-probe
-CLI_NS=()
-for h in 1 2; do
-	lab_add_host "c$h"
-	CLI_NS+=("$LAB_HOST_NS")
-done
+lab_private_binaries
+lab_add_clients 2
 
 STATE=$LAB_TMP/state
 CONF=$LAB_TMP/pxed.yaml

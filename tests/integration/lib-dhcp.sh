@@ -61,3 +61,25 @@ metric() {
 # IPSQL: SQL for a lease's address (stored as an integer) in dotted form.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 IPSQL="(ip>>24)||'.'||((ip>>16)&255)||'.'||((ip>>8)&255)||'.'||(ip&255)"
+
+# lab_private_binaries: PXED and PROBE become copies in LAB_TMP/bin, for scripts that start
+# pxed many times: a rebuild of BUILD meanwhile neither changes the binary under test nor
+# fails a start.
+lab_private_binaries() {
+	mkdir -p "$LAB_TMP/bin"
+	if ! cp "$PXED" "$LAB_TMP/bin/pxed" || ! cp "$PROBE" "$LAB_TMP/bin/dhcp-probe"; then
+		lab_fail "cannot copy $PXED and $PROBE to $LAB_TMP/bin"
+	fi
+	PXED=$LAB_TMP/bin/pxed
+	PROBE=$LAB_TMP/bin/dhcp-probe
+}
+
+# lab_add_clients N: hosts c1..cN on the lab bridge; their namespaces in CLI_NS.
+lab_add_clients() {
+	local h
+	CLI_NS=()
+	for ((h = 1; h <= $1; h++)); do
+		lab_add_host "c$h"
+		CLI_NS+=("$LAB_HOST_NS")
+	done
+}
