@@ -169,6 +169,7 @@ struct conf *conf_new_defaults(void)
 	c->http_max_per_client = CONF_HTTP_MAX_PER_CLIENT_DEFAULT;
 	c->http_header_timeout_s = CONF_HTTP_HEADER_TIMEOUT_DEFAULT;
 	c->http_idle_timeout_s = CONF_HTTP_IDLE_TIMEOUT_DEFAULT;
+	c->http_rate_per_address = CONF_HTTP_RATE_PER_ADDRESS_DEFAULT;
 	c->tftp_upload_max_bytes = CONF_UPLOAD_MAX_DEFAULT;
 	c->state_dir = xstrdup("/var/lib/pxed");
 	c->user = xstrdup("pxed");
@@ -1426,6 +1427,7 @@ static const struct key_spec http_keys[] = {
      false},
     {"header_timeout", set_http_timeout, offsetof(struct conf, http_header_timeout_s), false},
     {"idle_timeout", set_http_timeout, offsetof(struct conf, http_idle_timeout_s), false},
+    {"rate_per_address", set_rate, offsetof(struct conf, http_rate_per_address), false},
     {"root", set_http_root, offsetof(struct conf, http_root), false},
     {"port", set_port, offsetof(struct conf, http_port), false},
     {"listen", set_listen, offsetof(struct conf, listen_address), false},

@@ -44,6 +44,7 @@
 #define CONF_HTTP_HEADER_TIMEOUT_DEFAULT 10u /* seconds */
 #define CONF_HTTP_IDLE_TIMEOUT_DEFAULT 30u   /* seconds */
 #define CONF_HTTP_TIMEOUT_MAX 3600u	     /* seconds */
+#define CONF_HTTP_RATE_PER_ADDRESS_DEFAULT 100u
 
 #define CONF_UPLOAD_MAX_DEFAULT (64ull << 20) /* tftp.upload_max_bytes: 64 MiB */
 #define CONF_UPLOAD_MAX_LIMIT (1ull << 40)    /* 1 TiB: more is surely a typo */
@@ -205,6 +206,7 @@ struct conf {
 	 */
 	uint32_t http_max_connections, http_max_per_client;
 	uint32_t http_header_timeout_s, http_idle_timeout_s;
+	uint32_t http_rate_per_address; /* HTTP requests a second per client address */
 	uint32_t listen_address; /* TFTP/HTTP bind address, host order; 0 = any */
 	/*
 	 * TFTP uploads (WRQ) are refused while tftp_upload_dir is NULL (the

@@ -7,6 +7,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 
 #include "conf/config.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/util.h"
 #include "dhcp/server.h"
 #include "http/api.h"
@@ -32,12 +35,20 @@ _Static_assert(HTTP_MAX_HEADERS + HTTP_MAX_BODY < HTTP_CONN_READ_MAX, "HTTP_CONN
 /* /metrics: the first buffer tried, and the most it may take (64 pools of gauges fit). */
 #define HTTP_METRICS_BUF (64 * 1024)
 #define HTTP_METRICS_MAX (1024 * 1024)
+/*
+ * http.rate_per_address: requests a second from one client address, in
+ * bursts of twice that. The rate table holds this many addresses (32 bytes
+ * each, core/ratelimit.h); more only evict the idlest.
+ */
+#define HTTP_RL_ADDRESSES 4096
 
 struct http_server {
 	struct pxed *d;
 	struct evhttp *http;
-	struct http_api *api;	  /* /api/v1/ */
-	struct http_conns *conns; /* connection caps and timeouts */
+	struct http_api *api;	   /* /api/v1/ */
+	struct http_conns *conns;  /* connection caps and timeouts */
+	struct ratelimit *rl_addr; /* requests per client address (NULL: no limit) */
+	uint64_t rate_limited;	   /* requests refused so far, for the log */
 };
 
 static void http_error(struct http_server *s, struct evhttp_request *req, int code,
@@ -105,6 +116,32 @@ static void http_serve_metrics(struct http_server *s, struct evhttp_request *req
 	evbuffer_free(b);
 }
 
+/*
+ * http.rate_per_address, before any routing: a request over it is answered
+ * 429 with Retry-After (a TCP peer cannot be spoofed, so an answer reflects
+ * nothing), cheaply: no file is opened. An event stream counts once, as the
+ * request that opens it.
+ */
+static bool http_within_rate(struct http_server *s, struct evhttp_request *req)
+{
+	const struct sockaddr *sa = evhttp_connection_get_addr(evhttp_request_get_connection(req));
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	char ipbuf[16];
+
+	if (s->rl_addr == NULL || sa == NULL || sa->sa_family != AF_INET ||
+	    ratelimit_allow(s->rl_addr, &sin->sin_addr.s_addr, 4, now_mono_us()))
+		return true;
+	metric_inc(&s->d->metrics, METRIC_HTTP_RATE_LIMITED);
+	s->rate_limited++;
+	if ((s->rate_limited & (s->rate_limited - 1)) == 0)
+		log_warn("http",
+			 "%s: over http.rate_per_address, answered 429 (%" PRIu64 " so far)",
+			 ip4_format(ipbuf, ntohl(sin->sin_addr.s_addr)), s->rate_limited);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+	http_error(s, req, 429, "Too Many Requests");
+	return false;
+}
+
 static void http_on_request(struct evhttp_request *req, void *arg)
 {
 	struct http_server *s = arg;
@@ -115,6 +152,8 @@ static void http_on_request(struct evhttp_request *req, void *arg)
 
 	metric_inc(&s->d->metrics, METRIC_HTTP_REQUESTS);
 	http_conns_request(s->conns, req);
+	if (!http_within_rate(s, req))
+		return;
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
 		http_error(s, req, 405, "Method Not Allowed");
@@ -168,6 +207,14 @@ int http_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct http_se
 		http_server_stop(s);
 		return -ENOMEM;
 	}
+	if (d->conf->http_rate_per_address != 0) {
+		s->rl_addr = ratelimit_new(HTTP_RL_ADDRESSES, d->conf->http_rate_per_address,
+					   2 * d->conf->http_rate_per_address);
+		if (s->rl_addr == NULL) {
+			http_server_stop(s);
+			return -ENOMEM;
+		}
+	}
 	evhttp_set_max_headers_size(s->http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(s->http, HTTP_MAX_BODY);
 	/*
@@ -199,5 +246,9 @@ void http_server_stop(struct http_server *s)
 		evhttp_free(s->http);
 	http_api_free(s->api);
 	http_conns_free(s->conns);
+	if (s->rate_limited > 0)
+		log_info("http", "%" PRIu64 " requests answered 429: over http.rate_per_address",
+			 s->rate_limited);
+	ratelimit_free(s->rl_addr);
 	free(s);
 }

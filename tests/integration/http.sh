@@ -25,6 +25,10 @@
 #     start: the one slow part, about 75 s): a download read at 1 MiB/s for 74 s completes
 #     byte for byte and its connection is kept alive; a client that reads nothing is
 #     still cut once the socket has taken nothing for 60 s.
+#  9. http.rate_per_address (a third pxed, rate 5, for a few seconds): 30 quick requests
+#     from one address are answered 200 or 429 with Retry-After: 1, the 429s counted in
+#     /metrics and opening no file; another address is served in the middle of the flood;
+#     a second later the first is served again.
 # Usage: tests/integration/http.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 
@@ -719,6 +723,86 @@ else
 fi
 r=$(in_probe "$CLI_NS")
 [[ "$r" == served* ]] || lab_fail "a request after push.py: $r"
+
+# ---- 9. http.rate_per_address ---------------------------------------------------------
+# A third pxed (port 8082) at 5 requests a second (bursts of 10): the main one's checks
+# send more than that from one address. Run while section 8's downloads go on.
+CONF3=$LAB_TMP/pxed3.yaml
+cat >"$CONF3" <<EOF3
+dhcp:
+  mode: off
+state_dir: $LAB_TMP/state3
+tftp:
+  port: 6972
+http:
+  port: 8082
+  root: $ROOT
+  rate_per_address: 5
+EOF3
+ip netns exec "$LAB_NS" setpriv --pdeathsig TERM -- "$PXED" serve --config "$CONF3" \
+	</dev/null >>"$LAB_TMP/pxed3.log" 2>&1 &
+PXED3_PID=$!
+lab_track_pid "$PXED3_PID"
+lab_wait_port tcp 8082 || lab_fail "the third pxed did not listen on TCP 8082: $(tail -5 "$LAB_TMP/pxed3.log")"
+URL3=http://$SERVER:8082
+# metric3 NAME: a counter of the third pxed (scraped from the server's own address).
+metric3() {
+	ip netns exec "$LAB_NS" curl -sS --max-time 5 "$URL3/metrics" |
+		awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }'
+}
+# flood NS N: N GETs of /sub/a.txt, one after the other on one connection; a line each:
+# the status and the Retry-After header.
+flood() {
+	local i args=()
+	for ((i = 0; i < $2; i++)); do args+=(-o /dev/null "$URL3/sub/a.txt"); done
+	ip netns exec "$1" curl -sS --max-time 10 -w '%{http_code} %header{retry-after}\n' "${args[@]}"
+}
+RL_METRIC='pxed_http_requests_refused_total{reason="rate_limited"}'
+rl0=$(metric3 "$RL_METRIC")
+st0=$(metric3 'pxed_http_transfers_total{outcome="started"}')
+flood "$CLI_NS" 15 >"$LAB_TMP/flood1"
+code_other=$(ip netns exec "$CLI2_NS" curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$URL3/sub/a.txt") || code_other=none
+flood "$CLI_NS" 15 >"$LAB_TMP/flood2"
+rl1=$(metric3 "$RL_METRIC")
+st1=$(metric3 'pxed_http_transfers_total{outcome="started"}')
+cat "$LAB_TMP/flood1" "$LAB_TMP/flood2" >"$LAB_TMP/flood"
+n200=$(grep -c '^200 $' "$LAB_TMP/flood" || true)
+n429=$(grep -c '^429 1$' "$LAB_TMP/flood" || true)
+late429=$(grep -c '^429 1$' "$LAB_TMP/flood2" || true)
+if [ "$n200" -ge 10 ] && [ "$n429" -ge 10 ] && [ $((n200 + n429)) = 30 ]; then
+	ok "30 quick requests at http.rate_per_address 5: $n200 served (a burst of 10 and more as time passes), $n429 answered 429 with Retry-After: 1"
+else
+	not_ok "30 quick requests at http.rate_per_address 5: $n200 × 200 and $n429 × '429 1' (expected both 10 or more, 30 in all): $(sort "$LAB_TMP/flood" | uniq -c | tr '\n' ' ')"
+fi
+if [ $((rl1 - rl0)) = "$n429" ] && [ $((st1 - st0)) = $((n200 + 1)) ]; then
+	ok "the $n429 refusals are counted in $RL_METRIC and open no file ($((st1 - st0)) transfers for $((n200 + 1)) served)"
+else
+	not_ok "$RL_METRIC rose by $((rl1 - rl0)) for $n429 refusals; file transfers started rose by $((st1 - st0)) for $((n200 + 1)) served"
+fi
+if [ "$code_other" = 200 ] && [ "$late429" -ge 1 ]; then
+	ok "another address is served in the middle of the flood ($late429 refusals after it)"
+else
+	not_ok "another address during the flood: $code_other (expected 200), refusals after it: $late429"
+fi
+# 1, 2, 4, 8, 16...: a log line at each power of two.
+want_logs=0
+for ((i = 1; i <= n429; i *= 2)); do want_logs=$((want_logs + 1)); done
+logs=$(grep -c 'over http.rate_per_address, answered 429' "$LAB_TMP/pxed3.log" || true)
+if [ "$logs" = "$want_logs" ]; then
+	ok "the refusals are logged at the 1st, 2nd, 4th, 8th... ($logs lines for $n429)"
+else
+	not_ok "$logs log lines for $n429 refusals (expected $want_logs): $(grep 'rate_per_address' "$LAB_TMP/pxed3.log" | tail -3)"
+fi
+sleep 1.2
+flood "$CLI_NS" 2 >"$LAB_TMP/flood3"
+if [ "$(tr '\n' ' ' <"$LAB_TMP/flood3")" = "200  200  " ]; then
+	ok "a second after the flood its address is served again"
+else
+	not_ok "requests a second after the flood: $(tr '\n' ' ' <"$LAB_TMP/flood3") (expected 200 200)"
+fi
+kill "$PXED3_PID" 2>/dev/null || true
+wait "$PXED3_PID" || true
+lab_untrack_pid "$PXED3_PID"
 
 # ---- 8. (started before section 1) replies that outlast evhttp's timeout --------------
 

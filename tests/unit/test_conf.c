@@ -548,6 +548,10 @@ static const struct err_case dhcp_parse_cases[] = {
       "@:3: tftp.max_transfers: '0' is out of range (1-65536)",
       "@:3: tftp.max_per_client: '65537' is out of range (1-65536)",
       "@:3: tftp.rate_per_address: '-5' is not a number"}},
+    {"http rate out of range",
+     "interfaces: [br0]\n"
+     "http: {rate_per_address: 1000001}\n",
+     {"@:2: http.rate_per_address: '1000001' is out of range (0-1000000)"}},
     {"a subnet's max_leases not a number",
      "interfaces: [br0]\n"
      "subnets:\n"
@@ -1517,11 +1521,13 @@ static void test_flood_limits(void **state)
 	assert_int_equal(c->tftp_rate_per_address, 100);
 	assert_int_equal(c->tftp_max_transfers, 1024);
 	assert_int_equal(c->tftp_max_per_client, 32);
+	assert_int_equal(c->http_rate_per_address, 100);
 	conf_free(c);
 	c = load_ok("interfaces: [br0]\n"
 		    "dhcp: {known_only: true, rate_per_mac: 0, rate_per_source: 7,"
 		    " new_client_rate: 1000000}\n"
 		    "tftp: {max_transfers: 65536, max_per_client: 1, rate_per_address: 0}\n"
+		    "http: {rate_per_address: 1000000}\n"
 		    "subnets:\n"
 		    "  - {subnet: 10.0.0.0/24, pool: 10.0.0.10-10.0.0.20, max_leases: 5}\n");
 	assert_true(c->dhcp_known_only);
@@ -1531,6 +1537,7 @@ static void test_flood_limits(void **state)
 	assert_int_equal(c->tftp_max_transfers, 65536);
 	assert_int_equal(c->tftp_max_per_client, 1);
 	assert_int_equal(c->tftp_rate_per_address, 0);
+	assert_int_equal(c->http_rate_per_address, 1000000);
 	assert_int_equal(c->subnets[0].max_leases, 5);
 	conf_free(c);
 }
