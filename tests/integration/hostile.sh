@@ -101,14 +101,20 @@ ok "pxed serves $LAB_NET.0/24 (DHCP, TFTP, HTTP /metrics) with the limits of $CO
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$LAB_PXED_PID/status"; }
 RSS_PEAK=0
 
+# Under valgrind (make test's valgrind phase) VmRSS is memcheck's own, tens of MiB more than
+# pxed's: the bound is pxed's, so there it is logged only (memcheck judges leaks itself).
+RSS_ENFORCED=1
+[[ "$(readlink "/proc/$LAB_PXED_PID/exe" 2>/dev/null)" != *valgrind* ]] || RSS_ENFORCED=
+
 # check_rss WHAT: pxed is alive and its VmRSS is under RSS_MAX_KB.
 check_rss() {
 	local kb
 	lab_alive "$LAB_PXED_PID" || lab_fail "$1: pxed died"
 	kb=$(rss_kb)
 	[ "$kb" -gt "$RSS_PEAK" ] && RSS_PEAK=$kb
-	[ "$kb" -le "$RSS_MAX_KB" ] || lab_fail "$1: VmRSS $kb KiB, over the bound of $RSS_MAX_KB KiB"
-	lab_log "$1: VmRSS $kb KiB"
+	[ -z "$RSS_ENFORCED" ] || [ "$kb" -le "$RSS_MAX_KB" ] ||
+		lab_fail "$1: VmRSS $kb KiB, over the bound of $RSS_MAX_KB KiB"
+	lab_log "$1: VmRSS $kb KiB$([ -n "$RSS_ENFORCED" ] || echo " (valgrind's: not checked)")"
 }
 
 # metrics_all: pxed's /metrics text.
