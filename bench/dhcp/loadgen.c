@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common.h"
 #include "core/util.h"
 #include "dhcp/wire.h"
 
@@ -440,22 +441,6 @@ static int lg_run(struct lg *g)
 
 /* ---- results ------------------------------------------------------------ */
 
-static int lg_cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of the sorted latencies, in milliseconds. */
-static double lg_pct_ms(const uint32_t *v, uint64_t n, double p)
-{
-	if (n == 0)
-		return 0;
-	uint64_t rank = (uint64_t)(p * (double)n + 0.999999);
-	rank = rank < 1 ? 1 : rank > n ? n : rank;
-	return v[rank - 1] / 1000.0;
-}
-
 /* Addresses ACKed to two clients: a server bug whatever the speed. */
 static uint64_t lg_dup_addrs(const struct lg *g)
 {
@@ -466,7 +451,7 @@ static uint64_t lg_dup_addrs(const struct lg *g)
 	for (uint32_t i = 0; i < g->o.clients; i++)
 		if (g->c[i].state == LG_DONE)
 			ips[n++] = g->c[i].offered;
-	qsort(ips, n, sizeof(*ips), lg_cmp_u32);
+	qsort(ips, n, sizeof(*ips), bench_cmp_u32);
 	for (uint64_t k = 1; k < n; k++)
 		dups += ips[k] == ips[k - 1];
 	free(ips);
@@ -500,7 +485,7 @@ static void lg_report(struct lg *g)
 	double dur = s->last_us > s->first_us ? (s->last_us - s->first_us) / 1e6 : 0;
 	uint32_t *lat = g->latency_us;
 
-	qsort(lat, s->completed, sizeof(*lat), lg_cmp_u32);
+	qsort(lat, s->completed, sizeof(*lat), bench_cmp_u32);
 	const struct lg_field f[] = {
 	    {"clients", -1, g->o.clients, 0},
 	    {"concurrency", -1, g->o.concurrency, 0},
@@ -510,8 +495,8 @@ static void lg_report(struct lg *g)
 	    {"unfinished", -1, g->o.clients - s->completed - s->lost - s->naks, 0},
 	    {"duration_s", 3, 0, dur},
 	    {"rate", 1, 0, dur > 0 ? s->completed / dur : 0},
-	    {"p50_ms", 3, 0, lg_pct_ms(lat, s->completed, 0.50)},
-	    {"p99_ms", 3, 0, lg_pct_ms(lat, s->completed, 0.99)},
+	    {"p50_ms", 3, 0, bench_pct_ms(lat, s->completed, 0.50)},
+	    {"p99_ms", 3, 0, bench_pct_ms(lat, s->completed, 0.99)},
 	    {"max_ms", 3, 0, s->completed ? lat[s->completed - 1] / 1000.0 : 0},
 	    {"sent", -1, s->sent, 0},
 	    {"retransmits", -1, s->retransmits, 0},

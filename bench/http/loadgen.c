@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common.h"
 #include "core/util.h"
 
 #define HL_MAX_CONNECTIONS 5000u
@@ -597,38 +598,12 @@ static int hl_run(struct hl *g)
 
 /* ---- results ------------------------------------------------------------ */
 
-static int hl_cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of the sorted latencies, in milliseconds. */
-static double hl_pct_ms(const uint32_t *v, uint64_t n, double p)
-{
-	if (n == 0)
-		return 0;
-	uint64_t rank = (uint64_t)(p * (double)n + 0.999999);
-	rank = rank < 1 ? 1 : rank > n ? n : rank;
-	return v[rank - 1] / 1000.0;
-}
-
 static uint64_t hl_failed(const struct hl_stats *s)
 {
 	uint64_t n = 0;
 	for (int k = 0; k < HL_FAIL_COUNT; k++)
 		n += s->failed[k];
 	return n;
-}
-
-/* Our own CPU seconds: near secs, the client may have been the bottleneck. */
-static double hl_self_cpu_s(void)
-{
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return 0;
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void hl_report(struct hl *g)
@@ -639,14 +614,14 @@ static void hl_report(struct hl *g)
 	uint32_t *lat = g->latency_us;
 	const char *label = g->o.label ? g->o.label : "-";
 
-	qsort(lat, g->n_latency, sizeof(*lat), hl_cmp_u32);
+	qsort(lat, g->n_latency, sizeof(*lat), bench_cmp_u32);
 	printf("server=%s connections=%" PRIu32 " requests=%" PRIu64 " ok=%" PRIu64
 	       " failed=%" PRIu64 " bytes=%" PRIu64 " size=%" PRIu64 " secs=%.3f mib_s=%.3f"
 	       " p50_ms=%.3f p99_ms=%.3f max_ms=%.3f connects=%" PRIu64 " client_cpu_s=%.3f",
 	       label, g->o.connections, (uint64_t)g->o.connections * g->o.requests, s->ok,
-	       hl_failed(s), s->bytes, g->size, secs, mib_s, hl_pct_ms(lat, g->n_latency, 0.50),
-	       hl_pct_ms(lat, g->n_latency, 0.99),
-	       g->n_latency ? lat[g->n_latency - 1] / 1000.0 : 0, s->connects, hl_self_cpu_s());
+	       hl_failed(s), s->bytes, g->size, secs, mib_s, bench_pct_ms(lat, g->n_latency, 0.50),
+	       bench_pct_ms(lat, g->n_latency, 0.99),
+	       g->n_latency ? lat[g->n_latency - 1] / 1000.0 : 0, s->connects, bench_self_cpu_s());
 	if (g->o.verify)
 		printf(" verified=%" PRIu64 " body_fnv1a=%016" PRIx64 " file_fnv1a=%016" PRIx64,
 		       s->verified, s->body_fnv, g->file_fnv);
@@ -658,8 +633,8 @@ static void hl_report(struct hl *g)
 		"http-loadgen: %s: %" PRIu64 " of %" PRIu64 " requests ok on %" PRIu32
 		" connections, %.1f MiB in %.3f s = %.1f MiB/s, p50 %.1f ms, p99 %.1f ms%s\n",
 		label, s->ok, (uint64_t)g->o.connections * g->o.requests, g->o.connections,
-		s->bytes / 1048576.0, secs, mib_s, hl_pct_ms(lat, g->n_latency, 0.50),
-		hl_pct_ms(lat, g->n_latency, 0.99),
+		s->bytes / 1048576.0, secs, mib_s, bench_pct_ms(lat, g->n_latency, 0.50),
+		bench_pct_ms(lat, g->n_latency, 0.99),
 		!g->o.verify			? ""
 		: s->verified == s->ok && s->ok ? ", every body verified"
 						: ", NOT verified");

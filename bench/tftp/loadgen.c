@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "../common.h"
 #include "core/util.h"
 #include "tftp/wire.h"
 
@@ -709,22 +710,6 @@ static int lg_run(struct lg *g)
 
 /* ---- results ------------------------------------------------------------ */
 
-static int lg_cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of the sorted latencies, in milliseconds. */
-static double lg_pct_ms(const uint32_t *v, uint64_t n, double p)
-{
-	if (n == 0)
-		return 0;
-	uint64_t rank = (uint64_t)(p * (double)n + 0.999999);
-	rank = rank < 1 ? 1 : rank > n ? n : rank;
-	return v[rank - 1] / 1000.0;
-}
-
 /* One figure of the report: an integer, or a float printed with 3 decimals. */
 struct lg_field {
 	const char *name;
@@ -741,16 +726,6 @@ static uint64_t lg_failed(const struct lg_stats *s)
 	return n;
 }
 
-/* Our own CPU seconds: near secs, the client may have been the bottleneck. */
-static double lg_self_cpu_s(void)
-{
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return 0;
-	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 static void lg_report(struct lg *g)
 {
 	struct lg_stats *s = &g->st;
@@ -759,7 +734,7 @@ static void lg_report(struct lg *g)
 	uint32_t *lat = g->latency_us;
 	uint64_t failed = lg_failed(s);
 
-	qsort(lat, s->ok, sizeof(*lat), lg_cmp_u32);
+	qsort(lat, s->ok, sizeof(*lat), bench_cmp_u32);
 	const struct lg_field f[] = {
 	    {"transfers", false, g->o.transfers, 0},
 	    {"ok", false, s->ok, 0},
@@ -768,8 +743,8 @@ static void lg_report(struct lg *g)
 	    {"bytes", false, s->bytes, 0},
 	    {"secs", true, 0, secs},
 	    {"mib_s", true, 0, mib_s},
-	    {"p50_ms", true, 0, lg_pct_ms(lat, s->ok, 0.50)},
-	    {"p99_ms", true, 0, lg_pct_ms(lat, s->ok, 0.99)},
+	    {"p50_ms", true, 0, bench_pct_ms(lat, s->ok, 0.50)},
+	    {"p99_ms", true, 0, bench_pct_ms(lat, s->ok, 0.99)},
 	    {"max_ms", true, 0, s->ok ? lat[s->ok - 1] / 1000.0 : 0},
 	    {"blksize", false, s->blksize, 0},
 	    {"windowsize", false, s->windowsize, 0},
@@ -783,7 +758,7 @@ static void lg_report(struct lg *g)
 	    {"dups", false, s->dups, 0},
 	    {"ignored", false, s->ignored, 0},
 	    {"error_code", false, s->error_code, 0},
-	    {"client_cpu_s", true, 0, lg_self_cpu_s()},
+	    {"client_cpu_s", true, 0, bench_self_cpu_s()},
 	};
 	printf("server=%s", g->o.label ? g->o.label : "-");
 	for (size_t k = 0; k < PXED_ARRAY_LEN(f); k++) {
@@ -800,7 +775,8 @@ static void lg_report(struct lg *g)
 		"tftp-loadgen: %s: %" PRIu64 " of %" PRIu32 " reads ok, %.1f MiB in %.3f s = %.1f "
 		"MiB/s, p99 %.1f ms; blksize %" PRIu64 ", windowsize %" PRIu64 "%s\n",
 		g->o.label ? g->o.label : "-", s->ok, g->o.transfers, s->bytes / 1048576.0, secs,
-		mib_s, lg_pct_ms(lat, s->ok, 0.99), s->blksize, s->windowsize ? s->windowsize : 1,
+		mib_s, bench_pct_ms(lat, s->ok, 0.99), s->blksize,
+		s->windowsize ? s->windowsize : 1,
 		g->o.windowsize == 0 ? ""
 		: s->ws_refused	     ? " (refused)"
 				     : "");
