@@ -109,6 +109,52 @@ static const char schema1[] =
     " (1700000001000000, x'525400aa0001', 167772261, 'tftp', 'transfer',"
     "  'nbp x size=9', 9, 5, 0);";
 
+/* An event with every field of schema 2 set, for MAC_A. */
+static struct store_event full_event(void)
+{
+	struct store_event e = {.ts_us = 1700000002000000,
+				.has_mac = true,
+				.ip = 1,
+				.proto = "dhcp",
+				.kind = "offer",
+				.ok = true,
+				.session = 77,
+				.has_arch = true,
+				.arch = 11,
+				.vendor = "PXEClient:Arch:00011",
+				.user_class = "iPXE",
+				.relay = 5,
+				.iface = "br0",
+				.boot_item = 3,
+				.decision = "none",
+				.source = "class arm",
+				.profile = "p",
+				.file = "f",
+				.block = 9,
+				.retries = 4,
+				.expected = true};
+	memcpy(e.mac, MAC_A, 6);
+	return e;
+}
+
+/* e is full_event() as the store gave it back. */
+static void check_full_event(const struct store_event *e)
+{
+	assert_int_equal(e->session, 77);
+	assert_true(e->has_arch && e->arch == 11 && e->expected);
+	assert_string_equal(e->vendor, "PXEClient:Arch:00011");
+	assert_string_equal(e->user_class, "iPXE");
+	assert_int_equal(e->relay, 5);
+	assert_string_equal(e->iface, "br0");
+	assert_int_equal(e->boot_item, 3);
+	assert_string_equal(e->decision, "none");
+	assert_string_equal(e->source, "class arm");
+	assert_string_equal(e->profile, "p");
+	assert_string_equal(e->file, "f");
+	assert_int_equal(e->block, 9);
+	assert_int_equal(e->retries, 4);
+}
+
 static void test_migration(void **state)
 {
 	struct fixture *f = *state;
@@ -139,28 +185,7 @@ static void test_migration(void **state)
 	assert_int_equal(store_lease_by_ip(st, 167772261, &l), 0);
 	assert_string_equal(l.hostname, "old");
 	/* A new event with every field, read back whole. */
-	struct store_event e = {.ts_us = 1700000002000000,
-				.has_mac = true,
-				.ip = 1,
-				.proto = "dhcp",
-				.kind = "offer",
-				.ok = true,
-				.session = 77,
-				.has_arch = true,
-				.arch = 11,
-				.vendor = "PXEClient:Arch:00011",
-				.user_class = "iPXE",
-				.relay = 5,
-				.iface = "br0",
-				.boot_item = 3,
-				.decision = "none",
-				.source = "class arm",
-				.profile = "p",
-				.file = "f",
-				.block = 9,
-				.retries = 4,
-				.expected = true};
-	memcpy(e.mac, MAC_A, 6);
+	struct store_event e = full_event();
 	assert_int_equal(store_event_add(st, &e), 0);
 	store_close(st);
 
@@ -169,19 +194,7 @@ static void test_migration(void **state)
 	assert_int_equal(store_schema_version(st), 2);
 	struct store_event last;
 	assert_int_equal(store_event_last(st, MAC_A, &last), 0);
-	assert_int_equal(last.session, 77);
-	assert_true(last.has_arch && last.arch == 11 && last.expected);
-	assert_string_equal(last.vendor, "PXEClient:Arch:00011");
-	assert_string_equal(last.user_class, "iPXE");
-	assert_int_equal(last.relay, 5);
-	assert_string_equal(last.iface, "br0");
-	assert_int_equal(last.boot_item, 3);
-	assert_string_equal(last.decision, "none");
-	assert_string_equal(last.source, "class arm");
-	assert_string_equal(last.profile, "p");
-	assert_string_equal(last.file, "f");
-	assert_int_equal(last.block, 9);
-	assert_int_equal(last.retries, 4);
+	check_full_event(&last);
 	assert_int_equal(store_event_last_dhcp(st, MAC_A, &last), 0);
 	assert_string_equal(last.kind, "offer");
 	assert_int_equal(store_event_last(st, MAC_B, &last), -ENOENT);
