@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
+
 struct ratelimit_slot {
 	uint64_t tat; /* when the bucket is full again (GCRA's theoretical arrival time) */
 	uint8_t key[RATELIMIT_KEY_MAX];
@@ -41,22 +43,15 @@ void ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-/* FNV-1a: keys are MACs and addresses, not chosen to collide on purpose... */
-static uint32_t ratelimit_hash(const uint8_t *key, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ key[i]) * 16777619u;
-	/* ...and if they are, the worst is an evicted key that starts over full. */
-	return h;
-}
-
 /* key's slot in its set, or the one it should take (free, else the fullest bucket). */
 static struct ratelimit_slot *ratelimit_find(struct ratelimit *rl, const uint8_t *key, size_t len,
 					     bool *found)
 {
-	size_t set = ratelimit_hash(key, len) & (rl->n_sets - 1);
+	/*
+	 * FNV-1a: keys are MACs and addresses, not chosen to collide on purpose,
+	 * and if they are, the worst is an evicted key that starts over full.
+	 */
+	size_t set = fnv1a32(key, len) & (rl->n_sets - 1);
 	struct ratelimit_slot *s = &rl->slots[set * RATELIMIT_WAYS], *victim = NULL;
 
 	for (size_t i = 0; i < RATELIMIT_WAYS; i++) {

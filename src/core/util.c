@@ -30,12 +30,19 @@ static char *mac_format_sep(char out[18], const uint8_t mac[6], char sep)
 	return out;
 }
 
+uint32_t fnv1a32(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
 uint32_t mac_hash(const uint8_t mac[6])
 {
-	uint32_t h = 2166136261u;
-	for (int i = 0; i < 6; i++)
-		h = (h ^ mac[i]) * 16777619u;
-	return h;
+	return fnv1a32(mac, 6);
 }
 
 char *mac_format(char out[18], const uint8_t mac[6])

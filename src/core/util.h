@@ -21,7 +21,11 @@ char *mac_format_dash(char out[18], const uint8_t mac[6]);
 /* The value of one hexadecimal digit (either case), or -1. */
 int hex_digit(char c);
 /* FNV-1a of a MAC: for the tables indexed by client. */
+/* FNV-1a (32 bits) of n bytes: hash tables keyed by MACs, addresses or names. */
+uint32_t fnv1a32(const void *p, size_t n);
 uint32_t mac_hash(const uint8_t mac[6]);
+/* FNV-1a (32 bits) of n bytes: tables keyed by addresses or names. */
+uint32_t fnv1a32(const void *p, size_t n);
 /* Accepts colons or dashes; 0 on success, -EINVAL otherwise. */
 int mac_parse(const char *s, uint8_t mac[6]);
 

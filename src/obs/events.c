@@ -242,14 +242,6 @@ static uint64_t obs_session_of(struct obs *o, const uint8_t mac[6], const struct
 	return ss->id;
 }
 
-static uint32_t obs_str_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 /*
  * A refusal is kept once per path and at most OBS_REFUSED_MAX times per
  * session: pxelinux probes a dozen names on every boot, and a client in a
@@ -260,7 +252,7 @@ static bool obs_refusal_kept(struct obs *o, const struct store_event *se)
 	if (!se->has_mac)
 		return false;
 	struct obs_session *ss = obs_session_slot(o, se->mac, true);
-	uint32_t h = obs_str_hash(se->file);
+	uint32_t h = fnv1a32(se->file, strlen(se->file));
 	if (ss->n_refused >= OBS_REFUSED_MAX)
 		return false;
 	for (size_t i = 0; i < ss->n_refused; i++)
