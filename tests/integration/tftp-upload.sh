@@ -65,9 +65,6 @@ HPORT=$(pick_port 18280)
 
 # --- the files ------------------------------------------------------------
 mkdir -p "$ROOT" "$UP/sub" "$SRC" "$OUTSIDE" "$TMP/state"
-# pxed owns upload_dir and its top-level files, not subdirectories (docs/security.md): an
-# operator gives a subdirectory to pxed's user, as here.
-chown pxed "$UP/sub"
 echo ping >"$ROOT/ping"
 : >"$SRC/f0"
 head -c 511 /dev/urandom >"$SRC/f511"
@@ -244,6 +241,9 @@ stop_pxed
 write_config "$TMP/on.yaml" "$UP" 40M
 start_pxed "$TMP/on.yaml"
 ok "pxed with upload_dir answers on $HOST:$TPORT"
+# pxed owns upload_dir and its top-level files, not subdirectories (docs/security.md): an
+# operator gives a subdirectory to the user pxed runs as (pxed; a sanitizer build keeps root).
+chown "$(awk '$1 == "Uid:" { print $2 }' "/proc/$PID/status")" "$UP/sub"
 
 # put DESCRIPTION FILE NAME COMMAND...: the command must succeed (without a TFTP
 # error) and the upload dir must then hold NAME with exactly FILE's bytes.
