@@ -51,6 +51,7 @@ static const char usage_main[] =
     "  leases    list the DHCP leases, or release one\n"
     "  status    what the running daemon does now: transfers, pools, machines\n"
     "  events    the running daemon's events, as they happen with --follow\n"
+    "  sandbox-check  apply the daemon's sandbox and try what it allows and refuses\n"
     "  version   print the version\n"
     "\n"
     "`pxed COMMAND --help` describes each command.\n";
