@@ -444,7 +444,7 @@ static void conf_check_or_die(const struct conf *c)
 
 /* Where boot/vfs.c finds GRUB and the shim: it has no config key for them. */
 static const char *const sandbox_debian_dirs[] = {VFS_GRUB_SIGNED_DIR, VFS_GRUB_BIN_DIR,
-						      VFS_SHIM_DIR};
+						  VFS_SHIM_DIR};
 
 /* What pxed makes in the state directory (store/store.c): all it gives its user there. */
 static const char *const sandbox_state_files[] = {"pxed.db", "pxed.db-wal", "pxed.db-shm",
