@@ -6,8 +6,13 @@
 #ifndef PXED_BENCH_COMMON_H
 #define PXED_BENCH_COMMON_H
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/resource.h>
+
+#include "core/util.h"
 
 /* qsort's comparison of uint32_t values (latencies, addresses). */
 static inline int bench_cmp_u32(const void *a, const void *b)
@@ -34,6 +39,20 @@ static inline double bench_self_cpu_s(void)
 		return 0;
 	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* An option's whole number in min..max into *out; -EINVAL, said on stderr, otherwise. */
+static inline int bench_num(const char *prog, const char *name, const char *s, uint64_t min,
+			    uint64_t max, uint32_t *out)
+{
+	uint64_t v;
+	if (parse_u64(s, min, max, &v) < 0) {
+		fprintf(stderr, "%s: --%s: '%s' is not a number in %" PRIu64 "..%" PRIu64 "\n",
+			prog, name, s, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
 }
 
 #endif

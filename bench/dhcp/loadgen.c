@@ -546,19 +546,6 @@ static const struct option lg_long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int lg_num(const char *name, const char *s, uint64_t min, uint64_t max, uint32_t *out)
-{
-	uint64_t v;
-	if (parse_u64(s, min, max, &v) < 0) {
-		fprintf(stderr,
-			"dhcp-loadgen: --%s: '%s' is not a number in %" PRIu64 "..%" PRIu64 "\n",
-			name, s, min, max);
-		return -EINVAL;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int lg_addr(const char *name, const char *s, uint32_t *out)
 {
 	if (ip4_parse(s, out) < 0 || *out == 0) {
@@ -578,21 +565,22 @@ static int lg_opt(struct lg_opts *o, int opt, const char *arg)
 	case OPT_SERVER:
 		return lg_addr("server", arg, &o->server);
 	case OPT_PORT:
-		rc = lg_num("port", arg, 1, 65535, &v);
+		rc = bench_num("dhcp-loadgen", "port", arg, 1, 65535, &v);
 		o->port = (uint16_t)v;
 		return rc;
 	case OPT_CLIENTS:
-		return lg_num("clients", arg, 1, LG_MAX_CLIENTS, &o->clients);
+		return bench_num("dhcp-loadgen", "clients", arg, 1, LG_MAX_CLIENTS, &o->clients);
 	case OPT_CONCURRENCY:
-		return lg_num("concurrency", arg, 1, LG_MAX_CONCURRENCY, &o->concurrency);
+		return bench_num("dhcp-loadgen", "concurrency", arg, 1, LG_MAX_CONCURRENCY,
+				 &o->concurrency);
 	case OPT_TIMEOUT_MS:
-		return lg_num("timeout-ms", arg, 1, 60000, &o->timeout_ms);
+		return bench_num("dhcp-loadgen", "timeout-ms", arg, 1, 60000, &o->timeout_ms);
 	case OPT_TRIES:
-		return lg_num("tries", arg, 1, 20, &o->tries);
+		return bench_num("dhcp-loadgen", "tries", arg, 1, 20, &o->tries);
 	case OPT_MAX_SECONDS:
-		return lg_num("max-seconds", arg, 1, 86400, &o->max_seconds);
+		return bench_num("dhcp-loadgen", "max-seconds", arg, 1, 86400, &o->max_seconds);
 	case OPT_MAC_PREFIX:
-		rc = lg_num("mac-prefix", arg, 0, 255, &v);
+		rc = bench_num("dhcp-loadgen", "mac-prefix", arg, 0, 255, &v);
 		o->mac_prefix = (uint8_t)v;
 		return rc;
 	case OPT_LABEL:

@@ -671,19 +671,6 @@ static const struct option hl_long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int hl_num(const char *name, const char *s, uint64_t min, uint64_t max, uint32_t *out)
-{
-	uint64_t v;
-	if (parse_u64(s, min, max, &v) < 0) {
-		fprintf(stderr,
-			"http-loadgen: --%s: '%s' is not a number in %" PRIu64 "..%" PRIu64 "\n",
-			name, s, min, max);
-		return -EINVAL;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 /* "IP:PORT". */
 static int hl_endpoint(const char *s, uint32_t *ip, uint16_t *port)
 {
@@ -696,7 +683,8 @@ static int hl_endpoint(const char *s, uint32_t *ip, uint16_t *port)
 		goto bad;
 	memcpy(host, s, hlen);
 	host[hlen] = '\0';
-	if (ip4_parse(host, ip) < 0 || *ip == 0 || hl_num("server", colon + 1, 1, 65535, &v) < 0)
+	if (ip4_parse(host, ip) < 0 || *ip == 0 ||
+	    bench_num("http-loadgen", "server", colon + 1, 1, 65535, &v) < 0)
 		goto bad;
 	*port = (uint16_t)v;
 	return 0;
@@ -728,16 +716,17 @@ static int hl_opt(struct hl_opts *o, int opt, const char *arg)
 		o->local = arg;
 		return 0;
 	case OPT_CONNECTIONS:
-		return hl_num("connections", arg, 1, HL_MAX_CONNECTIONS, &o->connections);
+		return bench_num("http-loadgen", "connections", arg, 1, HL_MAX_CONNECTIONS,
+				 &o->connections);
 	case OPT_REQUESTS:
-		return hl_num("requests", arg, 1, HL_MAX_REQUESTS, &o->requests);
+		return bench_num("http-loadgen", "requests", arg, 1, HL_MAX_REQUESTS, &o->requests);
 	case OPT_VERIFY:
 		o->verify = true;
 		return 0;
 	case OPT_TIMEOUT_MS:
-		return hl_num("timeout-ms", arg, 1, 600000, &o->timeout_ms);
+		return bench_num("http-loadgen", "timeout-ms", arg, 1, 600000, &o->timeout_ms);
 	case OPT_DURATION:
-		return hl_num("duration", arg, 1, 86400, &o->duration_s);
+		return bench_num("http-loadgen", "duration", arg, 1, 86400, &o->duration_s);
 	case OPT_LABEL:
 		o->label = arg;
 		return strpbrk(arg, " \t\n\"\\=") == NULL ? 0 : -EINVAL;

@@ -1065,19 +1065,6 @@ static const struct option lg_long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int lg_num(const char *name, const char *s, uint64_t min, uint64_t max, uint32_t *out)
-{
-	uint64_t v;
-	if (parse_u64(s, min, max, &v) < 0) {
-		fprintf(stderr,
-			"tftp-loadgen: --%s: '%s' is not a number in %" PRIu64 "..%" PRIu64 "\n",
-			name, s, min, max);
-		return -EINVAL;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 /* "IP:PORT", or "PORT" alone when def_ip is nonzero. */
 static int lg_endpoint(const char *name, const char *s, uint32_t def_ip, uint32_t *ip,
 		       uint16_t *port)
@@ -1097,7 +1084,8 @@ static int lg_endpoint(const char *name, const char *s, uint32_t def_ip, uint32_
 				*ip = 0;
 		}
 	}
-	if (*ip == 0 || lg_num(name, colon != NULL ? colon + 1 : s, 1, 65535, &v) < 0) {
+	if (*ip == 0 ||
+	    bench_num("tftp-loadgen", name, colon != NULL ? colon + 1 : s, 1, 65535, &v) < 0) {
 		fprintf(stderr, "tftp-loadgen: --%s: '%s' is not IP:PORT\n", name, s);
 		return -EINVAL;
 	}
@@ -1117,9 +1105,10 @@ static int lg_opt(struct lg_opts *o, int opt, const char *arg)
 		o->local = arg;
 		return 0;
 	case OPT_BLKSIZE:
-		return lg_num("blksize", arg, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX, &o->blksize);
+		return bench_num("tftp-loadgen", "blksize", arg, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX,
+				 &o->blksize);
 	case OPT_WINDOWSIZE:
-		return lg_num("windowsize", arg, 1, 65535, &o->windowsize);
+		return bench_num("tftp-loadgen", "windowsize", arg, 1, 65535, &o->windowsize);
 	case OPT_TSIZE:
 		o->tsize = true;
 		return 0;
@@ -1127,15 +1116,17 @@ static int lg_opt(struct lg_opts *o, int opt, const char *arg)
 		o->strict = true;
 		return 0;
 	case OPT_TIMEOUT_MS:
-		return lg_num("timeout-ms", arg, 1, 60000, &o->timeout_ms);
+		return bench_num("tftp-loadgen", "timeout-ms", arg, 1, 60000, &o->timeout_ms);
 	case OPT_RETRIES:
-		return lg_num("retries", arg, 0, 20, &o->retries);
+		return bench_num("tftp-loadgen", "retries", arg, 0, 20, &o->retries);
 	case OPT_CONCURRENCY:
-		return lg_num("concurrency", arg, 1, LG_MAX_CONCURRENCY, &o->concurrency);
+		return bench_num("tftp-loadgen", "concurrency", arg, 1, LG_MAX_CONCURRENCY,
+				 &o->concurrency);
 	case OPT_TRANSFERS:
-		return lg_num("transfers", arg, 1, LG_MAX_TRANSFERS, &o->transfers);
+		return bench_num("tftp-loadgen", "transfers", arg, 1, LG_MAX_TRANSFERS,
+				 &o->transfers);
 	case OPT_DURATION:
-		return lg_num("duration", arg, 1, 86400, &o->duration_s);
+		return bench_num("tftp-loadgen", "duration", arg, 1, 86400, &o->duration_s);
 	case OPT_SOURCE:
 		if (ip4_parse(arg, &o->source) < 0 || o->source == 0) {
 			fprintf(stderr, "tftp-loadgen: --source: '%s' is not an IPv4 address\n",
