@@ -115,7 +115,9 @@ static int vfs_open_regular(int dirfd, const char *path, bool beneath, struct vf
 	out->kind = VFS_FILE;
 	out->fd = fd;
 	out->size = (uint64_t)st.st_size;
-	out->mtime = st.st_mtime;
+	out->dev = (uint64_t)st.st_dev;
+	out->ino = (uint64_t)st.st_ino;
+	out->mtime = st.st_mtim;
 	return 0;
 }
 
@@ -213,7 +215,8 @@ static int vfs_rendered(int rc, char *data, size_t len, const char *what, struct
 	out->fd = -1;
 	out->data = data;
 	out->size = len;
-	out->mtime = 0;
+	out->dev = out->ino = 0;
+	out->mtime = (struct timespec){0};
 	out->what = what;
 	return 0;
 }

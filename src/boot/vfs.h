@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /*
  * Where Debian's grub-efi-amd64-signed and grub-efi-amd64-bin put GRUB's
@@ -47,7 +48,9 @@ struct vfs_file {
 	int fd;	    /* VFS_FILE: open read-only; the caller closes it */
 	char *data; /* VFS_RENDERED: heap buffer; the caller frees it */
 	uint64_t size;
-	int64_t mtime;	  /* seconds since the epoch; 0 for rendered files */
+	/* VFS_FILE: what HTTP validators are made of (its fstat); 0 for rendered files. */
+	uint64_t dev, ino;
+	struct timespec mtime;
 	const char *what; /* timeline step: "nbp", "kernel", "initrd", "script", "config", "file" */
 };
 

@@ -281,7 +281,6 @@ static int http_validators_of(struct http_answer *a)
 {
 	struct vfs_file *f = &a->f;
 	int64_t now = now_wall_us() / 1000000;
-	struct stat st;
 
 	if (f->kind == VFS_RENDERED) {
 		uint64_t h = fnv1a64(0xcbf29ce484222325ull, f->data, f->size);
@@ -289,13 +288,12 @@ static int http_validators_of(struct http_answer *a)
 		a->v = (struct http_validators){a->etag, -1, now};
 		return 0;
 	}
-	if (fstat(f->fd, &st) < 0)
-		return -errno;
-	uint64_t ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	/* boot/vfs.c's fstat of the file opened: device, inode, size, modification time. */
+	uint64_t ns = (uint64_t)f->mtime.tv_sec * 1000000000u + (uint64_t)f->mtime.tv_nsec;
 	snprintf(a->etag, sizeof(a->etag), "\"%" PRIx64 "-%" PRIx64 "-%" PRIx64 "-%" PRIx64 "\"",
-		 (uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size, ns);
-	a->v = (struct http_validators){a->etag, st.st_mtim.tv_sec < now ? st.st_mtim.tv_sec : now,
-					now};
+		 f->dev, f->ino, f->size, ns);
+	a->v =
+	    (struct http_validators){a->etag, f->mtime.tv_sec < now ? f->mtime.tv_sec : now, now};
 	return 0;
 }
 
