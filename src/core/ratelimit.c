@@ -1,5 +1,6 @@
 #include "core/ratelimit.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,12 @@ struct ratelimit *ratelimit_new(size_t capacity, uint32_t rate_per_s, uint32_t b
 	rl->tolerance_us = rl->interval_us * (uint64_t)(burst - 1);
 	rl->n_sets = sets;
 	return rl;
+}
+
+int ratelimit_from_conf(size_t capacity, uint32_t rate_per_s, struct ratelimit **out)
+{
+	*out = rate_per_s != 0 ? ratelimit_new(capacity, rate_per_s, 2 * rate_per_s) : NULL;
+	return rate_per_s == 0 || *out != NULL ? 0 : -ENOMEM;
 }
 
 void ratelimit_free(struct ratelimit *rl)

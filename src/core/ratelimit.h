@@ -36,6 +36,11 @@ struct ratelimit;
  * (capacity 0 or over 2^24, rate 0 or over RATELIMIT_RATE_MAX, burst 0).
  */
 struct ratelimit *ratelimit_new(size_t capacity, uint32_t rate_per_s, uint32_t burst);
+/*
+ * The rule of every `rate_*` config key: 0 turns the limit off (*out NULL),
+ * else rate_per_s in bursts of twice that. 0, or -ENOMEM.
+ */
+int ratelimit_from_conf(size_t capacity, uint32_t rate_per_s, struct ratelimit **out);
 void ratelimit_free(struct ratelimit *rl);
 
 /*

@@ -1433,23 +1433,14 @@ static int dhcp_iface_open(struct dhcp_server *s, struct dhcp_iface *ifc)
 	return 0;
 }
 
-/* One table per limit that is on; bursts of twice the rate. */
-static int dhcp_limit_new(uint32_t rate, size_t keys, struct ratelimit **out)
-{
-	*out = NULL;
-	if (rate == 0)
-		return 0;
-	*out = ratelimit_new(keys, rate, rate * 2);
-	return *out != NULL ? 0 : -ENOMEM;
-}
-
+/* One table per limit that is on (core/ratelimit.h: 0 is off, bursts of twice the rate). */
 static int dhcp_limits_init(struct dhcp_server *s, const struct conf *c)
 {
-	int rc = dhcp_limit_new(c->dhcp_rate_per_mac, DHCP_RL_MACS, &s->rl_mac);
+	int rc = ratelimit_from_conf(DHCP_RL_MACS, c->dhcp_rate_per_mac, &s->rl_mac);
 	if (rc == 0)
-		rc = dhcp_limit_new(c->dhcp_rate_per_source, DHCP_RL_SOURCES, &s->rl_source);
+		rc = ratelimit_from_conf(DHCP_RL_SOURCES, c->dhcp_rate_per_source, &s->rl_source);
 	if (rc == 0)
-		rc = dhcp_limit_new(c->dhcp_new_client_rate, 1, &s->rl_new_client);
+		rc = ratelimit_from_conf(1, c->dhcp_new_client_rate, &s->rl_new_client);
 	return rc;
 }
 

@@ -207,13 +207,10 @@ int http_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct http_se
 		http_server_stop(s);
 		return -ENOMEM;
 	}
-	if (d->conf->http_rate_per_address != 0) {
-		s->rl_addr = ratelimit_new(HTTP_RL_ADDRESSES, d->conf->http_rate_per_address,
-					   2 * d->conf->http_rate_per_address);
-		if (s->rl_addr == NULL) {
-			http_server_stop(s);
-			return -ENOMEM;
-		}
+	if (ratelimit_from_conf(HTTP_RL_ADDRESSES, d->conf->http_rate_per_address, &s->rl_addr) <
+	    0) {
+		http_server_stop(s);
+		return -ENOMEM;
 	}
 	evhttp_set_max_headers_size(s->http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(s->http, HTTP_MAX_BODY);

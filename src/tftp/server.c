@@ -952,13 +952,10 @@ int tftp_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct tftp_se
 		return -ENOMEM;
 	s->d = d;
 	s->bind_ip = ip;
-	if (d->conf->tftp_rate_per_address != 0) {
-		s->rl_addr = ratelimit_new(TFTP_RL_ADDRESSES, d->conf->tftp_rate_per_address,
-					   2 * d->conf->tftp_rate_per_address);
-		if (s->rl_addr == NULL) {
-			free(s);
-			return -ENOMEM;
-		}
+	if (ratelimit_from_conf(TFTP_RL_ADDRESSES, d->conf->tftp_rate_per_address, &s->rl_addr) <
+	    0) {
+		free(s);
+		return -ENOMEM;
 	}
 	/* A rack powering on sends its RRQs at once: room for a thousand of them. */
 	s->fd = udp_open(ip, port, NULL, UDP_BIGBUF);
