@@ -4,13 +4,13 @@
 set -euo pipefail
 
 BUILD="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libyaml-dev
-libjansson-dev libcmocka-dev clang libclang-rt-14-dev valgrind libseccomp-dev"
+libjansson-dev libcmocka-dev clang libclang-rt-14-dev valgrind libseccomp-dev libssl-dev"
 # Real firmware, real clients and the network bootstrap programs the tests boot through;
 # python3 sends the raw malformed packets of the TFTP test; nft (nftables) drops packets
 # in tests/integration/tftp-lossy.sh; chromium is the browser of tests/e2e/dashboard.sh;
 # python3-prometheus-client parses /metrics in tests/integration/metrics.sh.
 LAB="qemu-system-x86 ipxe-qemu ipxe ovmf pxelinux syslinux-common busybox-static cpio
-dnsmasq-base iproute2 curl tftp-hpa atftp sqlite3 procps python3 isc-dhcp-client dhcpcd-base
+dnsmasq-base iproute2 curl openssl tftp-hpa atftp sqlite3 procps python3 isc-dhcp-client dhcpcd-base
 grub-efi-amd64-signed shim-signed nftables chromium python3-prometheus-client"
 
 # Only for `scripts/deps.sh --bench` (make bench): the servers pxed is measured against.

@@ -20,6 +20,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +173,7 @@ struct conf *conf_new_defaults(void)
 	c->http_header_timeout_s = CONF_HTTP_HEADER_TIMEOUT_DEFAULT;
 	c->http_idle_timeout_s = CONF_HTTP_IDLE_TIMEOUT_DEFAULT;
 	c->http_rate_per_address = CONF_HTTP_RATE_PER_ADDRESS_DEFAULT;
+	c->http_tls_port = 443;
 	c->tftp_upload_max_bytes = CONF_UPLOAD_MAX_DEFAULT;
 	c->state_dir = xstrdup("/var/lib/pxed");
 	c->user = xstrdup("pxed");
@@ -269,6 +273,8 @@ void conf_free(struct conf *c)
 	free(c->http_root);
 	free(c->state_dir);
 	free(c->user);
+	free(c->http_tls_cert);
+	free(c->http_tls_key);
 	free(c->nbp_dir_ipxe);
 	free(c->nbp_dir_pxelinux);
 	free(c->nbp_dir_syslinux);
@@ -1421,6 +1427,16 @@ static void set_http_timeout(struct parser *p, const char *what, yaml_node_t *va
 		     what, s);
 }
 
+/* http.tls_cert and http.tls_key: paths, checked by check_http_tls. */
+static void set_http_tls_file(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	if (strcmp(what, "http.tls_cert") == 0)
+		p->c->http_tls_cert_line = node_line(val);
+	else
+		p->c->http_tls_key_line = node_line(val);
+	set_path(p, what, val, dst);
+}
+
 static const struct key_spec http_keys[] = {
     {"max_connections", set_http_conn_cap, offsetof(struct conf, http_max_connections), false},
     {"max_connections_per_client", set_http_conn_cap, offsetof(struct conf, http_max_per_client),
@@ -1431,6 +1447,9 @@ static const struct key_spec http_keys[] = {
     {"root", set_http_root, offsetof(struct conf, http_root), false},
     {"port", set_port, offsetof(struct conf, http_port), false},
     {"listen", set_listen, offsetof(struct conf, listen_address), false},
+    {"tls_cert", set_http_tls_file, offsetof(struct conf, http_tls_cert), false},
+    {"tls_key", set_http_tls_file, offsetof(struct conf, http_tls_key), false},
+    {"tls_port", set_port, offsetof(struct conf, http_tls_port), false},
 };
 
 static const struct key_spec nbp_dir_keys[] = {
@@ -2822,6 +2841,107 @@ static void check_state_dir(struct checker *v)
 	free(sd);
 }
 
+/* A key is never decrypted here: an encrypted one fails like a damaged one. */
+static int tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	return 0;
+}
+
+static const char *tls_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	return r != NULL ? r : "no PEM data";
+}
+
+/* http.tls_cert's first certificate (the server's), or NULL with the error said. */
+static X509 *check_tls_cert(struct checker *v, const char *path, int line)
+{
+	FILE *f = fopen(path, "re");
+	X509 *x;
+
+	if (f == NULL) {
+		verr(v, line, "http.tls_cert %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	x = PEM_read_X509(f, NULL, tls_no_passphrase, NULL);
+	fclose(f);
+	if (x == NULL)
+		verr(v, line, "http.tls_cert %s holds no PEM certificate (%s)", path, tls_reason());
+	else if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+		log_warn("conf", "%s:%d: http.tls_cert %s has expired: clients will refuse it",
+			 v->c->path != NULL ? v->c->path : "config", line, path);
+	else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0)
+		log_warn("conf", "%s:%d: http.tls_cert %s is not valid yet: clients will refuse it",
+			 v->c->path != NULL ? v->c->path : "config", line, path);
+	ERR_clear_error();
+	return x;
+}
+
+/*
+ * http.tls_key, or NULL with the error said. Like ssh with its keys, a key
+ * that group or others may read (or write) is refused: it is the server's
+ * identity, and pxed reads it as root before dropping privileges.
+ */
+static EVP_PKEY *check_tls_key(struct checker *v, const char *path, int line)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	EVP_PKEY *k = NULL;
+	FILE *f;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		verr(v, line, "http.tls_key %s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		verr(v, line, "http.tls_key %s is not a file", path);
+	} else if ((st.st_mode & 077) != 0) {
+		verr(v, line,
+		     "http.tls_key %s: permissions %04o are too open: a private key must not be "
+		     "accessible to group or others (chmod 600 it)",
+		     path, (unsigned)(st.st_mode & 07777));
+	} else if ((f = fdopen(fd, "r")) != NULL) {
+		fd = -1; /* f has it */
+		k = PEM_read_PrivateKey(f, NULL, tls_no_passphrase, NULL);
+		fclose(f);
+		if (k == NULL)
+			verr(v, line, "http.tls_key %s holds no unencrypted PEM private key (%s)",
+			     path, tls_reason());
+	}
+	if (fd >= 0)
+		close(fd);
+	ERR_clear_error();
+	return k;
+}
+
+/* HTTPS: both files or neither, each readable and sound, and the key the certificate's. */
+static void check_http_tls(struct checker *v)
+{
+	const struct conf *c = v->c;
+	int cl = c->http_tls_cert_line, kl = c->http_tls_key_line;
+
+	if (c->http_tls_cert == NULL && c->http_tls_key == NULL)
+		return;
+	if (c->http_tls_key == NULL || c->http_tls_cert == NULL) {
+		verr(v, c->http_tls_key == NULL ? cl : kl,
+		     "%s is set without %s: HTTPS needs both a certificate and its key",
+		     c->http_tls_key == NULL ? "http.tls_cert" : "http.tls_key",
+		     c->http_tls_key == NULL ? "http.tls_key" : "http.tls_cert");
+		return;
+	}
+	if (c->http_tls_port == 0 || c->http_tls_port == c->http_port)
+		verr(v, cl, "http.tls_port %u must be a port of its own (http.port is %u)",
+		     c->http_tls_port, c->http_port);
+	X509 *x = check_tls_cert(v, c->http_tls_cert, cl);
+	EVP_PKEY *k = check_tls_key(v, c->http_tls_key, kl);
+	if (x != NULL && k != NULL && X509_check_private_key(x, k) != 1)
+		verr(v, kl, "http.tls_key %s is not the key of the certificate in %s",
+		     c->http_tls_key, c->http_tls_cert);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+}
+
 static void check_globals(struct checker *v)
 {
 	const struct conf *c = v->c;
@@ -2841,6 +2961,7 @@ static void check_globals(struct checker *v)
 	}
 	check_dir(v, c->lines.tftp_root, "tftp.root", c->tftp_root);
 	check_dir(v, c->lines.http_root, "http.root", c->http_root);
+	check_http_tls(v);
 	check_upload_dir(v);
 	check_state_dir(v);
 	if (c->default_profile != NULL && conf_find_profile(c, c->default_profile) == NULL)

@@ -207,6 +207,13 @@ struct conf {
 	uint32_t http_max_connections, http_max_per_client;
 	uint32_t http_header_timeout_s, http_idle_timeout_s;
 	uint32_t http_rate_per_address; /* HTTP requests a second per client address */
+	/*
+	 * HTTPS (http/tls.h): a PEM certificate chain and its key, both or
+	 * neither; served on http_tls_port (default 443) beside http_port.
+	 */
+	char *http_tls_cert, *http_tls_key; /* NULL: no HTTPS */
+	uint16_t http_tls_port;
+	int http_tls_cert_line, http_tls_key_line; /* where they were set; 0: not in a file */
 	uint32_t listen_address; /* TFTP/HTTP bind address, host order; 0 = any */
 	/*
 	 * TFTP uploads (WRQ) are refused while tftp_upload_dir is NULL (the

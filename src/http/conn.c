@@ -15,6 +15,7 @@
 #include "conf/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/tls.h"
 #include "pxed.h"
 
 /*
@@ -60,6 +61,7 @@ struct http_conn {
 	ino_t ino;
 	uint32_t ip; /* host order; 0: not IPv4 */
 	enum http_conn_state state;
+	bool refuse; /* a plain bufferevent on the TLS port (no memory for OpenSSL's) */
 };
 
 struct http_conns {
@@ -68,6 +70,7 @@ struct http_conns {
 	struct http_conn *fresh;  /* made this loop turn */
 	struct http_conn **table; /* admitted, at most cap */
 	size_t n, cap;
+	struct http_tls *tls; /* the TLS port's (http/server.c's); NULL: none */
 };
 
 static void conn_free(struct http_conn *k)
@@ -261,6 +264,11 @@ static void conns_admit_one(struct http_conns *c, struct http_conn *k)
 		conn_free(k); /* evhttp failed to set it up */
 		return;
 	}
+	if (k->refuse) {
+		conn_refuse(k->fd);
+		conn_free(k);
+		return;
+	}
 	k->dev = st.st_dev;
 	k->ino = st.st_ino;
 	if (getpeername(k->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.sin_family == AF_INET)
@@ -299,13 +307,12 @@ static void conns_admit(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * evhttp's bevcb: a bufferevent with no socket yet (evhttp sets it next).
+ * Records bev, a bufferevent with no socket yet (evhttp sets it next).
  * Without memory for the record the connection goes unwatched, as before.
  */
-static struct bufferevent *conns_make_bev(struct event_base *base, void *arg)
+static struct bufferevent *conns_watch_bev(struct http_conns *c, struct event_base *base,
+					   struct bufferevent *bev, bool refuse)
 {
-	struct http_conns *c = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
 	struct http_conn *k = bev != NULL ? calloc(1, sizeof(*k)) : NULL;
 
 	/* evhttp stops reading past this until it has used what it read (http/conn.h). */
@@ -313,7 +320,8 @@ static struct bufferevent *conns_make_bev(struct event_base *base, void *arg)
 		bufferevent_setwatermark(bev, EV_READ, 0, HTTP_CONN_READ_MAX);
 	if (k == NULL)
 		return bev;
-	*k = (struct http_conn){.owner = c, .bev = bev, .fd = -1, .state = CONN_NEW};
+	*k = (struct http_conn){
+	    .owner = c, .bev = bev, .fd = -1, .state = CONN_NEW, .refuse = refuse};
 	if ((k->timer = evtimer_new(base, conn_on_timer, k)) == NULL) {
 		free(k);
 		return bev;
@@ -322,6 +330,27 @@ static struct bufferevent *conns_make_bev(struct event_base *base, void *arg)
 	c->fresh = k;
 	event_active(c->admit, EV_TIMEOUT, 0);
 	return bev;
+}
+
+/* evhttp's bevcb for the plain port. */
+static struct bufferevent *conns_make_bev(struct event_base *base, void *arg)
+{
+	return conns_watch_bev(arg, base, bufferevent_socket_new(base, -1, 0), false);
+}
+
+/*
+ * The TLS port's: the same record, on OpenSSL's bufferevent. A client that
+ * never ends its handshake sends no request: http.header_timeout cuts it.
+ */
+static struct bufferevent *conns_make_tls_bev(struct event_base *base, void *arg)
+{
+	struct http_conns *c = arg;
+	struct bufferevent *bev = http_tls_bev_new(c->tls, base);
+
+	/* Given none, evhttp would make a plain one: this one is closed as it is admitted. */
+	if (bev == NULL)
+		return conns_watch_bev(c, base, bufferevent_socket_new(base, -1, 0), true);
+	return conns_watch_bev(c, base, bev, false);
 }
 
 static struct http_conn *conns_find(struct http_conns *c, struct evhttp_request *req)
@@ -396,6 +425,12 @@ int http_conns_new(struct pxed *d, struct evhttp *http, struct http_conns **out)
 	evhttp_set_bevcb(http, conns_make_bev, c);
 	*out = c;
 	return 0;
+}
+
+void http_conns_add_tls(struct http_conns *c, struct evhttp *https, struct http_tls *tls)
+{
+	c->tls = tls;
+	evhttp_set_bevcb(https, conns_make_tls_bev, c);
 }
 
 void http_conns_free(struct http_conns *c)

@@ -34,10 +34,16 @@ struct evhttp;
 struct evhttp_connection;
 struct evhttp_request;
 struct http_conns;
+struct http_tls;
 
 /* Watches every connection evhttp accepts from now on. 0 or -ENOMEM. */
 int http_conns_new(struct pxed *d, struct evhttp *http, struct http_conns **out);
-/* After evhttp_free(): the connections are gone, only our records remain. */
+/*
+ * Watches the TLS port's connections too, in the same table: the caps count
+ * both ports' connections together. tls stays the caller's.
+ */
+void http_conns_add_tls(struct http_conns *c, struct evhttp *https, struct http_tls *tls);
+/* After evhttp_free() of both: the connections are gone, only our records remain. */
 void http_conns_free(struct http_conns *c);
 
 /* A request's headers are in: its connection is busy until the reply is written. */

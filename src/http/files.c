@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "http/conn.h"
 #include "http/range.h"
+#include "http/tls.h"
 #include "obs/live.h"
 #include "obs/obs.h"
 #include "pxed.h"
@@ -47,6 +48,8 @@ struct http_xfer {
 	uint64_t size;	  /* body bytes to send (0 for HEAD) */
 	uint64_t sent;	  /* body bytes the socket took so far */
 	unsigned live_id; /* obs/live.h's entry; 0: not shown */
+	/* An HTTPS body, read from the file as it goes (http/tls.h); or NULL. */
+	struct http_tls_pump *pump;
 	char detail[340];
 	char file[200]; /* the path asked for, escaped, without the leading slash */
 };
@@ -60,6 +63,7 @@ struct http_answer {
 	struct http_range r[HTTP_RANGE_MAX];
 	size_t n; /* ranges; 0: the whole file */
 	bool head;
+	bool pump; /* over TLS: the body is not queued but pumped from f.fd (http/tls.h) */
 };
 
 /*
@@ -160,6 +164,8 @@ static void http_xfer_detach(struct http_xfer *x)
 	if (x->watch != NULL)
 		evbuffer_remove_cb_entry(x->out, x->watch);
 	x->watch = NULL;
+	http_tls_pump_free(x->pump);
+	x->pump = NULL;
 	obs_transfer_end(x->d->live, x->live_id);
 	evhttp_connection_set_closecb(x->conn, NULL, NULL);
 }
@@ -367,7 +373,7 @@ static int64_t http_build_body(struct evbuffer *b, struct evkeyvalq *h, struct h
 	int64_t total;
 	char cr[96], boundary[40], type[96];
 
-	if (a->f.kind == VFS_FILE && !a->head && a->f.size > 0) {
+	if (a->f.kind == VFS_FILE && !a->head && a->f.size > 0 && !a->pump) {
 		/* The segment owns the fd from here: it closes it when the last part is sent. */
 		seg = evbuffer_file_segment_new(a->f.fd, 0, (ev_off_t)a->f.size,
 						EVBUF_FS_CLOSE_ON_FREE);
@@ -389,8 +395,9 @@ static int64_t http_build_body(struct evbuffer *b, struct evkeyvalq *h, struct h
 			evhttp_add_header(h, "Content-Range", cr);
 		}
 		evhttp_add_header(h, "Content-Type", a->type);
-		total =
-		    a->head || http_add_body(b, a, seg, first, len) == 0 ? (int64_t)len : -ENOMEM;
+		total = a->head || a->pump || http_add_body(b, a, seg, first, len) == 0
+			    ? (int64_t)len
+			    : -ENOMEM;
 	}
 	if (seg != NULL)
 		evbuffer_file_segment_free(seg);
@@ -405,16 +412,27 @@ static void http_send_file(struct pxed *d, struct evhttp_request *req, struct ht
 {
 	struct evbuffer *b = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct bufferevent *bev =
+	    evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+	bool tls = http_tls_bev_is(bev);
 	int64_t total;
+	int fd = -1;
 
 	/*
 	 * b only ever drains into the socket: with this flag the file segments
 	 * added to it (every part of a multipart body too) stay sendfile chains;
 	 * without it libevent maps the whole file and copies from the mapping.
+	 * TLS cannot sendfile: one range is pumped from the file as the socket
+	 * takes it; several (multipart) are mapped.
 	 */
-	if (b != NULL)
+	if (b != NULL && !tls)
 		evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
+	a->pump = tls && a->f.kind == VFS_FILE && !a->head && a->n <= 1 && a->f.size > 0;
 	total = b != NULL ? http_build_body(b, h, a) : -ENOMEM;
+	if (a->pump && total >= 0) {
+		fd = a->f.fd; /* the pump's, below */
+		a->f.fd = -1;
+	}
 	vfs_file_close(&a->f);
 	if (total < 0) {
 		if (b != NULL)
@@ -434,6 +452,10 @@ static void http_send_file(struct pxed *d, struct evhttp_request *req, struct ht
 	evhttp_connection_set_closecb(x->conn, http_on_close, x);
 	evhttp_send_reply(req, a->n > 0 ? 206 : 200, a->n > 0 ? "Partial Content" : "OK", b);
 	evbuffer_free(b);
+	/* Behind the headers, before the loop writes any of it; a pump that cannot start cuts. */
+	if (fd >= 0 && http_tls_pump_start(bev, fd, a->n == 1 ? a->r[0].first : 0, (uint64_t)total,
+					   &x->pump) < 0)
+		shutdown(bufferevent_getfd(bev), SHUT_RDWR);
 	/* A body may take hours: only a socket that takes nothing is cut (http/conn.h). */
 	if (x->size > 0)
 		http_conn_body_start(x->conn, d->conf);

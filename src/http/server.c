@@ -24,6 +24,7 @@
 #include "http/conn.h"
 #include "http/dashboard.h"
 #include "http/files.h"
+#include "http/tls.h"
 #include "obs/live.h"
 #include "obs/obs.h"
 #include "pxed.h"
@@ -45,6 +46,8 @@ _Static_assert(HTTP_MAX_HEADERS + HTTP_MAX_BODY < HTTP_CONN_READ_MAX, "HTTP_CONN
 struct http_server {
 	struct pxed *d;
 	struct evhttp *http;
+	struct evhttp *https;	   /* http.tls_port's, serving the same; NULL: no TLS */
+	struct http_tls *tls;	   /* https's certificate and key */
 	struct http_api *api;	   /* /api/v1/ */
 	struct http_conns *conns;  /* connection caps and timeouts */
 	struct ratelimit *rl_addr; /* requests per client address (NULL: no limit) */
@@ -193,10 +196,66 @@ static void http_on_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
+/* One listener's evhttp: both ports get the same caps, timeouts and routes. */
+static void http_setup(struct http_server *s, struct evhttp *http)
+{
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
+	/*
+	 * evhttp's own timeout, a backstop: a socket that takes nothing for it
+	 * (write), and time since the last bytes in (read), which libevent
+	 * 2.1 leaves running while a reply is written: file bodies are sent
+	 * without it (http/conn.h). Ours end slow requests and idle
+	 * connections before it.
+	 */
+	evhttp_set_timeout(http, http_conn_timeout_s(s->d->conf));
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+					     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_gencb(http, http_on_request, s);
+}
+
+static int http_bind(struct evhttp *http, uint32_t ip, uint16_t port)
+{
+	char ips[16];
+
+	if (evhttp_bind_socket(http, ip4_format(ips, ip), port) != 0)
+		return errno ? -errno : -EADDRINUSE;
+	return 0;
+}
+
+/*
+ * http.tls_cert and http.tls_key: a second listener on http.tls_port. The
+ * key is read now, before privileges are dropped: it may be root's alone.
+ */
+static int http_tls_start(struct http_server *s, uint32_t ip)
+{
+	const struct conf *cf = s->d->conf;
+	char why[512], ips[16];
+	int rc;
+
+	rc = http_tls_new(s->d, cf->http_tls_cert, cf->http_tls_key, &s->tls, why, sizeof(why));
+	if (rc < 0) {
+		log_err("http", "HTTPS: %s", why);
+		return rc;
+	}
+	if ((s->https = evhttp_new(s->d->base)) == NULL)
+		return -ENOMEM;
+	http_conns_add_tls(s->conns, s->https, s->tls);
+	http_setup(s, s->https);
+	rc = http_bind(s->https, ip, cf->http_tls_port);
+	if (rc < 0) {
+		log_err("http", "HTTPS on %s:%u: %s", ip4_format(ips, ip), cf->http_tls_port,
+			strerror(-rc));
+		return rc;
+	}
+	log_info("http", "HTTPS on %s:%u", ip4_format(ips, ip), cf->http_tls_port);
+	return 0;
+}
+
 int http_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct http_server **out)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
-	char ips[16];
+	int rc;
 
 	if (s == NULL)
 		return -ENOMEM;
@@ -212,23 +271,13 @@ int http_server_start(struct pxed *d, uint32_t ip, uint16_t port, struct http_se
 		http_server_stop(s);
 		return -ENOMEM;
 	}
-	evhttp_set_max_headers_size(s->http, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(s->http, HTTP_MAX_BODY);
-	/*
-	 * evhttp's own timeout, a backstop: a socket that takes nothing for it
-	 * (write), and time since the last bytes in (read), which libevent
-	 * 2.1 leaves running while a reply is written: file bodies are sent
-	 * without it (http/conn.h). Ours end slow requests and idle
-	 * connections before it.
-	 */
-	evhttp_set_timeout(s->http, http_conn_timeout_s(d->conf));
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-						EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_gencb(s->http, http_on_request, s);
-	if (evhttp_bind_socket(s->http, ip4_format(ips, ip), port) != 0) {
-		int err = errno ? errno : EADDRINUSE;
+	http_setup(s, s->http);
+	rc = http_bind(s->http, ip, port);
+	if (rc == 0 && d->conf->http_tls_cert != NULL)
+		rc = http_tls_start(s, ip);
+	if (rc < 0) {
 		http_server_stop(s);
-		return -err;
+		return rc;
 	}
 	*out = s;
 	return 0;
@@ -241,6 +290,9 @@ void http_server_stop(struct http_server *s)
 	/* Freeing the connections reports the transfers cut short and closes the streams. */
 	if (s->http != NULL)
 		evhttp_free(s->http);
+	if (s->https != NULL)
+		evhttp_free(s->https);
+	http_tls_free(s->tls);
 	http_api_free(s->api);
 	http_conns_free(s->conns);
 	if (s->rate_limited > 0)

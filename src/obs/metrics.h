@@ -109,6 +109,8 @@
 	  "HTTP connections closed by pxed's timeouts (http.header_timeout, http.idle_timeout)")  \
 	X(HTTP_RATE_LIMITED, "pxed_http_requests_refused_total", "reason=\"rate_limited\"",      \
 	  "HTTP requests answered 429: over http.rate_per_address")                                \
+	X(HTTP_TLS_HANDSHAKE_FAILED, "pxed_http_tls_handshakes_failed_total", "",                  \
+	  "HTTPS connections whose TLS handshake failed (plain HTTP, a refused certificate...)")   \
 	X(BOOT_STARTED, "pxed_boot_sessions_total", "outcome=\"started\"",                         \
 	  "boot sessions that started, and how those that ended did (docs/api.md)")    \
 	X(BOOT_BOOTED, "pxed_boot_sessions_total", "outcome=\"booted\"",                           \

@@ -24,7 +24,7 @@ failed=0
 
 command -v clang >/dev/null || { echo "not ok - clang is missing: run make deps"; exit 1; }
 cd "$ROOT"
-PKGS="libevent_core libevent_extra sqlite3 yaml-0.1 jansson libseccomp"
+PKGS="libevent_core libevent_extra libevent_openssl openssl sqlite3 yaml-0.1 jansson libseccomp"
 # shellcheck disable=SC2086 # PKGS is a list
 CFLAGS_PKG=$(pkg-config --cflags $PKGS)
 # shellcheck disable=SC2086
