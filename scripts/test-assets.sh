@@ -8,8 +8,11 @@
 #
 # Cache: $PXED_TEST_CACHE, default /var/cache/pxed-test. It holds
 #   vmlinuz          Debian's cloud kernel (serial console and EFI stub built in)
-#   initrd.img       gzip'd newc cpio: static busybox + an /init that prints
-#                    "PXED-TEST-BOOTED cmdline: <contents of /proc/cmdline>" and powers off
+#   initrd.img       gzip'd newc cpio: static busybox, the kernel's virtio-net modules
+#                    and an /init that prints "PXED-TEST-BOOTED cmdline: <contents of
+#                    /proc/cmdline>" and powers off; with pxed.callback=URL on the command
+#                    line it first brings up eth0 (virtio-net, DHCP) and POSTs to URL, as an
+#                    installer does when it is done, printing "PXED-TEST-CALLBACK <status>"
 #   kernel-version   the linux-image package the kernel came from
 #   initrd.stamp     hash of the initrd recipe (a changed recipe rebuilds the initrd)
 # When both files are present and the recipe is unchanged this script makes no apt call
@@ -51,6 +54,27 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo 1 >/proc/sys/kernel/printk 2>/dev/null
 read -r cmdline </proc/cmdline
 echo "PXED-TEST-BOOTED cmdline: $cmdline"
+# pxed.callback=URL: the installer is done; tell pxed (a POST) over virtio-net.
+case " $cmdline " in
+*" pxed.callback="*)
+	url=${cmdline##*pxed.callback=}
+	url=${url%% *}
+	for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+		failover net_failover virtio_net; do
+		insmod "/lib/modules/$m.ko" || echo "pxed-test: insmod $m failed"
+	done
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	ip link set eth0 up
+	udhcpc -i eth0 -n -q -t 10 -T 1 -s /etc/udhcpc.sh >/dev/null 2>&1
+	# timeout, not wget -T: busybox 1.35'"'"'s static wget -T crashes when the environment is empty.
+	if timeout 20 wget -q -O /tmp/answer --post-data=done "$url" 2>/tmp/err; then
+		echo "PXED-TEST-CALLBACK ok $(cat /tmp/answer)"
+	else
+		echo "PXED-TEST-CALLBACK failed: $(ip -4 -o addr show dev eth0) $(cat /tmp/err)"
+	fi
+	;;
+esac
 sync
 poweroff -f
 # Not reached unless poweroff failed: exiting init panics, and panic=-1 reboots
@@ -58,13 +82,27 @@ poweroff -f
 exit 1
 '
 
+# udhcpc's script: the address it was given, on the interface (no route, no DNS needed).
+# shellcheck disable=SC2016
+UDHCPC_SCRIPT='#!/bin/sh
+[ "$1" = bound ] || [ "$1" = renew ] || exit 0
+ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+'
+
+# The kernel modules virtio-net needs (Debian's cloud kernel builds them as modules),
+# in load order (each after those it depends on); /init loads them with insmod when it has a callback to make.
+INITRD_MODULES='virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
+failover net_failover virtio_net'
+
 busybox_id() { /bin/busybox 2>/dev/null | head -n1 || true; }
 
 initrd_recipe_hash() {
 	{
-		printf '%s\n' "$INIT_SCRIPT"
+		printf '%s\n' "$INIT_SCRIPT" "$UDHCPC_SCRIPT" "$INITRD_MODULES"
 		busybox_id
-		echo recipe-v1
+		# The modules must be the kernel's own: a new kernel rebuilds the initrd.
+		cat "$CACHE/kernel-version" 2>/dev/null || true
+		echo recipe-v2
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -130,7 +168,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 # ---------------------------------------------------------------- kernel
 build_kernel() {
-	local pkg dl deb
+	local pkg
 	pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
 		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-cloud-amd64\)$/\1/p' | head -n1)
 	if [ -z "$pkg" ]; then
@@ -143,6 +181,24 @@ build_kernel() {
 		say "cannot resolve linux-image-cloud-amd64 to a kernel package"
 		return 1
 	}
+	fetch_kernel_package "$pkg"
+	local vmlinuz
+	vmlinuz=$(find "$WORK/kx/boot" -maxdepth 1 -name "vmlinuz-*" 2>/dev/null | head -n1)
+	[ -n "$vmlinuz" ] || {
+		say "$pkg has no boot/vmlinuz-*"
+		return 1
+	}
+	cp "$vmlinuz" "$CACHE/.vmlinuz.new"
+	mv -f "$CACHE/.vmlinuz.new" "$KERNEL"
+	echo "$pkg $(basename "$vmlinuz")" >"$CACHE/kernel-version"
+	say "kernel: $(cat "$CACHE/kernel-version")"
+}
+
+# fetch_kernel_package PKG: download the kernel package PKG and unpack it in $WORK/kx
+# (once per run: the kernel and the initrd's modules come from the same package).
+fetch_kernel_package() {
+	local pkg=$1 dl deb
+	[ ! -d "$WORK/kx" ] || return 0
 	say "downloading $pkg"
 	dl=$WORK/dl
 	mkdir -p "$dl"
@@ -160,16 +216,27 @@ build_kernel() {
 	fi
 	deb=$(find "$dl" -maxdepth 1 -name "*.deb" | head -n1)
 	dpkg-deb -x "$deb" "$WORK/kx"
-	local vmlinuz
-	vmlinuz=$(find "$WORK/kx/boot" -maxdepth 1 -name "vmlinuz-*" 2>/dev/null | head -n1)
-	[ -n "$vmlinuz" ] || {
-		say "$deb has no boot/vmlinuz-*"
+}
+
+# initrd_modules DIR: copy INITRD_MODULES of the cached kernel (kernel-version names its
+# package) into DIR.
+initrd_modules() {
+	local dir=$1 pkg m f
+	pkg=$(cut -d' ' -f1 "$CACHE/kernel-version" 2>/dev/null) || true
+	[ -n "$pkg" ] || {
+		say "$CACHE/kernel-version names no kernel package"
 		return 1
 	}
-	cp "$vmlinuz" "$CACHE/.vmlinuz.new"
-	mv -f "$CACHE/.vmlinuz.new" "$KERNEL"
-	echo "$pkg $(basename "$vmlinuz")" >"$CACHE/kernel-version"
-	say "kernel: $(cat "$CACHE/kernel-version")"
+	fetch_kernel_package "$pkg" || return 1
+	mkdir -p "$dir"
+	for m in $INITRD_MODULES; do
+		f=$(find "$WORK/kx/lib/modules" -name "$m.ko" | head -n1)
+		[ -n "$f" ] || {
+			say "$pkg has no $m.ko"
+			return 1
+		}
+		cp "$f" "$dir/"
+	done
 }
 
 # ---------------------------------------------------------------- initrd
@@ -188,6 +255,9 @@ build_initrd() {
 	[ -e "$r/bin/sh" ] || ln -s busybox "$r/bin/sh"
 	printf '%s' "$INIT_SCRIPT" >"$r/init"
 	chmod 0755 "$r/init"
+	printf '%s' "$UDHCPC_SCRIPT" >"$r/etc/udhcpc.sh"
+	chmod 0755 "$r/etc/udhcpc.sh"
+	initrd_modules "$r/lib/modules" || return 1
 	# The kernel opens /dev/console for init's stdout before /init can mount devtmpfs.
 	if [ "$(id -u)" -eq 0 ]; then
 		mknod -m 600 "$r/dev/console" c 5 1

@@ -27,6 +27,7 @@
 #include "dhcp/server.h"
 #include "dhcp/rogue.h"
 #include "http/client.h"
+#include "http/provision.h"
 #include "http/server.h"
 #include "obs/live.h"
 #include "obs/obs.h"
@@ -476,6 +477,9 @@ static struct priv_sandbox *sandbox_from_conf(const struct conf *c)
 		sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, p->kernel);
 		for (size_t k = 0; k < p->n_initrds; k++)
 			sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, p->initrds[k]);
+		/* A reload compiles the templates again. */
+		for (size_t k = 0; k < p->n_templates; k++)
+			sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, p->templates[k].path);
 	}
 	sandbox_add(sb->read_links, &sb->n_read_links, PRIV_MAX_DIRS, c->nbp_dir_ipxe);
 	sandbox_add(sb->read_links, &sb->n_read_links, PRIV_MAX_DIRS, c->nbp_dir_pxelinux);
@@ -568,6 +572,7 @@ static void daemon_stop(struct pxed *d)
 	dhcp_server_stop(d->dhcp);
 	obs_close(d->obs);
 	obs_live_free(d->live); /* after every server: stopping reports their last events */
+	provision_free(d);
 	store_close(d->store);
 	if (d->base != NULL)
 		event_base_free(d->base);
@@ -592,6 +597,8 @@ static void daemon_start(struct pxed *d)
 		fatal("live view: %s", strerror(-rc));
 	obs_live_attach(d->live, &d->metrics, c);
 	obs_set_live(d->obs, d->live);
+	if ((rc = provision_load(d)) < 0)
+		fatal("install states: %s", strerror(-rc));
 	if (c->dhcp_mode != CONF_DHCP_OFF && (rc = dhcp_server_start(d, &d->dhcp)) < 0)
 		fatal("DHCP: %s", strerror(-rc));
 	/* Detection is an aid: without it (no CAP_NET_RAW) pxed still serves. */

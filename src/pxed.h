@@ -17,6 +17,7 @@ struct tftp_uploads;
 struct http_server;
 struct obs_live;
 struct rogue_watch;
+struct boot_states;
 
 struct pxed {
 	struct event_base *base;
@@ -30,6 +31,7 @@ struct pxed {
 	struct http_server *http;
 	struct obs_live *live;	   /* obs/live.h: transfers in progress, recent events */
 	struct rogue_watch *rogue; /* dhcp/rogue.h: other DHCP servers seen; may be NULL */
+	struct boot_states *states; /* boot/states.h: provisioning life cycles (http/provision.c) */
 };
 
 #endif

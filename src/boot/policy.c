@@ -389,6 +389,24 @@ static void boot_decide_menu(const struct conf *c, const struct boot_facts *f, u
 	boot_reason(p, "PXE menu of %zu items, default %s", m->n_items, why);
 }
 
+/*
+ * An installed host: the program stays (the machine's loader must be told,
+ * and the configuration it fetches says boot locally: iPXE `exit`,
+ * pxelinux LOCALBOOT, GRUB `exit`), the reason says why.
+ */
+static void boot_plan_local(struct boot_plan *p)
+{
+	char src[80];
+
+	boot_source_words(p, src, sizeof(src));
+	if (p->action == BOOT_NONE)
+		boot_reason(p, "%s: installed: boots from its local disk (no boot program here)",
+			    src);
+	else
+		boot_reason(p, "%s: installed: boots from its local disk (%s tells it to)", src,
+			    p->file);
+}
+
 void boot_decide(const struct conf *c, const struct boot_facts *in, uint32_t server_ip,
 		 struct boot_plan *p)
 {
@@ -408,6 +426,8 @@ void boot_decide(const struct conf *c, const struct boot_facts *in, uint32_t ser
 					    : "unknown machine and no default profile");
 	else
 		boot_plan_profile(c, &f, server_ip, p);
+	if (f.installed && p->host != NULL)
+		boot_plan_local(p);
 	if (f.arch_overridden) {
 		size_t n = strlen(p->reason);
 		snprintf(p->reason + n, sizeof(p->reason) - n, " [arch %u by override]", f.arch);

@@ -45,6 +45,12 @@ struct boot_facts {
 	 * sees the menu again.
 	 */
 	bool boot_item_remembered;
+	/*
+	 * The host's provisioning life cycle (boot/states.h) says installed:
+	 * it boots from its local disk. Filled by the server from its table,
+	 * not sent by the client.
+	 */
+	bool installed;
 };
 
 enum boot_action {
@@ -114,6 +120,9 @@ bool boot_program_is_ipxe(const char *file);
  *      (programs:), for iPXE too unless that program is an iPXE build;
  *      else the iPXE script for iPXE, else the iPXE build for the
  *      architecture.
+ * A host whose life cycle says installed (f->installed) gets the same
+ * boot program, whose configuration then boots the local disk (iPXE
+ * `exit`, pxelinux LOCALBOOT, GRUB `exit`), and a reason that says so.
  * iPXE scripts are boot/<profile>/<mac>.ipxe when the profile came from a
  * class or a menu item (the HTTP side cannot know either), boot/<mac>.ipxe
  * otherwise. Never fails: a client we cannot serve gets BOOT_NONE and a

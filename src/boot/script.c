@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "boot/policy.h"
+#include "boot/states.h"
+#include "boot/template.h"
 #include "conf/config.h"
 #include "core/util.h"
 
@@ -17,56 +19,248 @@
 /* GRUB quoting turns each "$ " (2 bytes) into " '$'" (4): the worst case, per byte. */
 #define SCRIPT_QUOTE_FACTOR 2
 
-/* The profile's command line, then the host's. */
-static int boot_cmdline_of(const struct conf_profile *p, const struct conf_host *h, char *out,
-			   size_t cap)
-{
-	int n = snprintf(out, cap, "%s%s%s", p->cmdline != NULL ? p->cmdline : "",
-			 p->cmdline != NULL && h != NULL && h->cmdline != NULL ? " " : "",
-			 h != NULL && h->cmdline != NULL ? h->cmdline : "");
-	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
-}
+/* Room for one URL a variable holds (a base, files/<profile>/initrdN). */
+#define BOOT_URL_LEN 256
+/* The host's and the profile's vars, then the built-in ones. */
+#define BOOT_VARS_MAX (2 * CONF_MAX_VARS + 32)
 
-int boot_cmdline(const struct conf *c, const uint8_t mac[6], char *out, size_t cap)
-{
-	const struct conf_host *h;
-	const struct conf_profile *p = boot_profile_for(c, mac, &h);
-	if (p == NULL)
-		return -ENOENT;
-	return boot_cmdline_of(p, h, out, cap);
-}
+/* The variables of one rendering, and the text they point into. */
+struct boot_vars {
+	struct tmpl_var v[BOOT_VARS_MAX];
+	size_t n;
+	char mac[18], mac_dashes[18], ip[16], server_ip[16];
+	char http_url[64], tftp_url[64], install_url[128];
+	char callback_url[160]; /* boot/states.h: "" unless the machine is being installed */
+	char kernel_url[BOOT_URL_LEN], initrd_urls[CONF_MAX_INITRDS * BOOT_URL_LEN];
+};
 
 /* What every rendered file is made from. */
 struct boot_render {
 	const struct conf_host *host;	    /* NULL when not in the inventory */
 	const struct conf_profile *profile; /* never NULL once prepared */
 	char mac[18];			    /* "52:54:00:aa:00:01", for the header comment */
-	char cmdline[CONF_MAX_CMDLINE];
+	char cmdline[CONF_MAX_CMDLINE];	    /* empty while the command line is rendered */
+	struct boot_vars vars;
 };
+
+static void boot_var(struct boot_vars *bv, const char *name, const char *value)
+{
+	if (bv->n < BOOT_VARS_MAX)
+		bv->v[bv->n++] = (struct tmpl_var){.name = name, .value = value};
+}
+
+/* The URLs of a profile's files, for {{kernel_url}} and {{initrd_urls}}. */
+static void boot_vars_urls(struct boot_vars *bv, const struct conf_profile *p)
+{
+	size_t used = 0;
+
+	bv->kernel_url[0] = bv->initrd_urls[0] = '\0';
+	if (p == NULL)
+		return;
+	snprintf(bv->kernel_url, sizeof(bv->kernel_url), "%s/files/%s/kernel", bv->http_url,
+		 p->name);
+	for (size_t i = 0; i < p->n_initrds && used < sizeof(bv->initrd_urls); i++) {
+		int n =
+		    snprintf(bv->initrd_urls + used, sizeof(bv->initrd_urls) - used,
+			     "%s%s/files/%s/initrd%zu", i > 0 ? " " : "", bv->http_url, p->name, i);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/*
+ * THE list of template variables (docs/config.md, "Templates"). A new
+ * variable is one boot_var() line below and nothing else: the config
+ * checker knows the names through boot_template_var_known(), which reads
+ * this list. The host's vars come first, then the profile's: the first of
+ * a name wins (boot/template.h), and the config refuses vars named like a
+ * built-in one. Values point into bv and r, which outlive the rendering.
+ */
+static void boot_vars_fill(struct boot_vars *bv, const struct conf *c, const struct boot_machine *m,
+			   const struct boot_render *r)
+{
+	const struct conf_profile *p = r->profile;
+	const struct conf_host *h = r->host;
+	char *tftp = bv->tftp_url;
+
+	bv->n = 0;
+	for (size_t i = 0; h != NULL && i < h->vars.n; i++)
+		boot_var(bv, h->vars.v[i].name, h->vars.v[i].value);
+	for (size_t i = 0; p != NULL && i < p->vars.n; i++)
+		boot_var(bv, p->vars.v[i].name, p->vars.v[i].value);
+	mac_format(bv->mac, m->mac);
+	mac_format_dash(bv->mac_dashes, m->mac);
+	if (m->ip != 0)
+		ip4_format(bv->ip, m->ip);
+	else
+		bv->ip[0] = '\0';
+	ip4_format(bv->server_ip, c->server_address != 0 ? c->server_address : m->server_ip);
+	boot_http_base(c, m->server_ip, bv->http_url, sizeof(bv->http_url));
+	if (c->tftp_port == 69)
+		snprintf(tftp, sizeof(bv->tftp_url), "tftp://%s", bv->server_ip);
+	else
+		snprintf(tftp, sizeof(bv->tftp_url), "tftp://%s:%u", bv->server_ip, c->tftp_port);
+	snprintf(bv->install_url, sizeof(bv->install_url), "%s/install/%s/", bv->http_url, bv->mac);
+	boot_vars_urls(bv, p);
+
+	boot_var(bv, "mac", bv->mac);		    /* 52:54:00:aa:00:01 */
+	boot_var(bv, "mac_dashes", bv->mac_dashes); /* 52-54-00-aa-00-01 */
+	boot_var(bv, "ip", bv->ip);		    /* the requester's address, if known */
+	boot_var(bv, "hostname", h != NULL && h->name != NULL ? h->name : "");
+	boot_var(bv, "arch", m->arch != NULL ? m->arch : "");
+	boot_var(bv, "uuid", m->uuid != NULL ? m->uuid : "");
+	boot_var(bv, "server_ip", bv->server_ip);
+	boot_var(bv, "http_url", bv->http_url);
+	boot_var(bv, "tftp_url", bv->tftp_url);
+	boot_var(bv, "profile", p != NULL ? p->name : "");
+	boot_var(bv, "kernel_url", bv->kernel_url);
+	boot_var(bv, "initrd_urls", bv->initrd_urls);
+	boot_var(bv, "cmdline", r->cmdline);
+	boot_var(bv, "install_url", bv->install_url);
+	/* The install life cycle's: POST here when installed (boot/states.h); "" if none. */
+	boot_states_callback_url(m->states, c, m->mac, m->server_ip, bv->callback_url,
+				 sizeof(bv->callback_url));
+	boot_var(bv, "callback_url", bv->callback_url);
+}
+
+bool boot_template_var_known(const char *name, size_t len)
+{
+	static const uint8_t mac[6];
+	static const struct conf defaults = {.tftp_port = 69, .http_port = 80};
+	const struct boot_machine m = {.mac = mac};
+	struct boot_render *r = calloc(1, sizeof(*r));
+	bool known = false;
+
+	if (r == NULL)
+		return false;
+	boot_vars_fill(&r->vars, &defaults, &m, r);
+	for (size_t i = 0; i < r->vars.n && !known; i++)
+		known =
+		    strncmp(r->vars.v[i].name, name, len) == 0 && r->vars.v[i].name[len] == '\0';
+	free(r);
+	return known;
+}
+
+/*
+ * One command line (a template) rendered into out at *used. Compiled here,
+ * not kept: the loader checked those of the file (conf_load), and those of
+ * flags or of the API are short. A name that is not a variable is empty.
+ */
+static int boot_cmdline_part(const char *cmdline, const struct boot_vars *bv, char *out, size_t cap,
+			     size_t *used)
+{
+	struct tmpl_error err;
+	struct tmpl *t;
+	char *text;
+	size_t len;
+	int rc;
+
+	if (cmdline == NULL || cmdline[0] == '\0')
+		return 0;
+	rc = tmpl_compile(cmdline, strlen(cmdline), NULL, NULL, &t, &err);
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : -EINVAL;
+	rc = tmpl_render(t, bv->v, bv->n, cap, &text, &len);
+	tmpl_free(t);
+	if (rc < 0)
+		return rc;
+	/*
+	 * An {{#if}} that left nothing leaves no space at either end; a
+	 * command line without tags stays exactly as written.
+	 */
+	const char *w = text;
+	bool templated = strstr(cmdline, "{{") != NULL;
+	while (templated && *w == ' ')
+		w++;
+	while (templated && len > (size_t)(w - text) && text[len - 1] == ' ')
+		text[--len] = '\0';
+	if (*w == '\0') {
+		free(text);
+		return 0;
+	}
+	int n = snprintf(out + *used, cap - *used, "%s%s", *used > 0 ? " " : "", w);
+	free(text);
+	if (n < 0 || (size_t)n >= cap - *used)
+		return -ENOSPC;
+	*used += (size_t)n;
+	return 0;
+}
+
+/* The profile's command line, then the host's, with one space between. */
+static int boot_cmdline_render(struct boot_render *r, char *out, size_t cap)
+{
+	size_t used = 0;
+	int rc;
+
+	out[0] = '\0';
+	rc = boot_cmdline_part(r->profile->cmdline, &r->vars, out, cap, &used);
+	if (rc == 0 && r->host != NULL)
+		rc = boot_cmdline_part(r->host->cmdline, &r->vars, out, cap, &used);
+	return rc;
+}
 
 /*
  * The machine's profile (the named one, else its host entry's, else the
- * default) and its command line. A control character is refused: the
- * config loader already refuses them, this keeps a hand-built config from
- * injecting a directive into any of the formats below.
+ * default), its variables and its command line. A control character is
+ * refused: the config loader already refuses them, this keeps a hand-built
+ * config from injecting a directive into any of the formats below.
  */
-static int boot_render_prepare(const struct conf *c, const uint8_t mac[6], const char *profile,
-			       struct boot_render *r)
+static int boot_render_prepare(const struct conf *c, const struct boot_machine *m,
+			       const char *profile, struct boot_render *r)
 {
-	const struct conf_profile *p = boot_profile_for(c, mac, &r->host);
+	const struct conf_profile *p = boot_profile_for(c, m->mac, &r->host);
 
 	if (profile != NULL)
 		p = conf_find_profile(c, profile);
 	if (p == NULL)
 		return -ENOENT;
 	r->profile = p;
-	if (boot_cmdline_of(p, r->host, r->cmdline, sizeof(r->cmdline)) < 0)
-		return -ENOSPC;
+	r->cmdline[0] = '\0';
+	boot_vars_fill(&r->vars, c, m, r);
+	int rc = boot_cmdline_render(r, r->cmdline, sizeof(r->cmdline));
+	if (rc < 0)
+		return rc;
 	for (const char *q = r->cmdline; *q != '\0'; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			return -EINVAL;
-	mac_format(r->mac, mac);
+	mac_format(r->mac, m->mac);
 	return 0;
+}
+
+int boot_cmdline(const struct conf *c, const uint8_t mac[6], char *out, size_t cap)
+{
+	const struct boot_machine m = {.mac = mac};
+	struct boot_render *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (r == NULL)
+		return -ENOMEM;
+	rc = boot_render_prepare(c, &m, NULL, r);
+	if (rc == 0 && strlen(r->cmdline) >= cap)
+		rc = -ENOSPC;
+	if (rc == 0)
+		memcpy(out, r->cmdline, strlen(r->cmdline) + 1);
+	free(r);
+	return rc;
+}
+
+/* The profile's template called name, or NULL. */
+static const struct conf_template *boot_template(const struct conf_profile *p, const char *name)
+{
+	for (size_t i = 0; i < p->n_templates; i++)
+		if (strcmp(p->templates[i].name, name) == 0)
+			return &p->templates[i];
+	return NULL;
+}
+
+/* A template not compiled (a config built by hand, not loaded) is not served. */
+static int boot_render_template(const struct conf_template *t, const struct boot_render *r,
+				char **out, size_t *len)
+{
+	if (t->tmpl == NULL)
+		return -ENOENT;
+	return tmpl_render(t->tmpl, r->vars.v, r->vars.n, 0, out, len);
 }
 
 /* Appends to a growing script; a failed append poisons the buffer. */
@@ -133,17 +327,31 @@ int boot_render_ipxe(const struct conf *c, const uint8_t mac[6], uint32_t server
 int boot_render_ipxe_profile(const struct conf *c, const uint8_t mac[6], const char *profile,
 			     uint32_t server_ip, char **out, size_t *len)
 {
+	const struct boot_machine m = {.mac = mac, .server_ip = server_ip};
+	return boot_render_ipxe_for(c, &m, profile, out, len);
+}
+
+/*
+ * Each of the three loaders' files: the profile's template of that name
+ * when it has one, else the built-in text. An installed host's "boot
+ * locally" variant (boot_render_local) is chosen by the caller, vfs.c.
+ */
+int boot_render_ipxe_for(const struct conf *c, const struct boot_machine *m, const char *profile,
+			 char **out, size_t *len)
+{
 	struct boot_render r;
 	struct script_buf b;
-	char base[64];
-	int rc = boot_render_prepare(c, mac, profile, &r);
+	const char *base = r.vars.http_url;
+	int rc = boot_render_prepare(c, m, profile, &r);
 
 	if (rc < 0)
 		return rc;
+	const struct conf_profile *p = r.profile;
+	const struct conf_template *t = boot_template(p, "ipxe");
+	if (t != NULL)
+		return boot_render_template(t, &r, out, len);
 	if (script_open(&b, SCRIPT_BASE_CAP + CONF_MAX_CMDLINE) < 0)
 		return -ENOMEM;
-	const struct conf_profile *p = r.profile;
-	boot_http_base(c, server_ip, base, sizeof(base));
 	script_add(&b, "#!ipxe\n");
 	script_header(&b, &r);
 	/*
@@ -166,12 +374,22 @@ int boot_render_ipxe_profile(const struct conf *c, const uint8_t mac[6], const c
 
 int boot_render_pxelinux(const struct conf *c, const uint8_t mac[6], char **out, size_t *len)
 {
+	const struct boot_machine m = {.mac = mac};
+	return boot_render_pxelinux_for(c, &m, out, len);
+}
+
+int boot_render_pxelinux_for(const struct conf *c, const struct boot_machine *m, char **out,
+			     size_t *len)
+{
 	struct boot_render r;
 	struct script_buf b;
-	int rc = boot_render_prepare(c, mac, NULL, &r);
+	int rc = boot_render_prepare(c, m, NULL, &r);
 
 	if (rc < 0)
 		return rc;
+	const struct conf_template *t = boot_template(r.profile, "pxelinux");
+	if (t != NULL)
+		return boot_render_template(t, &r, out, len);
 	if (script_open(&b, SCRIPT_BASE_CAP + CONF_MAX_CMDLINE) < 0)
 		return -ENOMEM;
 	const struct conf_profile *p = r.profile;
@@ -306,13 +524,24 @@ static void grub_device(const struct conf *c, enum boot_proto proto, uint32_t se
 int boot_render_grub(const struct conf *c, const uint8_t mac[6], enum boot_proto proto,
 		     uint32_t server_ip, char **out, size_t *len)
 {
+	const struct boot_machine m = {.mac = mac, .server_ip = server_ip};
+	return boot_render_grub_for(c, &m, proto, out, len);
+}
+
+int boot_render_grub_for(const struct conf *c, const struct boot_machine *m, enum boot_proto proto,
+			 char **out, size_t *len)
+{
 	struct boot_render r;
 	struct script_buf b;
 	char dev[48];
-	int rc = boot_render_prepare(c, mac, NULL, &r);
+	uint32_t server_ip = m->server_ip;
+	int rc = boot_render_prepare(c, m, NULL, &r);
 
 	if (rc < 0)
 		return rc;
+	const struct conf_template *t = boot_template(r.profile, "grub");
+	if (t != NULL)
+		return boot_render_template(t, &r, out, len);
 	if (script_open(&b, SCRIPT_BASE_CAP + SCRIPT_QUOTE_FACTOR * CONF_MAX_CMDLINE) < 0)
 		return -ENOMEM;
 	const struct conf_profile *p = r.profile;
@@ -356,6 +585,30 @@ static const char grub_loader[] =
     "sleep 3\n"
     "exit\n";
 
+/* ---------------------------------------------------------------------- */
+/* Install files (kickstart, preseed, cloud-init...)                      */
+
+/* The loaders' own files are not install files: they have their paths. */
+static bool boot_template_is_loader(const char *name)
+{
+	return strcmp(name, "ipxe") == 0 || strcmp(name, "pxelinux") == 0 ||
+	       strcmp(name, "grub") == 0;
+}
+
+int boot_render_install(const struct conf *c, const struct boot_machine *m, const char *name,
+			char **out, size_t *len)
+{
+	struct boot_render r;
+	int rc = boot_render_prepare(c, m, NULL, &r);
+
+	if (rc < 0)
+		return rc;
+	const struct conf_template *t = boot_template(r.profile, name);
+	if (t == NULL || boot_template_is_loader(name))
+		return -ENOENT;
+	return boot_render_template(t, &r, out, len);
+}
+
 int boot_render_grub_loader(char **out, size_t *len)
 {
 	*out = strdup(grub_loader);
@@ -363,4 +616,35 @@ int boot_render_grub_loader(char **out, size_t *len)
 		return -ENOMEM;
 	*len = sizeof(grub_loader) - 1;
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Local boot (an installed host)                                         */
+
+int boot_render_local(enum boot_loader loader, const uint8_t mac[6], char **out, size_t *len)
+{
+	struct script_buf b;
+	char m[18];
+
+	if (script_open(&b, SCRIPT_BASE_CAP) < 0)
+		return -ENOMEM;
+	mac_format(m, mac);
+	if (loader == BOOT_LOADER_IPXE)
+		script_add(&b, "#!ipxe\n");
+	script_add(&b, "# rendered by pxed for %s: installed, boots from its local disk\n", m);
+	switch (loader) {
+	case BOOT_LOADER_IPXE:
+		/* exit ends iPXE: the BIOS or UEFI boot manager tries its next device. */
+		script_add(&b, "echo pxed: installed, booting from the local disk\nexit\n");
+		break;
+	case BOOT_LOADER_PXELINUX:
+		/* LOCALBOOT 0: the first hard disk, through the BIOS. */
+		script_add(&b, "DEFAULT local\nPROMPT 0\nLABEL local\n  LOCALBOOT 0\n");
+		break;
+	case BOOT_LOADER_GRUB:
+		/* Back to the UEFI boot manager, whose next entry is the disk. */
+		script_add(&b, "echo \"pxed: installed, booting from the local disk\"\nexit\n");
+		break;
+	}
+	return script_finish(&b, out, len);
 }

@@ -2,7 +2,11 @@
  * Files rendered per machine from its profile: the iPXE script, the
  * pxelinux (syslinux) configuration and the GRUB configuration. Each boots
  * the profile's kernel and initrds (files/<profile>/...) with the command
- * line boot_cmdline() composes. Pure: text in a new heap buffer, no I/O.
+ * line boot_cmdline() composes. A profile's templates: (boot/template.h)
+ * replace any of the three (names ipxe, pxelinux, grub) and add the files
+ * of install/<mac>/<name>; command lines are templates too. Every one is
+ * rendered with the same variables, listed in one place: boot_vars_fill()
+ * in script.c. Pure: text in a new heap buffer, no I/O.
  *
  * Every renderer returns 0, -ENOENT when the machine has no profile,
  * -EINVAL when the command line holds a control character (a newline would
@@ -11,10 +15,23 @@
 #ifndef PXED_BOOT_SCRIPT_H
 #define PXED_BOOT_SCRIPT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct conf;
+struct boot_states;
+
+/* The machine a file is rendered for: what the TFTP or HTTP request tells of it. */
+struct boot_machine {
+	const uint8_t *mac; /* never NULL */
+	uint32_t ip;	    /* host order; 0 = unknown ({{ip}} is empty) */
+	uint32_t server_ip; /* the address it reached us on */
+	const char *arch;   /* boot_arch_name() of the machine; NULL = unknown ({{arch}} empty) */
+	const char *uuid;   /* its client UUID (option 97) as text; NULL = unknown */
+	/* Install life cycles (boot/states.h), for {{callback_url}}; NULL = none. */
+	const struct boot_states *states;
+};
 
 /* The protocol a loader fetched its configuration with, and fetches the rest with. */
 enum boot_proto { BOOT_PROTO_TFTP, BOOT_PROTO_HTTP };
@@ -55,7 +72,46 @@ int boot_render_grub(const struct conf *c, const uint8_t mac[6], enum boot_proto
  */
 int boot_render_grub_loader(char **out, size_t *len);
 
-/* The command line a machine boots with: profile's, then the host's. */
+/* The loader a configuration is for. */
+enum boot_loader { BOOT_LOADER_IPXE, BOOT_LOADER_PXELINUX, BOOT_LOADER_GRUB };
+
+/*
+ * The configuration that boots an installed host from its local disk
+ * (boot/states.h) instead of its profile: iPXE `exit` and pxelinux
+ * `LOCALBOOT 0` hand back to the firmware, which tries its next boot
+ * device; GRUB `exit` does the same on UEFI. Only -ENOMEM.
+ */
+int boot_render_local(enum boot_loader loader, const uint8_t mac[6], char **out, size_t *len);
+
+/*
+ * The command line a machine boots with: profile's, then the host's, each
+ * rendered as a template. -ENOENT without a profile, -EINVAL for a control
+ * character (or a template that does not compile), -ENOSPC.
+ */
 int boot_cmdline(const struct conf *c, const uint8_t mac[6], char *out, size_t cap);
+
+/*
+ * The renderers above for a machine known by more than its MAC: the
+ * variables ip, arch and uuid come from m. boot_render_ipxe_for() takes a
+ * profile name as boot_render_ipxe_profile() does (NULL: the inventory's).
+ */
+int boot_render_ipxe_for(const struct conf *c, const struct boot_machine *m, const char *profile,
+			 char **out, size_t *len);
+int boot_render_pxelinux_for(const struct conf *c, const struct boot_machine *m, char **out,
+			     size_t *len);
+int boot_render_grub_for(const struct conf *c, const struct boot_machine *m, enum boot_proto proto,
+			 char **out, size_t *len);
+
+/*
+ * install/<mac>/<name>: the machine's profile's template called name.
+ * -ENOENT when the machine has no profile or the profile no such template
+ * (the names ipxe, pxelinux and grub are not files of their own), -EINVAL
+ * when a value holds a control character, -ENOSPC past TMPL_MAX_OUTPUT.
+ */
+int boot_render_install(const struct conf *c, const struct boot_machine *m, const char *name,
+			char **out, size_t *len);
+
+/* Whether name (len bytes) is a built-in template variable (for the config checker). */
+bool boot_template_var_known(const char *name, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "boot/script.h"
 #include "boot/policy.h"
+#include "boot/states.h"
 #include "conf/config.h"
 #include "core/util.h"
 
@@ -241,6 +242,24 @@ static int vfs_parse_arp_mac(const char *s, uint8_t mac[6])
 	return mac_parse(s + 3, mac) < 0 ? -ENOENT : 0;
 }
 
+/* An installed host (boot/states.h) is told to boot from its local disk. */
+static bool vfs_boots_locally(const struct conf *c, const struct vfs_client *cl,
+			      const uint8_t mac[6])
+{
+	return boot_states_effective(cl->states, c, mac) == BOOT_STATE_INSTALLED;
+}
+
+/* The machine a file is rendered for: the MAC its path names, the rest from the request. */
+static struct boot_machine vfs_machine(const struct vfs_client *cl, const uint8_t mac[6])
+{
+	return (struct boot_machine){.mac = mac,
+				     .ip = cl->ip,
+				     .server_ip = cl->server_ip,
+				     .arch = cl->arch,
+				     .uuid = cl->uuid,
+				     .states = cl->states};
+}
+
 /*
  * Per-machine loader configurations, for a MAC that has a profile (its
  * host entry's, or default_profile):
@@ -253,6 +272,7 @@ static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, con
 				   const struct vfs_client *cl, struct vfs_file *out)
 {
 	uint8_t mac[6];
+	const struct boot_machine m = vfs_machine(cl, mac);
 	char *data = NULL;
 	size_t len = 0;
 	int rc;
@@ -260,13 +280,19 @@ static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, con
 	if (strncmp(path, "pxelinux.cfg/", 13) == 0) {
 		if (vfs_parse_arp_mac(path + 13, mac) < 0)
 			return -ENOENT;
-		rc = boot_render_pxelinux(c, mac, &data, &len);
+		if (vfs_boots_locally(c, cl, mac))
+			rc = boot_render_local(BOOT_LOADER_PXELINUX, mac, &data, &len);
+		else
+			rc = boot_render_pxelinux_for(c, &m, &data, &len);
 	} else if (strncmp(path, "grub/grub.cfg-", 14) == 0) {
 		if (vfs_parse_arp_mac(path + 14, mac) < 0)
 			return -ENOENT;
-		rc = boot_render_grub(c, mac,
-				      root == VFS_ROOT_HTTP ? BOOT_PROTO_HTTP : BOOT_PROTO_TFTP,
-				      cl->server_ip, &data, &len);
+		if (vfs_boots_locally(c, cl, mac))
+			rc = boot_render_local(BOOT_LOADER_GRUB, mac, &data, &len);
+		else
+			rc = boot_render_grub_for(
+			    c, &m, root == VFS_ROOT_HTTP ? BOOT_PROTO_HTTP : BOOT_PROTO_TFTP, &data,
+			    &len);
 	} else {
 		return -ENOENT;
 	}
@@ -307,6 +333,7 @@ static int vfs_open_script(const struct conf *c, const char *name, const struct 
 	macs[17] = '\0';
 	if (mac_parse(macs, mac) < 0)
 		return -ENOENT;
+	const struct boot_machine m = vfs_machine(cl, mac);
 	if (slash != NULL) {
 		if (slash == name || (size_t)(slash - name) >= sizeof(profile))
 			return -ENOENT;
@@ -315,9 +342,35 @@ static int vfs_open_script(const struct conf *c, const char *name, const struct 
 	}
 	char *data = NULL;
 	size_t len = 0;
-	int rc = boot_render_ipxe_profile(c, mac, slash != NULL ? profile : NULL, cl->server_ip,
-					  &data, &len);
+	int rc = vfs_boots_locally(c, cl, mac)
+		     ? boot_render_local(BOOT_LOADER_IPXE, mac, &data, &len)
+		     : boot_render_ipxe_for(c, &m, slash != NULL ? profile : NULL, &data, &len);
 	return vfs_rendered(vfs_render_refusal(rc), data, len, "script", out);
+}
+
+/*
+ * install/<mac>/<name>: a file of the machine's profile's templates:
+ * (kickstart, preseed, cloud-init's user-data...), the same over TFTP and
+ * HTTP. A MAC without a profile, or a name the profile has no template
+ * for, is -ENOENT; nothing under install/ comes from the roots.
+ */
+static int vfs_open_install(const struct conf *c, const char *path, const struct vfs_client *cl,
+			    struct vfs_file *out)
+{
+	char macs[18];
+	uint8_t mac[6];
+	char *data = NULL;
+	size_t len = 0;
+
+	if (strlen(path) < 19 || path[17] != '/' || strchr(path + 18, '/') != NULL)
+		return -ENOENT;
+	memcpy(macs, path, 17);
+	macs[17] = '\0';
+	if (mac_parse(macs, mac) < 0)
+		return -ENOENT;
+	const struct boot_machine m = vfs_machine(cl, mac);
+	int rc = boot_render_install(c, &m, path + 18, &data, &len);
+	return vfs_rendered(vfs_render_refusal(rc), data, len, "config", out);
 }
 
 int vfs_open(const struct conf *c, enum vfs_root root, const char *path,
@@ -339,6 +392,8 @@ int vfs_open(const struct conf *c, enum vfs_root root, const char *path,
 		return vfs_open_script(c, norm + 5, client, out);
 	if (strncmp(norm, "files/", 6) == 0)
 		return vfs_open_profile_file(c, norm + 6, out);
+	if (strncmp(norm, "install/", 8) == 0)
+		return vfs_open_install(c, norm + 8, client, out);
 	rc = vfs_open_machine_config(c, root, norm, client, out);
 	if (rc != -ENOENT)
 		return rc;

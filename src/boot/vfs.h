@@ -5,6 +5,8 @@
  *       boot/<mac>.ipxe, boot/<profile>/<mac>.ipxe   iPXE scripts
  *       pxelinux.cfg/01-<mac>                         pxelinux configuration
  *       grub/grub.cfg-01-<mac>                        GRUB configuration
+ *       install/<mac>/<name>                          the profile's templates:
+ *                                                     (kickstart, preseed, cloud-init...)
  *     (a MAC without a profile has none: the name falls through to the roots),
  *   - a profile's kernel or initrd  (files/<profile>/kernel, files/<profile>/initrd<N>),
  *   - a real file beneath the configured root,
@@ -37,6 +39,7 @@
 #define VFS_SHIM_DIR "/usr/lib/shim"
 
 struct conf;
+struct boot_states;
 
 enum vfs_kind {
 	VFS_FILE,     /* fd is open, size is set */
@@ -59,6 +62,13 @@ struct vfs_client {
 	const uint8_t *mac; /* may be NULL when unknown */
 	uint32_t ip;	    /* host order */
 	uint32_t server_ip; /* address the client reached us on */
+	/*
+	 * What templates know of the machine beyond its MAC ({{arch}},
+	 * {{uuid}}, boot/script.h): NULL when the caller does not know.
+	 */
+	const char *arch, *uuid;
+	/* Provisioning life cycles (boot/states.h): an installed MAC boots locally. NULL: none. */
+	const struct boot_states *states;
 };
 
 enum vfs_root { VFS_ROOT_TFTP, VFS_ROOT_HTTP };

@@ -11,6 +11,8 @@
 #include "conf/config.h"
 
 #include "boot/policy.h"
+#include "boot/script.h"
+#include "boot/template.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "dhcp/options.h"
@@ -242,6 +244,29 @@ static void profile_clear_programs(struct conf_profile *pr)
 	pr->n_programs = 0;
 }
 
+static void vars_clear(struct conf_vars *vars)
+{
+	for (size_t i = 0; i < vars->n; i++) {
+		free(vars->v[i].name);
+		free(vars->v[i].value);
+	}
+	free(vars->v);
+	vars->v = NULL;
+	vars->n = 0;
+}
+
+static void profile_clear_templates(struct conf_profile *pr)
+{
+	for (size_t i = 0; i < pr->n_templates; i++) {
+		free(pr->templates[i].name);
+		free(pr->templates[i].path);
+		tmpl_free(pr->templates[i].tmpl);
+	}
+	free(pr->templates);
+	pr->templates = NULL;
+	pr->n_templates = 0;
+}
+
 static void profile_clear(struct conf_profile *pr)
 {
 	free(pr->name);
@@ -249,6 +274,8 @@ static void profile_clear(struct conf_profile *pr)
 	profile_clear_initrds(pr);
 	free(pr->cmdline);
 	profile_clear_programs(pr);
+	vars_clear(&pr->vars);
+	profile_clear_templates(pr);
 	memset(pr, 0, sizeof(*pr));
 }
 
@@ -258,6 +285,7 @@ static void host_clear(struct conf_host *h)
 	free(h->name);
 	free(h->profile);
 	free(h->cmdline);
+	vars_clear(&h->vars);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -1865,6 +1893,147 @@ static void set_programs(struct parser *p, const char *what, yaml_node_t *val, v
 	}
 }
 
+/* ---------------------------------------------------------------------- */
+/* The parser: templates and their variables (boot/template.h)            */
+
+/* One `name: value` of vars:; false when it is refused. */
+static bool parse_var(struct parser *p, const char *what, yaml_node_t *k, yaml_node_t *v,
+		      struct conf_var *out)
+{
+	const char *name = scalar_value(p, what, k), *value;
+
+	if (name == NULL)
+		return false;
+	if (!tmpl_name_valid(name, strlen(name))) {
+		perr(p, node_line(k),
+		     "%s: '" ECHO "' is not a variable name (a-z, 0-9 and '_', not starting "
+		     "with a digit; at most %d bytes)",
+		     what, name, TMPL_MAX_NAME);
+		return false;
+	}
+	if (boot_template_var_known(name, strlen(name))) {
+		perr(p, node_line(k), "%s: '%s' is a built-in variable (docs/config.md, Templates)",
+		     what, name);
+		return false;
+	}
+	/* An empty value is a value: {{#if name}} tells it apart. */
+	if (node_is_null(v) || (v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0))
+		value = "";
+	else
+		value = scalar_value(p, what, v);
+	if (value == NULL)
+		return false;
+	if (strlen(value) > CONF_MAX_VAR_VALUE) {
+		perr(p, node_line(v), "%s: %s is %zu bytes long (at most %d)", what, name,
+		     strlen(value), CONF_MAX_VAR_VALUE);
+		return false;
+	}
+	*out =
+	    (struct conf_var){.name = xstrdup(name), .value = xstrdup(value), .line = node_line(k)};
+	return true;
+}
+
+/* vars: {name: value, ...}, at most CONF_MAX_VARS, each name once. */
+static void set_vars(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_vars *vars = dst;
+	yaml_node_pair_t *pair;
+
+	vars_clear(vars);
+	if (node_is_null(val) ||
+	    !expect_type(p, what, val, YAML_MAPPING_NODE, " (name: value, ...)"))
+		return;
+	/* Sized to the mapping: 65536 hosts may each have a few. */
+	size_t n_pairs = (size_t)(val->data.mapping.pairs.top - val->data.mapping.pairs.start);
+	if (n_pairs == 0)
+		return;
+	vars->v = xrealloc(NULL,
+			   (n_pairs < CONF_MAX_VARS ? n_pairs : CONF_MAX_VARS) * sizeof(*vars->v));
+	for (pair = val->data.mapping.pairs.start; pair < val->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(p, pair->key);
+		struct conf_var var;
+		const struct conf_var *dup = NULL;
+
+		if (!parse_var(p, what, k, node_at(p, pair->value), &var))
+			continue;
+		for (size_t i = 0; i < vars->n && dup == NULL; i++)
+			if (strcmp(vars->v[i].name, var.name) == 0)
+				dup = &vars->v[i];
+		if (dup != NULL)
+			perr(p, var.line, "%s: %s is given twice (first at line %d)", what,
+			     var.name, dup->line);
+		else if (vars->n == CONF_MAX_VARS)
+			perr(p, var.line, "%s: too many entries (at most %d)", what, CONF_MAX_VARS);
+		if (dup != NULL || vars->n == CONF_MAX_VARS) {
+			free(var.name);
+			free(var.value);
+			continue;
+		}
+		vars->v[vars->n++] = var;
+	}
+}
+
+/*
+ * A templates: file name: it becomes the last component of
+ * install/<mac>/<name>, so a plain name: letters, digits, '.', '_', '-',
+ * not starting with '.'.
+ */
+static bool template_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > CONF_MAX_TEMPLATE_NAME || s[0] == '.')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("._-", *s) == NULL)
+			return false;
+	return true;
+}
+
+/* templates: {ks.cfg: /etc/pxed/ks.tmpl, ipxe: ...}; files are read at the end of the load. */
+static void set_templates(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_profile *pr = dst;
+	yaml_node_pair_t *pair;
+
+	profile_clear_templates(pr);
+	if (node_is_null(val) ||
+	    !expect_type(p, what, val, YAML_MAPPING_NODE, " (ks.cfg: /etc/pxed/ks.tmpl, ...)"))
+		return;
+	pr->templates = xrealloc(NULL, CONF_MAX_TEMPLATES * sizeof(*pr->templates));
+	for (pair = val->data.mapping.pairs.start; pair < val->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = node_at(p, pair->key);
+		const char *name = scalar_value(p, what, k), *path;
+		bool dup = false;
+
+		if (name == NULL)
+			continue;
+		if (!template_name_valid(name)) {
+			perr(p, node_line(k),
+			     "%s: '" ECHO "' is not a file name (letters, digits, '.', '_' and "
+			     "'-', not starting with '.'; at most %d bytes)",
+			     what, name, CONF_MAX_TEMPLATE_NAME);
+			continue;
+		}
+		for (size_t i = 0; i < pr->n_templates && !dup; i++)
+			dup = strcmp(pr->templates[i].name, name) == 0;
+		if (dup)
+			perr(p, node_line(k), "%s: %s is given twice", what, name);
+		else if (pr->n_templates == CONF_MAX_TEMPLATES)
+			perr(p, node_line(k), "%s: too many entries (at most %d)", what,
+			     CONF_MAX_TEMPLATES);
+		if (dup || pr->n_templates == CONF_MAX_TEMPLATES)
+			continue;
+		path = scalar_value(p, what, node_at(p, pair->value));
+		if (path == NULL)
+			continue;
+		pr->templates[pr->n_templates++] =
+		    (struct conf_template){.name = xstrdup(name),
+					   .path = resolve_path(p->base_dir, path),
+					   .line = node_line(k)};
+	}
+}
+
 enum { PROFILE_KERNEL, PROFILE_INITRD, PROFILE_INITRDS, PROFILE_CMDLINE, PROFILE_PROGRAMS };
 
 static const struct key_spec profile_keys[] = {
@@ -1873,6 +2042,8 @@ static const struct key_spec profile_keys[] = {
     [PROFILE_INITRDS] = {"initrds", set_initrds, 0, false},
     [PROFILE_CMDLINE] = {"cmdline", set_cmdline, offsetof(struct conf_profile, cmdline), false},
     [PROFILE_PROGRAMS] = {"programs", set_programs, 0, false},
+    {"vars", set_vars, offsetof(struct conf_profile, vars), false},
+    {"templates", set_templates, 0, false},
 };
 
 /*
@@ -1973,6 +2144,8 @@ static const struct key_spec host_keys[] = {
     {"profile", set_string, offsetof(struct conf_host, profile), false},
     {"cmdline", set_cmdline, offsetof(struct conf_host, cmdline), false},
     {"options", set_options, offsetof(struct conf_host, options), false},
+    {"install", set_bool, offsetof(struct conf_host, install), false},
+    {"vars", set_vars, offsetof(struct conf_host, vars), false},
 };
 
 /*
@@ -2580,6 +2753,153 @@ static char *config_dir(const char *path)
 	return abs;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Templates: read and compiled once the whole inventory is known          */
+
+/* Who a template or command line belongs to: what it may name. */
+struct tmpl_scope {
+	const struct conf *c;
+	const struct conf_profile *pr; /* NULL: a host without a profile */
+	const struct conf_host *h;     /* NULL: a profile's, any host's vars are known */
+};
+
+static bool vars_have(const struct conf_vars *vars, const char *name, size_t len)
+{
+	for (size_t i = 0; i < vars->n; i++)
+		if (strncmp(vars->v[i].name, name, len) == 0 && vars->v[i].name[len] == '\0')
+			return true;
+	return false;
+}
+
+/*
+ * The built-in variables, the profile's vars, and the host's; a profile's
+ * template may name a variable that only some hosts set (empty for the
+ * others), but not one that no host sets: that is a typo.
+ */
+static bool tmpl_scope_knows(const char *name, size_t len, void *ctx)
+{
+	const struct tmpl_scope *sc = ctx;
+
+	if (boot_template_var_known(name, len) ||
+	    (sc->pr != NULL && vars_have(&sc->pr->vars, name, len)))
+		return true;
+	if (sc->h != NULL)
+		return vars_have(&sc->h->vars, name, len);
+	for (size_t i = 0; i < sc->c->n_hosts; i++)
+		if (vars_have(&sc->c->hosts[i].vars, name, len))
+			return true;
+	return false;
+}
+
+static void template_err(struct parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void template_err(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->n_errors++;
+	va_start(ap, fmt);
+	conf_errors_vadd(p->errs, p->c->path, line, fmt, ap);
+	va_end(ap);
+}
+
+/* A template file, whole: a regular file of at most TMPL_MAX_SIZE bytes. */
+static int template_read(const char *path, char **out, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)TMPL_MAX_SIZE) {
+		int rc = fstat(fd, &st) < 0 ? -EIO : !S_ISREG(st.st_mode) ? -EISDIR : -EFBIG;
+		close(fd);
+		return rc;
+	}
+	*out = xrealloc(NULL, (size_t)st.st_size + 1);
+	*len = 0;
+	while (*len < (size_t)st.st_size &&
+	       (n = read(fd, *out + *len, (size_t)st.st_size - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
+	if (n < 0) {
+		free(*out);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Reads and compiles one of a profile's templates; errors name the template's file:line. */
+static void compile_template(struct parser *p, const struct conf_profile *pr,
+			     struct conf_template *t)
+{
+	struct tmpl_scope sc = {.c = p->c, .pr = pr};
+	struct tmpl_error err;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = template_read(t->path, &text, &len);
+
+	if (rc < 0) {
+		template_err(p, t->line, "profile '%s': template %s: %s: %s", pr->name, t->name,
+			     t->path,
+			     rc == -EFBIG    ? "longer than 256 KiB"
+			     : rc == -EISDIR ? "not a regular file"
+					     : strerror(-rc));
+		return;
+	}
+	rc = tmpl_compile(text, len, tmpl_scope_knows, &sc, &t->tmpl, &err);
+	free(text);
+	if (rc == -ENOMEM)
+		fatal("out of memory");
+	if (rc < 0) {
+		p->n_errors++;
+		conf_errors_add(p->errs, t->path, err.line, "%s (template %s of profile '%s')",
+				err.msg, t->name, pr->name);
+	}
+}
+
+/* A command line is a template too: checked here, rendered per machine (boot/script.c). */
+static void check_cmdline_template(struct parser *p, const char *cmdline,
+				   const struct tmpl_scope *sc, int line, const char *who)
+{
+	struct tmpl_error err;
+	struct tmpl *t = NULL;
+
+	if (cmdline == NULL)
+		return;
+	int rc = tmpl_compile(cmdline, strlen(cmdline), tmpl_scope_knows, (void *)sc, &t, &err);
+	if (rc == -ENOMEM)
+		fatal("out of memory");
+	if (rc < 0)
+		template_err(p, line, "%s: cmdline: %s", who, err.msg);
+	tmpl_free(t);
+}
+
+static void compile_templates(struct parser *p)
+{
+	struct conf *c = p->c;
+	char who[128], mac[18];
+
+	for (size_t i = 0; i < c->n_profiles; i++) {
+		struct conf_profile *pr = &c->profiles[i];
+		struct tmpl_scope sc = {.c = c, .pr = pr};
+		for (size_t j = 0; j < pr->n_templates; j++)
+			compile_template(p, pr, &pr->templates[j]);
+		snprintf(who, sizeof(who), "profile '%s'", pr->name);
+		check_cmdline_template(p, pr->cmdline, &sc, pr->line, who);
+	}
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		const struct conf_host *h = &c->hosts[i];
+		const char *pname = h->profile != NULL ? h->profile : c->default_profile;
+		struct tmpl_scope sc = {
+		    .c = c, .pr = pname != NULL ? conf_find_profile(c, pname) : NULL, .h = h};
+		snprintf(who, sizeof(who), "host %s",
+			 h->name != NULL ? h->name : mac_format(mac, h->mac));
+		check_cmdline_template(p, h->cmdline, &sc, h->line, who);
+	}
+}
+
 int conf_load(const char *path, struct conf **out, struct conf_errors *errs)
 {
 	struct parser p = {.file = path, .errs = errs};
@@ -2602,6 +2922,8 @@ int conf_load(const char *path, struct conf **out, struct conf_errors *errs)
 			rc = -EINVAL;
 		yaml_document_delete(&doc);
 	}
+	if (rc == 0)
+		compile_templates(&p);
 	free(buf);
 	free(p.base_dir);
 	conf_sort_hosts(p.c);
@@ -3232,6 +3554,14 @@ static void check_host(struct checker *v, const struct conf_host *h)
 		     h->profile);
 	if (h->address != 0)
 		check_host_address(v, h);
+	/* The life cycle is kept by MAC: the callback URL names it. */
+	if (h->install && !h->has_mac)
+		verr(v, h->line, "host %s: install needs the host's mac", host_label(h, lb));
+	if (h->install && pr == NULL)
+		verr(v, h->line,
+		     "host %s: install needs a profile to install with (its own or "
+		     "default_profile)",
+		     host_label(h, lb));
 	check_option_set(v, &h->options, host_label(h, lb));
 	if (h->cmdline == NULL)
 		return;

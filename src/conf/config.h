@@ -26,6 +26,10 @@
 #define CONF_MAX_CLIENT_ID 255
 #define CONF_MAX_PROGRAMS 16 /* per profile: one per architecture name */
 #define CONF_MAX_PROGRAM_NAME 127 /* the BOOTP file field holds 128 bytes */
+#define CONF_MAX_VARS 32	      /* vars: per profile, per host */
+#define CONF_MAX_VAR_VALUE 1024	      /* bytes of one vars: value */
+#define CONF_MAX_TEMPLATES 16	      /* templates: per profile */
+#define CONF_MAX_TEMPLATE_NAME 64     /* bytes of a templates: file name */
 
 /* Limits (issue 7): defaults and ranges; a rate of 0 turns that limit off. */
 #define CONF_DHCP_RATE_PER_MAC_DEFAULT 20u
@@ -138,6 +142,32 @@ struct conf_program {
 	int line;
 };
 
+/* One of the `vars:` of a profile or a host (boot/template.h variables). */
+struct conf_var {
+	char *name;  /* [a-z_][a-z0-9_]*, not one of the built-in variables */
+	char *value; /* at most CONF_MAX_VAR_VALUE bytes, no control character */
+	int line;
+};
+
+struct conf_vars {
+	struct conf_var *v; /* array of n, at most CONF_MAX_VARS */
+	size_t n;
+};
+
+struct tmpl;
+
+/*
+ * One of a profile's `templates:`: served as install/<mac>/<name>, or
+ * replacing the built-in iPXE, pxelinux or GRUB file when name is "ipxe",
+ * "pxelinux" or "grub". Compiled when the config is loaded.
+ */
+struct conf_template {
+	char *name;
+	char *path;	   /* absolute */
+	struct tmpl *tmpl; /* owned; NULL until compiled (conf_load) */
+	int line;
+};
+
 struct conf_profile {
 	char *name;
 	char *kernel;			 /* absolute path of the kernel image */
@@ -146,6 +176,9 @@ struct conf_profile {
 	char *cmdline; /* may be NULL */
 	struct conf_program programs[CONF_MAX_PROGRAMS];
 	size_t n_programs;
+	struct conf_vars vars;
+	struct conf_template *templates; /* array of n_templates */
+	size_t n_templates;
 	int line; /* where it was declared, for messages (0 if from flags) */
 };
 
@@ -164,6 +197,12 @@ struct conf_host {
 	uint32_t address; /* reserved address, host order; 0 if none */
 	char *profile;	  /* profile name; NULL = the default profile */
 	char *cmdline;	  /* appended to the profile's command line; may be NULL */
+	struct conf_vars vars; /* over the profile's of the same name */
+	/*
+	 * install: true: the host has a provisioning life cycle (boot/states.h)
+	 * and starts marked for install; a state in the store wins over this.
+	 */
+	bool install;
 	int line;
 };
 

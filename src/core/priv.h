@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define PRIV_MAX_PATHS 2400 /* roots, program dirs, 256 profiles of 9 files */
+#define PRIV_MAX_PATHS 6500 /* roots, program dirs, 256 profiles of 9 files and 16 templates */
 #define PRIV_MAX_DIRS 16
 
 struct priv_sandbox {

@@ -18,6 +18,7 @@
 #include "core/udp.h"
 #include "core/util.h"
 #include "boot/classes.h"
+#include "boot/states.h"
 #include "dhcp/options.h"
 #include "dhcp/pool.h"
 #include "dhcp/reply.h"
@@ -1302,6 +1303,8 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 		log_debug("dhcp", "%s: not a known machine (dhcp.known_only)", x.macs);
 		return 0;
 	}
+	x.facts.installed =
+	    boot_states_effective(s->d->states, x.conf, x.facts.mac) == BOOT_STATE_INSTALLED;
 	dhcp_choice_recall(s, &x.facts);
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
 	uint8_t type = dhcp_msg_type(m);

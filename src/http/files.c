@@ -554,7 +554,7 @@ static void http_xfer_describe(struct http_xfer *x, const struct http_answer *a,
 
 void http_files_serve(struct pxed *d, struct evhttp_request *req, const char *path)
 {
-	struct vfs_client cl = {0};
+	struct vfs_client cl = {.states = d->states};
 	struct http_answer a = {.head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD};
 	const char *reason = "Internal Server Error";
 	struct http_xfer *x = NULL;

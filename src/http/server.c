@@ -25,6 +25,7 @@
 #include "http/dashboard.h"
 #include "http/files.h"
 #include "http/tls.h"
+#include "http/provision.h"
 #include "obs/live.h"
 #include "obs/obs.h"
 #include "pxed.h"
@@ -157,7 +158,9 @@ static void http_on_request(struct evhttp_request *req, void *arg)
 	http_conns_request(s->conns, req);
 	if (!http_within_rate(s, req))
 		return;
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+	/* An installer's callback is a POST (http/provision.h), which answers the rest itself. */
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD &&
+	    (raw == NULL || strncmp(raw, "/callback/", 10) != 0)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
 		http_error(s, req, 405, "Method Not Allowed");
 		return;
@@ -176,6 +179,11 @@ static void http_on_request(struct evhttp_request *req, void *arg)
 	if (strcmp(path, "/metrics") == 0) {
 		free(path);
 		http_serve_metrics(s, req);
+		return;
+	}
+	/* An installer's callback (http/provision.h), public: it cannot reach localhost. */
+	if (provision_callback_handle(s->d, req, path)) {
+		free(path);
 		return;
 	}
 	if (strncmp(path, "/api/", 5) == 0) {

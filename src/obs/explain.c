@@ -38,6 +38,7 @@ static const char *const explain_verdict_names[EXPLAIN_VERDICT_COUNT] = {
     [EXPLAIN_NO_KERNEL] = "no-kernel",
     [EXPLAIN_NO_INITRD] = "no-initrd",
     [EXPLAIN_DONE] = "done",
+    [EXPLAIN_LOCAL_BOOT] = "local-boot",
 };
 
 const char *explain_verdict_name(enum explain_verdict v)
@@ -708,6 +709,30 @@ static void explain_cause_no_kernel(struct explain_report *r, const struct store
 		    f);
 }
 
+/*
+ * An installed host (boot/states.h): its script or configuration says
+ * boot the local disk, so no kernel follows. boot/policy.c's reason says so.
+ */
+static bool explain_local_boot(struct explain_report *r, const struct store_event *e)
+{
+	char f[160];
+	bool local = false;
+
+	for (size_t i = 0; i < r->n_plans; i++)
+		local = local || strstr(r->plans[i].reason, "installed: boots from its local disk");
+	if (!local)
+		return false;
+	explain_transfer_file(e, f, sizeof(f));
+	r->verdict = EXPLAIN_LOCAL_BOOT;
+	snprintf(r->stopped, sizeof(r->stopped), "after %s: told to boot from its local disk", f);
+	snprintf(r->cause, sizeof(r->cause),
+		 "Done: the host is installed, and %s told it to boot from its local disk "
+		 "(iPXE exit, pxelinux LOCALBOOT, GRUB exit). To install it again, mark it: "
+		 "POST /api/v1/hosts/MAC/install.",
+		 f);
+	return true;
+}
+
 static void explain_cause_done(const struct explain_input *in, struct explain_report *r,
 			       const struct explain_scan *sc, int expected)
 {
@@ -945,10 +970,12 @@ static void explain_verdict(const struct explain_input *in, struct explain_repor
 	}
 	const struct store_event *last = &in->ev[sc.last_ok];
 	/* The boot program, or an operator's own file it fetched: the same silence after. */
-	if (explain_what_is(last, "script") || explain_what_is(last, "config"))
-		explain_cause_no_kernel(r, last);
-	else
+	if (explain_what_is(last, "script") || explain_what_is(last, "config")) {
+		if (!explain_local_boot(r, last))
+			explain_cause_no_kernel(r, last);
+	} else {
 		explain_cause_nbp(r, last);
+	}
 }
 
 /* ---- the report ------------------------------------------------------------------ */
@@ -970,7 +997,7 @@ void explain_build(const struct explain_input *in, struct explain_report *r)
 	explain_steps(in, r);
 	explain_verdict(in, r);
 	bool failed = r->verdict == EXPLAIN_FILE_MISSING || r->verdict == EXPLAIN_TRANSFER_DIED;
-	if (r->seen && !failed && r->verdict != EXPLAIN_DONE &&
+	if (r->seen && !failed && r->verdict != EXPLAIN_DONE && r->verdict != EXPLAIN_LOCAL_BOOT &&
 	    in->now_us - r->end_us < EXPLAIN_RECENT_US)
 		explain_appendf(r->cause, sizeof(r->cause),
 				" (Its last event was %.0f s ago: the boot may still be going.)",

@@ -116,7 +116,13 @@
 	X(BOOT_BOOTED, "pxed_boot_sessions_total", "outcome=\"booted\"",                           \
 	  "boot sessions that started, and how those that ended did (docs/api.md)")    \
 	X(BOOT_FAILED, "pxed_boot_sessions_total", "outcome=\"failed\"",                           \
-	  "boot sessions that started, and how those that ended did (docs/api.md)")
+	  "boot sessions that started, and how those that ended did (docs/api.md)")              \
+	X(INSTALL_CALLBACK_DONE, "pxed_install_callbacks_total", "outcome=\"done\"",                \
+	  "installers' callbacks (POST /callback/MAC/TOKEN): done, or refused")                  \
+	X(INSTALL_CALLBACK_REFUSED, "pxed_install_callbacks_total", "outcome=\"refused\"",          \
+	  "installers' callbacks (POST /callback/MAC/TOKEN): done, or refused")                  \
+	X(INSTALL_MARKED, "pxed_install_marked_total", "",                                       \
+	  "hosts marked for install (config install: true, or the API)")
 
 enum metric_id {
 #define METRIC_ENUM(id, name, labels, help) METRIC_##id,

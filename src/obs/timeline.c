@@ -213,6 +213,12 @@ static void timeline_print_steps(const struct timeline *t, bool all)
 		char step[16];
 		int64_t begin = e->ts_us - (int64_t)e->duration_us;
 		timeline_step_name(e, step, sizeof(step));
+		/* The install life cycle's steps (http/provision.c) move no bytes. */
+		if (strcmp(e->proto, "install") == 0) {
+			printf("  %-8s +%7.2fs %8s  %s%s\n", step, (begin - t0) / 1e6, "",
+			       e->detail, e->ok ? "" : " REFUSED");
+			continue;
+		}
 		printf("  %-8s +%7.2fs %7.2fs  %s over %s, %llu bytes%s\n", step,
 		       (begin - t0) / 1e6, e->duration_us / 1e6, e->detail, e->proto,
 		       (unsigned long long)e->bytes,

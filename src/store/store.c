@@ -38,7 +38,7 @@ static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS declined (ip INTEGER PRIMARY KEY, until INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO meta VALUES ('schema', '1');";
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /*
  * store_migrations[i] moves the schema from version i + 1 to i + 2, in one
@@ -61,6 +61,22 @@ static const char *const store_migrations[] = {
     "ALTER TABLE events ADD COLUMN file TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE events ADD COLUMN block INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE events ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;",
+    /*
+     * 2 -> 3: the inventory's run-time part: hosts and profiles put through
+     * the API (the config file's text format, as JSON), hosts' install
+     * states, and machines discovered on subnets that register them.
+     */
+    "CREATE TABLE inventory (kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,"
+    "  updated INTEGER NOT NULL, PRIMARY KEY (kind, name));"
+    "CREATE TABLE host_state (mac BLOB PRIMARY KEY, state TEXT NOT NULL,"
+    "  token TEXT NOT NULL DEFAULT '', updated INTEGER NOT NULL);"
+    "CREATE TABLE discovered (mac BLOB PRIMARY KEY, first_seen INTEGER NOT NULL,"
+    "  last_seen INTEGER NOT NULL, ip INTEGER NOT NULL DEFAULT 0, arch INTEGER,"
+    "  vendor TEXT NOT NULL DEFAULT '', user_class TEXT NOT NULL DEFAULT '',"
+    "  uuid TEXT NOT NULL DEFAULT '', iface TEXT NOT NULL DEFAULT '',"
+    "  relay INTEGER NOT NULL DEFAULT 0);"
+    /* The cap drops the machines seen least recently (store/discovered.c). */
+    "CREATE INDEX discovered_seen ON discovered (last_seen);",
 };
 
 _Static_assert(PXED_ARRAY_LEN(store_migrations) == STORE_SCHEMA_VERSION - 1,
@@ -1101,4 +1117,60 @@ int store_event_prune_mac(struct store *s, const uint8_t mac[6], uint32_t keep, 
 	sqlite3_bind_int64(q, 2, cut);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)batch);
 	return store_prune_step(s, q);
+}
+
+/* ---- host states (boot/states.h) ---------------------------------------- */
+
+/*
+ * Prepared per call: a state changes when an installer calls back or an
+ * operator marks a host, rarely enough that a statement kept open buys nothing.
+ */
+int store_host_state_put(struct store *s, const uint8_t mac[6], const char *state,
+			 const char *token, int64_t updated)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO host_state (mac, state, token, updated) "
+			       "VALUES (?, ?, ?, ?)",
+			       -1, &q, NULL) != SQLITE_OK) {
+		log_err("store", "host state: %s", sqlite3_errmsg(s->db));
+		return -EIO;
+	}
+	sqlite3_bind_blob(q, 1, mac, 6, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, updated);
+	int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -EIO;
+	if (rc < 0) {
+		log_err("store", "host state: %s", sqlite3_errmsg(s->db));
+		if (s->in_batch)
+			s->batch_failed = true;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int store_host_state_each(struct store *s,
+			  int (*fn)(const uint8_t mac[6], const char *state, const char *token,
+				    int64_t updated, void *arg),
+			  void *arg)
+{
+	sqlite3_stmt *q;
+	int rc;
+	if (sqlite3_prepare_v2(s->db, "SELECT mac, state, token, updated FROM host_state", -1, &q,
+			       NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const void *mac = sqlite3_column_blob(q, 0);
+		const char *st = (const char *)sqlite3_column_text(q, 1);
+		const char *tok = (const char *)sqlite3_column_text(q, 2);
+		int64_t updated = sqlite3_column_int64(q, 3);
+		/* A row that is not one of ours (a MAC of another length) is skipped. */
+		if (mac == NULL || sqlite3_column_bytes(q, 0) != 6 || st == NULL || tok == NULL)
+			continue;
+		if (fn(mac, st, tok, updated, arg) != 0)
+			break;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }

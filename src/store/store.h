@@ -128,4 +128,20 @@ int store_event_prune_mac(struct store *st, const uint8_t mac[6], uint32_t keep,
 /* The schema version of the open store (2 since boot sessions). */
 int store_schema_version(struct store *st);
 
+/*
+ * Hosts' provisioning life cycles (schema 3, boot/states.h): state is
+ * "install" or "installed", token the callback's ("" when none), updated
+ * epoch seconds. A put is durable when it returns 0 (or in the batch).
+ */
+int store_host_state_put(struct store *st, const uint8_t mac[6], const char *state,
+			 const char *token, int64_t updated);
+/* Calls fn for every host state; stops early if fn returns non-zero. 0 or -EIO. */
+int store_host_state_each(struct store *st,
+			  int (*fn)(const uint8_t mac[6], const char *state, const char *token,
+				    int64_t updated, void *arg),
+			  void *arg);
+
+/* The schema version of the open store (2 since boot sessions). */
+int store_schema_version(struct store *st);
+
 #endif

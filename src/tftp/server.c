@@ -772,7 +772,8 @@ static int tftp_open_file(struct tftp_server *s, const struct tftp_req *req,
 			  const struct udp_meta *m, const char *path, struct vfs_file *f)
 {
 	uint32_t ip = ntohl(m->peer.sin_addr.s_addr);
-	struct vfs_client client = {.mac = NULL, .ip = ip, .server_ip = m->local_ip};
+	struct vfs_client client = {
+	    .mac = NULL, .ip = ip, .server_ip = m->local_ip, .states = s->d->states};
 	char ipbuf[16];
 	const char *msg;
 	uint16_t code;

@@ -66,6 +66,7 @@ targets=(
 	"fuzz_store 65536 tests/fuzz/corpus/store"
 	"fuzz_http 8192 tests/fuzz/corpus/http"
 	"fuzz_script 8192 tests/fuzz/corpus/script"
+	"fuzz_template 65536 tests/fuzz/corpus/template"
 )
 # A target missing above still runs: 65536 bytes, seeds in tests/fuzz/corpus/NAME.
 for f in tests/fuzz/fuzz_*.c; do

@@ -1722,7 +1722,7 @@ static void test_example(void **state)
 					    "boot/rescue/vmlinuz", "boot/rescue/initrd.img",
 					    "boot/rescue/firmware.cpio"};
 	const char *src = getenv("PXED_SRCDIR");
-	char from[PATH_MAX], to[PATH_MAX + 16], dir[PATH_MAX];
+	char from[PATH_MAX], to[PATH_MAX + 16], dir[PATH_MAX], tmpl[PATH_MAX + 32];
 	struct conf_errors errs = {0};
 	struct conf *c;
 
@@ -1736,6 +1736,11 @@ static void test_example(void **state)
 	snprintf(from, sizeof(from), "%s/examples/pxed.yaml", src ? src : ".");
 	snprintf(to, sizeof(to), "%s/pxed.yaml", dir);
 	copy_file(from, to);
+	/* The debian profile's preseed template (examples/templates/). */
+	make_dir(dir, "templates");
+	snprintf(from, sizeof(from), "%s/examples/templates/preseed.cfg", src ? src : ".");
+	snprintf(tmpl, sizeof(tmpl), "%s/templates/preseed.cfg", dir);
+	copy_file(from, tmpl);
 
 	if (conf_load(to, &c, &errs) != 0)
 		print_errors(&errs);

@@ -10,6 +10,7 @@
 
 #include "boot/policy.h"
 #include "boot/script.h"
+#include "boot/states.h"
 #include "boot/vfs.h"
 #include "conf/config.h"
 #include "core/util.h"
@@ -519,6 +520,80 @@ static void test_programs_of_class_and_menu(void **state)
 	conf_free(c);
 }
 
+/* ---- issue 5: the install life cycle ------------------------------------- */
+
+/* An installed host keeps its boot program; its reason says it boots locally. */
+static void test_installed_boots_locally(void **state)
+{
+	struct conf *c = make_conf(false);
+	struct boot_facts f = {.mac = {0x52, 0x54, 0, 0, 0, 9}, .pxe_client = true};
+	struct boot_plan p;
+
+	boot_decide(c, &f, SERVER, &p);
+	assert_null(strstr(p.reason, "installed"));
+	f.installed = true;
+	boot_decide(c, &f, SERVER, &p);
+	assert_int_equal(p.action, BOOT_TFTP);
+	assert_string_equal(p.file, "undionly.kpxe");
+	assert_non_null(strstr(p.reason, "installed: boots from its local disk"));
+	/* iPXE still gets its script URL: the script is what says `exit`. */
+	f.ipxe = true;
+	boot_decide(c, &f, SERVER, &p);
+	assert_int_equal(p.action, BOOT_URL);
+	assert_string_equal(p.file, "http://10.77.0.1/boot/52-54-00-00-00-09.ipxe");
+	assert_non_null(strstr(p.reason, "installed: boots from its local disk"));
+	/* A machine not in the inventory has no life cycle, whatever the flag says. */
+	f.mac[5] = 1;
+	c->default_profile = strdup("linux");
+	boot_decide(c, &f, SERVER, &p);
+	assert_null(strstr(p.reason, "installed"));
+	conf_free(c);
+}
+
+/* The files an installed host fetches send it to its local disk; others are unchanged. */
+static void test_installed_files(void **state)
+{
+	struct conf *c = make_conf(false);
+	const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, 9};
+	struct boot_states *st;
+	struct vfs_file f;
+	static const struct {
+		const char *path, *want;
+	} cases[] = {
+	    {"boot/52-54-00-00-00-09.ipxe", "\nexit\n"},
+	    {"boot/linux/52-54-00-00-00-09.ipxe", "\nexit\n"},
+	    {"pxelinux.cfg/01-52-54-00-00-00-09", "  LOCALBOOT 0\n"},
+	    {"grub/grub.cfg-01-52-54-00-00-00-09", "\nexit\n"},
+	};
+
+	assert_int_equal(boot_states_new(16, &st), 0);
+	struct vfs_client cl = {.server_ip = SERVER, .states = st};
+	c->hosts[0].install = true;
+	for (size_t i = 0; i < PXED_ARRAY_LEN(cases); i++) {
+		/* install: true and no stored state yet: the installer (the profile). */
+		assert_int_equal(vfs_open(c, VFS_ROOT_TFTP, cases[i].path, &cl, &f), 0);
+		assert_null(strstr(f.data, cases[i].want));
+		assert_non_null(strstr(f.data, "files/linux/kernel"));
+		vfs_file_close(&f);
+	}
+	assert_int_equal(boot_states_set(st, mac, BOOT_STATE_INSTALLED, NULL, 1), 0);
+	for (size_t i = 0; i < PXED_ARRAY_LEN(cases); i++) {
+		assert_int_equal(vfs_open(c, VFS_ROOT_TFTP, cases[i].path, &cl, &f), 0);
+		if (strstr(f.data, cases[i].want) == NULL)
+			fail_msg("%s: no '%s' in:\n%s", cases[i].path, cases[i].want, f.data);
+		assert_null(strstr(f.data, "files/linux/kernel"));
+		vfs_file_close(&f);
+	}
+	/* Marked again: the installer once more. */
+	assert_int_equal(
+	    boot_states_set(st, mac, BOOT_STATE_INSTALL, "0123456789abcdef0123456789abcdef", 2), 0);
+	assert_int_equal(vfs_open(c, VFS_ROOT_HTTP, cases[0].path, &cl, &f), 0);
+	assert_non_null(strstr(f.data, "files/linux/kernel"));
+	vfs_file_close(&f);
+	boot_states_free(st);
+	conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +607,8 @@ int main(void)
 	    cmocka_unit_test(test_profile_scripts),
 	    cmocka_unit_test(test_profile_programs),
 	    cmocka_unit_test(test_programs_of_class_and_menu),
+	    cmocka_unit_test(test_installed_boots_locally),
+	    cmocka_unit_test(test_installed_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

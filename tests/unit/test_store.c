@@ -170,7 +170,7 @@ static void test_migration(void **state)
 	sqlite3_close(db);
 
 	assert_int_equal(store_open(f->dir, &st), 0);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	/* The old rows, with the new fields at their defaults. */
 	assert_int_equal(store_event_each(st, MAC_A, 100, collect, c), 0);
 	assert_int_equal(c->n, 2);
@@ -191,7 +191,7 @@ static void test_migration(void **state)
 
 	/* Opening again changes nothing. */
 	assert_int_equal(store_open(f->dir, &st), 0);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	struct store_event last;
 	assert_int_equal(store_event_last(st, MAC_A, &last), 0);
 	check_full_event(&last);
@@ -243,7 +243,7 @@ static void test_migration_race(void **state)
 				close(go[1]);
 				(void)read(go[0], &c, 1); /* all start together: EOF */
 				int rc = store_open(dir, &st);
-				if (rc == 0 && store_schema_version(st) != 2)
+				if (rc == 0 && store_schema_version(st) != 3)
 					rc = -1;
 				store_close(rc == 0 ? st : NULL);
 				_exit(rc == 0 ? 0 : 1);
@@ -264,7 +264,7 @@ static void test_new_store(void **state)
 	struct fixture *f = *state;
 	struct store *st;
 	assert_int_equal(store_open(f->dir, &st), 0);
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	store_close(st);
 }
 
