@@ -1711,6 +1711,32 @@ static void set_pool(struct parser *p, const char *what, yaml_node_t *val, void 
 	sn->pool_last = last;
 }
 
+static const char *const unknown_names[] = {
+    [CONF_UNKNOWN_BOOT] = "boot",
+    [CONF_UNKNOWN_IGNORE] = "ignore",
+    [CONF_UNKNOWN_DISCOVER] = "discover",
+};
+
+const char *conf_unknown_name(enum conf_unknown u)
+{
+	return (size_t)u < PXED_ARRAY_LEN(unknown_names) ? unknown_names[u] : "?";
+}
+
+static void set_unknown(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	const char *s = scalar_value(p, what, val);
+
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < PXED_ARRAY_LEN(unknown_names); i++) {
+		if (strcmp(s, unknown_names[i]) == 0) {
+			*(enum conf_unknown *)dst = (enum conf_unknown)i;
+			return;
+		}
+	}
+	perr(p, node_line(val), "%s: '" ECHO "' is not one of boot, ignore, discover", what, s);
+}
+
 static void set_dns(struct parser *p, const char *what, yaml_node_t *val, void *dst)
 {
 	struct conf_subnet *sn = dst;
@@ -1734,6 +1760,7 @@ static const struct key_spec subnet_keys[] = {
     {"domain", set_hostname, offsetof(struct conf_subnet, domain), false},
     {"lease_time", set_duration, offsetof(struct conf_subnet, lease_time_s), false},
     {"max_leases", set_u32, offsetof(struct conf_subnet, max_leases), false},
+    {"unknown", set_unknown, offsetof(struct conf_subnet, unknown), false},
     {"options", set_options, offsetof(struct conf_subnet, options), false},
 };
 

@@ -70,6 +70,16 @@ enum conf_dhcp_mode {
 	CONF_DHCP_OFF,	  /* TFTP and HTTP only */
 };
 
+/* What a subnet does for machines not in hosts (its `unknown:` key). */
+enum conf_unknown {
+	CONF_UNKNOWN_BOOT,     /* default_profile, as for every machine (the default) */
+	CONF_UNKNOWN_IGNORE,   /* no reply at all */
+	CONF_UNKNOWN_DISCOVER, /* an address (full DHCP) and no boot program; listed as discovered */
+};
+
+/* "boot", "ignore", "discover". */
+const char *conf_unknown_name(enum conf_unknown u);
+
 /* One DHCP option value, already encoded as it goes on the wire. */
 struct conf_option {
 	uint8_t code;
@@ -216,6 +226,7 @@ struct conf_subnet {
 	char *domain;	       /* may be NULL */
 	uint32_t lease_time_s; /* 0 = the global default */
 	uint32_t max_leases;   /* leases at once from this subnet's pool; 0 = no limit */
+	enum conf_unknown unknown; /* machines not in hosts */
 	struct conf_options options;
 	int line;
 };

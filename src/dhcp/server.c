@@ -27,6 +27,7 @@
 #include "dhcp/wire.h"
 #include "obs/obs.h"
 #include "pxed.h"
+#include "store/discovered.h"
 #include "store/store.h"
 
 #define DHCP_SERVER_PORT 67
@@ -58,6 +59,17 @@
  */
 #define DHCP_CHOICE_HOLD_S 600
 #define DHCP_CHOICE_SLOTS 1024
+/*
+ * Unknown machines on subnets with `unknown: ignore` or `discover`: an
+ * ignored machine's event, or a discovered machine's row, is written at
+ * most once a minute per MAC (sooner when its address changes), and new
+ * MACs get at most DHCP_UNKNOWN_RATE such writes a second between them: a
+ * flood of random MACs costs counters, not store writes. The table of
+ * discovered machines holds STORE_DISCOVERED_MAX rows at most.
+ */
+#define DHCP_UNKNOWN_HOLD_S 60
+#define DHCP_UNKNOWN_SLOTS 1024
+#define DHCP_UNKNOWN_RATE 10
 
 /* Relay agents discard a request relayed more often than this (RFC 1542 §4.1.1). */
 #define DHCP_MAX_HOPS 16
@@ -102,6 +114,14 @@ struct dhcp_note {
 	char vendor[80], user_class[40], iface[IFNAMSIZ], decision[128], source[80], profile[64];
 };
 
+/* When an unknown machine was last written down (an ignored event or a discovered row). */
+struct dhcp_unknown_seen {
+	uint8_t mac[6];
+	enum conf_unknown policy; /* the subnet's policy then: a new one writes at once */
+	uint32_t ip;
+	int64_t until;
+};
+
 /* A reply built during one loop turn, sent once the turn's leases are durable. */
 struct dhcp_pending {
 	int fd;
@@ -121,6 +141,9 @@ struct dhcp_server {
 	struct dhcp_choice choices[DHCP_CHOICE_SLOTS]; /* slot by MAC hash; newest wins */
 	/* Rate limits (conf dhcp.rate_*); NULL when off. Owned here. */
 	struct ratelimit *rl_mac, *rl_source, *rl_new_client;
+	/* Unknown machines: slot by MAC hash, newest wins; new MACs written a second. */
+	struct dhcp_unknown_seen unknown[DHCP_UNKNOWN_SLOTS];
+	struct ratelimit *rl_unknown;
 	uint64_t flood_until;  /* offers are brief until then (monotonic us): a flood */
 	uint64_t rate_limited; /* drops so far, for the log's 1, 2, 4, 8... lines */
 	bool in_turn;	       /* a store batch is open: ACKs wait for its commit */
@@ -143,12 +166,16 @@ struct dhcp_ctx {
 	uint16_t peer_port;
 	char macs[18];
 	const struct conf_host *host; /* the client's reservation, if any */
-	uint32_t link;		      /* relay's link selection (RFC 3527); 0 = none */
-	uint8_t reply_type;	      /* set when a reply is built */
-	bool granted;		      /* the reply grants a lease written to the store */
-	bool brief;		      /* an offer made during a flood of new clients */
-	bool source_over;	      /* a new client whose source is over dhcp.rate_per_source */
-	char source[80];	      /* the timeline's words for plan.source */
+	/* Not in hosts: its subnet's `unknown:` policy (outside any subnet: boot). */
+	enum conf_unknown unknown;
+	const struct conf_subnet *unknown_sn;
+	uint32_t lease_ip;  /* the address an ACK granted */
+	uint32_t link;	    /* relay's link selection (RFC 3527); 0 = none */
+	uint8_t reply_type; /* set when a reply is built */
+	bool granted;	    /* the reply grants a lease written to the store */
+	bool brief;	    /* an offer made during a flood of new clients */
+	bool source_over;   /* a new client whose source is over dhcp.rate_per_source */
+	char source[80];    /* the timeline's words for plan.source */
 };
 
 static bool dhcp_prefix(const uint8_t *p, size_t len, const char *prefix)
@@ -903,6 +930,7 @@ static int dhcp_grant(struct dhcp_ctx *x, const struct conf_subnet *sn, uint32_t
 	if (slot != NULL && slot->state != POOL_RESERVED)
 		pool_set(p, ip, POOL_LEASED, x->facts.mac, l.expires);
 	x->granted = true;
+	x->lease_ip = ip;
 	int n = dhcp_build_reply(x, DHCPACK, ip, sn, lease, out, cap);
 	/* Counted, learned and recorded when it is sent (dhcp_ack_built). */
 	if (n > 0)
@@ -1247,6 +1275,147 @@ drop:
 	return false;
 }
 
+/* ---- unknown machines --------------------------------------------------- */
+
+/*
+ * The `unknown:` policy for a machine not in hosts: its subnet's (the
+ * relay's or the interface's network, as for addresses; in proxy mode too),
+ * or boot outside every subnet.
+ */
+static void dhcp_unknown_policy(struct dhcp_ctx *x)
+{
+	x->unknown = CONF_UNKNOWN_BOOT;
+	if (x->host != NULL)
+		return;
+	x->unknown_sn = dhcp_subnet_for(x);
+	if (x->unknown_sn != NULL)
+		x->unknown = x->unknown_sn->unknown;
+}
+
+/*
+ * Is it time to write this machine down again? Once a minute per MAC,
+ * sooner when its address or its subnet's policy changed; a MAC new to the
+ * table draws on a budget shared by all (a flood of random MACs).
+ */
+static bool dhcp_unknown_due(struct dhcp_ctx *x, uint32_t ip)
+{
+	struct dhcp_unknown_seen *u = &x->s->unknown[mac_hash(x->facts.mac) % DHCP_UNKNOWN_SLOTS];
+	int64_t now = (int64_t)time(NULL);
+	bool same = memcmp(u->mac, x->facts.mac, 6) == 0;
+
+	if (same && u->policy == x->unknown && u->until > now && (ip == 0 || ip == u->ip))
+		return false;
+	if (!same && !ratelimit_allow(x->s->rl_unknown, "unknown", 7, now_mono_us()))
+		return false;
+	memcpy(u->mac, x->facts.mac, 6);
+	u->policy = x->unknown;
+	u->ip = ip != 0 ? ip : same ? u->ip : 0;
+	u->until = now + DHCP_UNKNOWN_HOLD_S;
+	return true;
+}
+
+/* "unknown machine on 10.0.0.0/24 (unknown: ignore)" */
+static void dhcp_unknown_words(const struct dhcp_ctx *x, const char *what, char *out, size_t cap)
+{
+	char net[16];
+	snprintf(out, cap, "%sunknown machine on %s/%d (unknown: %s)", what,
+		 ip4_format(net, x->unknown_sn->network), x->unknown_sn->prefix_len,
+		 conf_unknown_name(x->unknown));
+}
+
+/* No boot plan, for the reason given: the timeline and `pxed explain` show it. */
+static void dhcp_unknown_no_plan(struct dhcp_ctx *x, const char *why)
+{
+	struct boot_plan *p = &x->plan;
+	p->action = BOOT_NONE;
+	p->file[0] = '\0';
+	p->profile = NULL;
+	p->source = BOOT_SRC_NONE;
+	p->cls = NULL;
+	p->item = NULL;
+	p->pxe_menu = false;
+	snprintf(p->reason, sizeof(p->reason), "%s", why);
+}
+
+/* The timeline's protocol of a request that got no answer. */
+static const char *dhcp_unknown_proto(const struct dhcp_ctx *x)
+{
+	if (x->port == PXE_BOOT_SERVER_PORT)
+		return "pxe4011";
+	return x->conf->dhcp_mode == CONF_DHCP_PROXY ? "proxy" : "dhcp";
+}
+
+/*
+ * `unknown: ignore`: no reply at all, like dhcp.known_only for one subnet.
+ * Every packet is counted; the timeline gets an event now and then, so
+ * that `pxed explain` can say why the machine got nothing.
+ */
+static void dhcp_unknown_ignore(struct dhcp_ctx *x, uint8_t type)
+{
+	char why[160];
+	struct dhcp_note n;
+
+	metric_inc(&x->s->d->metrics, METRIC_DHCP_UNKNOWN_IGNORED);
+	dhcp_unknown_words(x, "ignored: ", why, sizeof(why));
+	log_debug("dhcp", "%s: %s", x->macs, why);
+	if (!dhcp_unknown_due(x, 0))
+		return;
+	dhcp_unknown_no_plan(x, why);
+	dhcp_note_fill(x, dhcp_unknown_proto(x), x->req->ciaddr, &n);
+	dhcp_note_say(&n, type, why, false, true);
+	obs_event(x->s->d->obs, &n.ev);
+}
+
+/* Option 97 (RFC 4578 §2.5): type 0, then the 16 bytes of the UUID, as sent. */
+static void dhcp_uuid_format(const struct dhcp_msg *m, char *out, size_t cap)
+{
+	size_t len;
+	const uint8_t *p = dhcp_opt(m, DHCP_OPT_UUID, &len);
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (p == NULL || len != 17 || p[0] != 0 || cap < 37)
+		return;
+	for (int i = 0; i < 16; i++) {
+		bool dash = i == 4 || i == 6 || i == 8 || i == 10;
+		n += (size_t)snprintf(out + n, cap - n, "%s%02x", dash ? "-" : "", p[1 + i]);
+	}
+}
+
+/*
+ * `unknown: discover`: the machine is written down with its facts (in the
+ * turn's batch), at most once a minute unless its address changed, and not
+ * during a flood of new clients (brief offers write nothing either).
+ */
+static void dhcp_unknown_register(struct dhcp_ctx *x)
+{
+	struct store_discovered r = {0};
+	size_t len;
+	const uint8_t *p;
+	uint32_t ip = x->lease_ip != 0 ? x->lease_ip : x->req->ciaddr;
+
+	if (x->brief || !dhcp_unknown_due(x, ip))
+		return;
+	memcpy(r.mac, x->facts.mac, 6);
+	r.first_seen = r.last_seen = (int64_t)time(NULL);
+	r.ip = ip;
+	r.has_arch = x->facts.has_arch;
+	r.arch = x->facts.arch;
+	if ((p = dhcp_opt(x->req, DHCP_OPT_VENDOR_CLASS, &len)) != NULL)
+		log_escape(r.vendor, sizeof(r.vendor), p, len);
+	if ((p = dhcp_opt(x->req, DHCP_OPT_USER_CLASS, &len)) != NULL)
+		log_escape(r.user_class, sizeof(r.user_class), p, len);
+	dhcp_uuid_format(x->req, r.uuid, sizeof(r.uuid));
+	snprintf(r.iface, sizeof(r.iface), "%s", x->iface->name);
+	r.relay = x->req->giaddr;
+	if (store_discovered_put(x->s->d->store, &r, STORE_DISCOVERED_MAX) < 0) {
+		log_warn("dhcp", "%s: could not register the discovered machine", x->macs);
+		return;
+	}
+	metric_inc(&x->s->d->metrics, METRIC_DHCP_DISCOVERED);
+	log_debug("dhcp", "%s: registered as discovered", x->macs);
+}
+
 static const struct dhcp_iface *dhcp_iface_by_index(const struct dhcp_server *s, unsigned ifindex)
 {
 	for (size_t i = 0; i < s->n_ifs; i++)
@@ -1303,13 +1472,25 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 		log_debug("dhcp", "%s: not a known machine (dhcp.known_only)", x.macs);
 		return 0;
 	}
+	uint8_t type = dhcp_msg_type(m);
+	dhcp_unknown_policy(&x);
+	if (x.unknown == CONF_UNKNOWN_IGNORE) {
+		dhcp_unknown_ignore(&x, type);
+		return 0;
+	}
+	dhcp_choice_recall(s, &x.facts);
 	x.facts.installed =
 	    boot_states_effective(s->d->states, x.conf, x.facts.mac) == BOOT_STATE_INSTALLED;
-	dhcp_choice_recall(s, &x.facts);
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
-	uint8_t type = dhcp_msg_type(m);
+	if (x.unknown == CONF_UNKNOWN_DISCOVER) {
+		char why[160];
+		dhcp_unknown_words(&x, "registered as discovered: ", why, sizeof(why));
+		dhcp_unknown_no_plan(&x, why);
+	}
 	metric_inc(&s->d->metrics, dhcp_rx_metric(type));
 	int n = dhcp_dispatch(&x, type, out, cap);
+	if (x.unknown == CONF_UNKNOWN_DISCOVER && n >= 0)
+		dhcp_unknown_register(&x);
 	if (n > 0 && port == PXE_BOOT_SERVER_PORT && x.plan.action != BOOT_NONE)
 		dhcp_choice_remember(s, &x.facts);
 	if (n > 0) {
@@ -1444,6 +1625,8 @@ static int dhcp_limits_init(struct dhcp_server *s, const struct conf *c)
 		rc = ratelimit_from_conf(DHCP_RL_SOURCES, c->dhcp_rate_per_source, &s->rl_source);
 	if (rc == 0)
 		rc = ratelimit_from_conf(1, c->dhcp_new_client_rate, &s->rl_new_client);
+	if (rc == 0)
+		rc = ratelimit_from_conf(1, DHCP_UNKNOWN_RATE, &s->rl_unknown);
 	return rc;
 }
 
@@ -1551,5 +1734,6 @@ void dhcp_server_stop(struct dhcp_server *s)
 	ratelimit_free(s->rl_mac);
 	ratelimit_free(s->rl_source);
 	ratelimit_free(s->rl_new_client);
+	ratelimit_free(s->rl_unknown);
 	free(s);
 }

@@ -35,6 +35,7 @@
 #include "core/util.h"
 #include "dhcp/rogue.h"
 #include "dhcp/server.h"
+#include "http/discovered.h"
 #include "obs/explain.h"
 #include "obs/live.h"
 #include "obs/obs.h"
@@ -704,6 +705,8 @@ void http_api_handle(struct http_api *a, struct evhttp_request *req, const char 
 		api_machines(a, req);
 	} else if (strncmp(path, machines, sizeof(machines) - 1) == 0) {
 		api_machine(a, req, path + sizeof(machines) - 1);
+	} else if (discovered_api_handle(a->d, req, path)) {
+		/* answered by http/discovered.c */
 	} else {
 		api_error(a, req, 404, "Not Found", "no such API endpoint (see docs/api.md)");
 	}

@@ -30,6 +30,7 @@ static const char *const explain_verdict_names[EXPLAIN_VERDICT_COUNT] = {
     [EXPLAIN_OFFER_IGNORED] = "offer-ignored",
     [EXPLAIN_NOT_STORED] = "lease-not-stored", /* the store took no lease: no ACK */
     [EXPLAIN_NO_PLAN] = "no-plan",
+    [EXPLAIN_IGNORED] = "ignored",
     [EXPLAIN_MENU_LOCAL] = "menu-local-boot",
     [EXPLAIN_NOT_FETCHED] = "not-fetched",
     [EXPLAIN_FILE_MISSING] = "file-missing",
@@ -785,12 +786,41 @@ static void explain_cause_no_program(struct explain_report *r, const struct expl
 		 boot_arch_name(arch), p->profile[0] ? p->profile : "(none)", p->reason);
 }
 
+/*
+ * A subnet's `unknown:` policy (dhcp/server.c's words): ignored, or
+ * registered as discovered and waiting for a profile.
+ */
+static bool explain_cause_unknown(struct explain_report *r, const struct explain_plan *p,
+				  const char *mac)
+{
+	if (strstr(p->reason, "(unknown: ignore)") != NULL) {
+		r->verdict = EXPLAIN_IGNORED;
+		snprintf(r->stopped, sizeof(r->stopped), "at DHCP: %s", p->reason);
+		snprintf(r->cause, sizeof(r->cause),
+			 "pxed ignored the machine on purpose: %s is not in hosts, and its subnet "
+			 "has unknown: ignore, so it got no reply at all. Give it a host entry, or "
+			 "set that subnet's unknown: to boot or discover.",
+			 mac);
+		return true;
+	}
+	if (strstr(p->reason, "(unknown: discover)") != NULL) {
+		snprintf(r->cause, sizeof(r->cause),
+			 "pxed %s: it is listed in /api/v1/discovered and gets an address but no "
+			 "boot program until it is given a host entry with a profile.",
+			 p->reason);
+		return true;
+	}
+	return false;
+}
+
 static void explain_cause_no_plan(struct explain_report *r, const struct explain_plan *p)
 {
 	char mac[18];
 	mac_format(mac, r->mac);
 	r->verdict = EXPLAIN_NO_PLAN;
 	snprintf(r->stopped, sizeof(r->stopped), "at DHCP: pxed gave no boot file");
+	if (explain_cause_unknown(r, p, mac))
+		return;
 	if (strstr(p->reason, "no boot program for architecture") != NULL)
 		explain_cause_no_program(r, p);
 	else if (strstr(p->reason, "no default profile") != NULL)

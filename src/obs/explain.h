@@ -61,6 +61,7 @@ enum explain_verdict {
 	EXPLAIN_OFFER_IGNORED,	 /* pxed offered, the machine never asked for it */
 	EXPLAIN_NOT_STORED,	 /* pxed withheld its ACK: the lease could not be stored */
 	EXPLAIN_NO_PLAN,	 /* pxed had nothing to boot it with */
+	EXPLAIN_IGNORED,	 /* an unknown machine on a subnet with unknown: ignore */
 	EXPLAIN_LOCAL_BOOT,	 /* an installed host was told to boot its local disk */
 	EXPLAIN_MENU_LOCAL,	 /* a PXE menu whose default is the local disk */
 	EXPLAIN_NOT_FETCHED,	 /* told a file, never asked for it */

@@ -36,6 +36,10 @@
 	  "DHCP packets dropped")                                                                  \
 	X(DHCP_UNKNOWN, "pxed_dhcp_packets_dropped_total", "reason=\"unknown_client\"",            \
 	  "DHCP packets dropped")                                                                  \
+	X(DHCP_UNKNOWN_IGNORED, "pxed_dhcp_packets_dropped_total", "reason=\"unknown_ignored\"",   \
+	  "DHCP packets dropped")                                                                  \
+	X(DHCP_DISCOVERED, "pxed_dhcp_discovered_total", "",                                       \
+	  "unknown machines registered (or seen again) on subnets with unknown: discover")         \
 	X(DHCP_LEASE_LIMIT, "pxed_dhcp_lease_limit_total", "",                                     \
 	  "DISCOVERs and REQUESTs refused: dhcp.max_leases or a subnet's max_leases was reached")  \
 	X(DHCP_BRIEF_OFFER, "pxed_dhcp_brief_offers_total", "",                                    \

@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "store/discovered.h"
 
 /*
  * The schema as version 1 created it; store_migrate() then brings it to
@@ -1117,6 +1118,12 @@ int store_event_prune_mac(struct store *s, const uint8_t mac[6], uint32_t keep, 
 	sqlite3_bind_int64(q, 2, cut);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)batch);
 	return store_prune_step(s, q);
+}
+
+/* For the store's other files (store/discovered.c): the write connection, batch and all. */
+struct sqlite3 *store_sqlite(struct store *s)
+{
+	return s->db;
 }
 
 /* ---- host states (boot/states.h) ---------------------------------------- */

@@ -557,6 +557,11 @@ static const struct err_case dhcp_parse_cases[] = {
      "subnets:\n"
      "  - {subnet: 10.0.0.0/24, max_leases: many}\n",
      {"@:3: subnet.max_leases: 'many' is not a number"}},
+    {"a subnet's unknown policy not one of the three",
+     "interfaces: [br0]\n"
+     "subnets:\n"
+     "  - {subnet: 10.0.0.0/24, unknown: register}\n",
+     {"@:3: subnet.unknown: 'register' is not one of boot, ignore, discover"}},
     {"class without match or name",
      "interfaces: [br0]\n"
      "classes:\n"
@@ -1529,7 +1534,9 @@ static void test_flood_limits(void **state)
 		    "tftp: {max_transfers: 65536, max_per_client: 1, rate_per_address: 0}\n"
 		    "http: {rate_per_address: 1000000}\n"
 		    "subnets:\n"
-		    "  - {subnet: 10.0.0.0/24, pool: 10.0.0.10-10.0.0.20, max_leases: 5}\n");
+		    "  - {subnet: 10.0.0.0/24, pool: 10.0.0.10-10.0.0.20, max_leases: 5}\n"
+		    "  - {subnet: 10.0.1.0/24, unknown: ignore}\n"
+		    "  - {subnet: 10.0.2.0/24, unknown: discover}\n");
 	assert_true(c->dhcp_known_only);
 	assert_int_equal(c->dhcp_rate_per_mac, 0);
 	assert_int_equal(c->dhcp_rate_per_source, 7);
@@ -1539,6 +1546,9 @@ static void test_flood_limits(void **state)
 	assert_int_equal(c->tftp_rate_per_address, 0);
 	assert_int_equal(c->http_rate_per_address, 1000000);
 	assert_int_equal(c->subnets[0].max_leases, 5);
+	assert_int_equal(c->subnets[0].unknown, CONF_UNKNOWN_BOOT); /* the default */
+	assert_int_equal(c->subnets[1].unknown, CONF_UNKNOWN_IGNORE);
+	assert_int_equal(c->subnets[2].unknown, CONF_UNKNOWN_DISCOVER);
 	conf_free(c);
 }
 

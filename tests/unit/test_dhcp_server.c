@@ -21,6 +21,7 @@
 #include "obs/live.h"
 #include "obs/obs.h"
 #include "pxed.h"
+#include "store/discovered.h"
 #include "store/store.h"
 
 #define SERVER 0x0a4d0001u /* 10.77.0.1 */
@@ -901,6 +902,225 @@ static void test_lease_limit_skips_expired(void **state)
 	assert_int_equal(f->d.metrics.c[METRIC_DHCP_LEASE_LIMIT], 1);
 }
 
+/* ---- unknown machines: a policy per subnet ---------------------------------- */
+
+/* A PXE BIOS client's DISCOVER (vendor class, arch 0, UUID) from MAC 52:54:0:0:0:last. */
+static size_t pxe_discover(uint8_t *in, uint8_t last)
+{
+	const uint8_t opts[] = {60,   20,   'P',  'X',	'E',  'C',  'l',  'i',	'e',  'n',
+				't',  ':',  'A',  'r',	'c',  'h',  ':',  '0',	'0',  '0',
+				'0',  '0',  93,	  2,	0,    0,    97,	  17,	0,    0x01,
+				0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+				0x0c, 0x0d, 0x0e, 0x0f, 0x10, 255};
+	return req(in, DHCPDISCOVER, last, opts, sizeof(opts));
+}
+
+/* A profile p as default_profile: unknown machines boot unless their subnet says otherwise. */
+static void unknown_setup(struct fx *f, enum conf_unknown on_first)
+{
+	struct conf_profile *p = &f->c->profiles[f->c->n_profiles++];
+	p->name = strdup("p");
+	p->kernel = strdup("/k");
+	f->c->default_profile = strdup("p");
+	f->c->subnets[0].unknown = on_first;
+	f->c->hosts = calloc(1, sizeof(*f->c->hosts));
+	f->c->n_hosts = 1;
+	f->c->hosts[0].has_mac = true;
+	memcpy(f->c->hosts[0].mac, (uint8_t[]){0x52, 0x54, 0, 0, 0, 71}, 6);
+	conf_sort_hosts(f->c);
+	restart(f);
+}
+
+static int count_event(const struct store_event *e, void *arg)
+{
+	(void)e;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int mac_events(struct fx *f, uint8_t last)
+{
+	int n = 0;
+	const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, last};
+	assert_int_equal(store_event_each(f->d.store, mac, 100, count_event, &n), 0);
+	return n;
+}
+
+/* unknown: ignore: nothing at all for a machine not in hosts; one event a minute. */
+static void test_unknown_ignore(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	struct store_event e;
+	const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, 70};
+	unknown_setup(f, CONF_UNKNOWN_IGNORE);
+	assert_int_equal(handle(f, in, pxe_discover(in, 70), out, &m, &d), 0);
+	assert_int_equal(handle(f, in, pxe_discover(in, 70), out, &m, &d), 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_UNKNOWN_IGNORED], 2);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_OFFER], 0);
+	/* One event for both, saying why (what `pxed explain` reads). */
+	assert_int_equal(mac_events(f, 70), 1);
+	assert_int_equal(store_event_last(f->d.store, mac, &e), 0);
+	assert_string_equal(e.kind, "discover");
+	assert_false(e.ok);
+	assert_string_equal(e.decision, "none");
+	assert_non_null(
+	    strstr(e.detail, "ignored: unknown machine on 10.77.0.0/24 (unknown: ignore)"));
+	/* No NAK either. */
+	const uint8_t want[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	assert_int_equal(handle(f, in, req(in, DHCPREQUEST, 70, want, sizeof(want)), out, &m, &d),
+			 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_UNKNOWN_IGNORED], 3);
+	/* A machine in hosts on the same subnet boots. */
+	assert_true(handle(f, in, pxe_discover(in, 71), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPOFFER);
+	assert_true(m.file[0] != '\0');
+	/* An unknown machine on the other subnet (unknown: boot, the default) boots. */
+	size_t n = pxe_discover(in, 72);
+	in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+	assert_true(handle(f, in, n, out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPOFFER);
+	assert_int_equal(m.yiaddr >> 8, RELAY >> 8);
+	assert_true(m.file[0] != '\0');
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_UNKNOWN_IGNORED], 3);
+}
+
+/* In proxy mode too, the subnet is the interface's (or the relay's) network. */
+static void test_unknown_ignore_proxy(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	f->c->dhcp_mode = CONF_DHCP_PROXY;
+	unknown_setup(f, CONF_UNKNOWN_IGNORE);
+	assert_int_equal(handle(f, in, pxe_discover(in, 70), out, &m, &d), 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_UNKNOWN_IGNORED], 1);
+	assert_true(handle(f, in, pxe_discover(in, 71), out, &m, &d) > 0);
+	assert_int_equal(m.yiaddr, 0);
+	assert_true(m.file[0] != '\0');
+}
+
+struct disc_rows {
+	struct store_discovered r[8];
+	int n;
+};
+
+static int disc_row(const struct store_discovered *r, void *arg)
+{
+	struct disc_rows *rows = arg;
+	if (rows->n < 8)
+		rows->r[rows->n++] = *r;
+	return 0;
+}
+
+/* unknown: discover: an address, no boot program, and a row with the machine's facts. */
+static void test_unknown_discover(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	struct disc_rows rows = {0};
+	struct store_event e;
+	const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, 70};
+	unknown_setup(f, CONF_UNKNOWN_DISCOVER);
+	assert_true(handle(f, in, pxe_discover(in, 70), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPOFFER);
+	assert_int_equal(m.yiaddr, 0x0a4d0064u);
+	assert_int_equal(m.file[0], '\0');
+	assert_int_equal(m.siaddr, 0);
+	assert_null(dhcp_opt(&m, DHCP_OPT_BOOTFILE, NULL));
+	assert_int_equal(store_discovered_each(f->d.store, 10, disc_row, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_memory_equal(rows.r[0].mac, mac, 6);
+	assert_true(rows.r[0].has_arch);
+	assert_int_equal(rows.r[0].arch, 0);
+	assert_string_equal(rows.r[0].vendor, "PXEClient:Arch:00000");
+	assert_string_equal(rows.r[0].uuid, "01020304-0506-0708-090a-0b0c0d0e0f10");
+	assert_string_equal(rows.r[0].iface, "t0");
+	assert_int_equal(rows.r[0].ip, 0);
+	assert_true(rows.r[0].first_seen > 0 && rows.r[0].last_seen == rows.r[0].first_seen);
+	/* Its REQUEST gets the address; the row learns it (a new address is written at once). */
+	const uint8_t want[] = {50, 4, 10, 77, 0, 100, 54, 4, 10, 77, 0, 1, 255};
+	assert_true(handle(f, in, req(in, DHCPREQUEST, 70, want, sizeof(want)), out, &m, &d) > 0);
+	assert_int_equal(dhcp_msg_type(&m), DHCPACK);
+	assert_int_equal(m.file[0], '\0');
+	rows.n = 0;
+	assert_int_equal(store_discovered_each(f->d.store, 10, disc_row, &rows), 0);
+	assert_int_equal(rows.n, 1);
+	assert_int_equal(rows.r[0].ip, 0x0a4d0064u);
+	/* Seen again within the minute: counted once more, no write. */
+	assert_true(handle(f, in, pxe_discover(in, 70), out, &m, &d) > 0);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_DISCOVERED], 2);
+	assert_int_equal(store_event_last(f->d.store, mac, &e), 0);
+	assert_string_equal(e.decision, "none");
+	assert_non_null(strstr(e.detail, "registered as discovered: unknown machine on "
+					 "10.77.0.0/24 (unknown: discover)"));
+	/* A known machine on that subnet is not registered, and boots. */
+	assert_true(handle(f, in, pxe_discover(in, 71), out, &m, &d) > 0);
+	assert_true(m.file[0] != '\0');
+	assert_int_equal(store_discovered_count(f->d.store), 1);
+}
+
+/* The table keeps the machines seen most recently, up to its cap. */
+static void test_discovered_cap(void **state)
+{
+	struct fx *f = *state;
+	struct disc_rows rows = {0};
+	for (int i = 0; i < 6; i++) {
+		struct store_discovered r = {.mac = {0x52, 0x54, 0, 0, 1, (uint8_t)i},
+					     .last_seen = 1000 + i};
+		assert_int_equal(store_discovered_put(f->d.store, &r, 4), 0);
+		assert_int_equal(store_discovered_count(f->d.store), i < 4 ? i + 1 : 4);
+		/* Machine 0 is seen again: the newest now, it stays; 1 and 2 go instead. */
+		if (i == 3) {
+			r.mac[5] = 0;
+			r.last_seen = 2000;
+			assert_int_equal(store_discovered_put(f->d.store, &r, 4), 0);
+		}
+	}
+	assert_int_equal(store_discovered_each(f->d.store, 10, disc_row, &rows), 0);
+	assert_int_equal(rows.n, 4);
+	const uint8_t order[4] = {0, 5, 4, 3};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(rows.r[i].mac[5], order[i]);
+	assert_int_equal(rows.r[0].first_seen, 1000); /* kept from the first sighting */
+	assert_int_equal(rows.r[0].last_seen, 2000);
+	/* Inside a batch the row is written with the batch, and rolled back with it. */
+	assert_int_equal(dhcp_server_turn_begin(f->s), 0);
+	struct store_discovered r = {.mac = {0x52, 0x54, 0, 0, 2, 0}, .last_seen = 3000};
+	assert_int_equal(store_discovered_put(f->d.store, &r, 4), 0);
+	assert_int_equal(dhcp_server_turn_end(f->s), 0);
+	assert_int_equal(store_discovered_count(f->d.store), 4);
+}
+
+/* A flood of random unknown MACs on a discover subnet: writes are bounded per second. */
+static void test_discover_flood_bounded(void **state)
+{
+	struct fx *f = *state;
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	f->c->subnets[1].unknown = CONF_UNKNOWN_DISCOVER;
+	f->c->subnets[1].pool_last = 0x0a4e00feu;
+	f->c->dhcp_rate_per_source = 0; /* the flood comes through one relay */
+	f->c->dhcp_new_client_rate = 0; /* no brief offers: the budget alone bounds it */
+	restart(f);
+	for (uint32_t i = 0; i < 150; i++) {
+		size_t n = pxe_discover(in, 0);
+		memcpy(in + 30, &i, 4);
+		in[24] = 10, in[25] = 78, in[26] = 0, in[27] = 1;
+		handle(f, in, n, out, &m, &d);
+	}
+	/* The budget: a burst of twice DHCP_UNKNOWN_RATE (10), and the second it took. */
+	int64_t rows = store_discovered_count(f->d.store);
+	assert_true(rows >= 20 && rows <= 40);
+	assert_int_equal(f->d.metrics.c[METRIC_DHCP_DISCOVERED], (uint64_t)rows);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -929,6 +1149,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_init_reboot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_small_max_size_drops_unrequested, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overload_into_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_ignore, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_ignore_proxy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_discover, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_discovered_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_discover_flood_bounded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
