@@ -26,6 +26,8 @@
 #include "core/util.h"
 #include "dhcp/server.h"
 #include "dhcp/rogue.h"
+#include "daemon/snapshot.h"
+#include "http/admin.h"
 #include "http/client.h"
 #include "http/provision.h"
 #include "http/server.h"
@@ -52,6 +54,8 @@ static const char usage_main[] =
     "  leases    list the DHCP leases, or release one\n"
     "  status    what the running daemon does now: transfers, pools, machines\n"
     "  events    the running daemon's events, as they happen with --follow\n"
+    "  hosts     the running daemon's hosts, from the config file and the API\n"
+    "  profiles  the running daemon's profiles, from the config file and the API\n"
     "  sandbox-check  apply the daemon's sandbox and try what it allows and refuses\n"
     "  version   print the version\n"
     "\n"
@@ -90,6 +94,10 @@ static const char usage_serve[] =
     "                  [--user USER]\n"
     "\n"
     "With --config, runs everything the file describes (see docs/config.md).\n"
+    "SIGHUP reads the file again: one that fails `pxed check`, or changes what only\n"
+    "a restart applies, is refused and the running configuration stays. With\n"
+    "api.token_file, hosts and profiles change at run time through the inventory\n"
+    "API (docs/api.md) and persist in the state directory.\n"
     "With --listen, serves the directories over TFTP and HTTP on ADDR, without DHCP\n"
     "(--no-dhcp is implied and accepted for clarity). Built-in boot programs\n"
     "(undionly.kpxe, snponly.efi, ipxe.efi, pxelinux.0, ldlinux.c32) are served\n"
@@ -472,6 +480,15 @@ static struct priv_sandbox *sandbox_from_conf(const struct conf *c)
 	sb->seccomp = c->seccomp && !PXED_SANITIZED;
 	sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, c->tftp_root);
 	sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, c->http_root);
+	/* The config file's directory: a reload reads the file again (an editor replaces it). */
+	if (c->path != NULL) {
+		static char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", c->path);
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir)
+			*slash = '\0';
+		sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, slash != NULL ? dir : ".");
+	}
 	for (size_t i = 0; i < c->n_profiles; i++) {
 		const struct conf_profile *p = &c->profiles[i];
 		sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, p->kernel);
@@ -564,8 +581,25 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* SIGHUP: the config file again; one that fails its checks leaves the running one. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	struct pxed *d = arg;
+	struct conf_errors errs = {0};
+	int rc = snapshot_reload(d, &errs);
+
+	metric_inc(&d->metrics, rc == 0 ? METRIC_RELOAD_DONE : METRIC_RELOAD_REFUSED);
+	if (rc == -ENOTSUP)
+		log_warn("main", "SIGHUP: started without a config file, nothing to reload");
+	for (size_t i = 0; i < errs.n; i++)
+		log_err("main", "reload refused, the running configuration stays: %s",
+			errs.msgs[i]);
+	conf_errors_free(&errs);
+}
+
 static void daemon_stop(struct pxed *d)
 {
+	http_admin_stop(d->admin);
 	http_server_stop(d->http);
 	tftp_server_stop(d->tftp);
 	rogue_stop(d->rogue);
@@ -586,6 +620,10 @@ static void daemon_start(struct pxed *d)
 
 	if ((rc = store_open(c->state_dir, &d->store)) < 0)
 		fatal("state directory %s: %s", c->state_dir, strerror(-rc));
+	/* The API's hosts and profiles over the file's: everything below uses the result. */
+	if ((rc = snapshot_start(d)) < 0)
+		fatal("inventory: %s", strerror(-rc));
+	c = d->conf;
 	if ((rc = obs_open(d->store, &d->obs)) < 0)
 		fatal("timeline: %s", strerror(-rc));
 	struct obs_retention keep = {.max_age_s = c->events_retention_s,
@@ -610,36 +648,44 @@ static void daemon_start(struct pxed *d)
 	if ((rc = http_server_start(d, c->listen_address, c->http_port, &d->http)) < 0)
 		fatal("HTTP on %s:%u: %s", ip4_format(ip, c->listen_address), c->http_port,
 		      strerror(-rc));
+	if ((rc = http_admin_start(d, &d->admin)) < 0)
+		fatal("inventory API on %s:%u: %s", ip4_format(ip, c->api_address), c->api_port,
+		      strerror(-rc));
 	log_info("main", "pxed %s ready: TFTP %s:%u, HTTP %s:%u, state in %s", PXED_VERSION,
 		 ip4_format(ip, c->listen_address), c->tftp_port, ip, c->http_port, c->state_dir);
 }
 
-static int daemon_run(struct conf *c)
+/* Runs until SIGTERM or SIGINT; takes c and snap over. */
+static int daemon_run(struct conf *c, struct snapshot *snap)
 {
-	struct pxed d = {.conf = c};
-	struct event *sigs[2];
-	const int signums[2] = {SIGTERM, SIGINT};
+	struct pxed d = {.conf = c, .snap = snap};
+	struct event *sigs[3];
+	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 
 	struct priv_result priv;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A reload asked for while pxed starts (systemctl reload) must not end it. */
+	signal(SIGHUP, SIG_IGN);
 	sandbox_prepare(c);
 	d.base = event_base_new();
 	if (d.base == NULL)
 		fatal("cannot create the event loop");
 	daemon_start(&d);
-	for (int i = 0; i < 2; i++) {
-		sigs[i] = evsignal_new(d.base, signums[i], on_signal, &d);
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(d.base, signums[i],
+				       signums[i] == SIGHUP ? on_sighup : on_signal, &d);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot install signal handlers");
 	}
 	/* Everything privileged is open: ports, packet sockets, the store. */
-	sandbox_enter(c, &priv);
+	sandbox_enter(d.conf, &priv);
 	event_base_dispatch(d.base);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	daemon_stop(&d);
-	conf_free(c);
+	conf_free((struct conf *)d.conf);
+	snapshot_free(d.snap);
 	log_info("main", "stopped");
 	return 0;
 }
@@ -658,14 +704,18 @@ static int cmd_boot(int argc, char **argv)
 	struct conf *c = boot_conf(&a);
 	conf_apply_common(c, &a);
 	conf_check_or_die(c);
-	return daemon_run(c);
+	return daemon_run(c, snapshot_new(NULL, NULL, 0));
 }
 
-static struct conf *load_config_or_die(const char *path)
+/* The config file at path; *text (may be NULL) receives the text it was loaded from. */
+static struct conf *load_config_or_die(const char *path, char **text, size_t *len)
 {
 	struct conf *c = NULL;
 	struct conf_errors errs = {0};
-	if (conf_load(path, &c, &errs) < 0) {
+	char *buf = NULL;
+	size_t n = 0;
+	if (conf_read_file(path, &buf, &n, &errs) < 0 ||
+	    conf_load_layered(path, buf, n, NULL, 0, &c, &errs) < 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.msgs[i]);
 		if (errs.n == 0)
@@ -673,7 +723,18 @@ static struct conf *load_config_or_die(const char *path)
 		conf_errors_free(&errs);
 		exit(1);
 	}
+	if (text != NULL) {
+		*text = buf;
+		*len = n;
+	} else {
+		free(buf);
+	}
 	return c;
+}
+
+static void conf_overrides(struct conf *c, const void *arg)
+{
+	conf_apply_common(c, arg);
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -687,10 +748,28 @@ static int cmd_serve(int argc, char **argv)
 	if ((a.config == NULL) == (a.listen == NULL))
 		fatal("serve: give exactly one of --config and --listen (see pxed serve --help)");
 	log_setup(a.log_format, a.log_level);
-	struct conf *c = a.config != NULL ? load_config_or_die(a.config) : listen_conf(&a);
+	char *text = NULL, *path = NULL;
+	size_t len = 0;
+	/*
+	 * Absolute, as given (links are not resolved: its relative paths are
+	 * taken from its directory as `pxed check` takes them), so that a
+	 * reload finds it wherever pxed runs.
+	 */
+	if (a.config != NULL) {
+		char cwd[PATH_MAX];
+		if (a.config[0] == '/')
+			path = xstrdup(a.config);
+		else if (getcwd(cwd, sizeof(cwd)) == NULL ||
+			 asprintf(&path, "%s/%s", cwd, a.config) < 0)
+			fatal("%s: cannot make the path absolute: %s", a.config, strerror(errno));
+	}
+	struct conf *c = path != NULL ? load_config_or_die(path, &text, &len) : listen_conf(&a);
 	conf_apply_common(c, &a);
 	conf_check_or_die(c);
-	return daemon_run(c);
+	struct snapshot *snap = snapshot_new(path, text, len);
+	snapshot_set_overrides(snap, conf_overrides, &a);
+	free(path);
+	return daemon_run(c, snap);
 }
 
 static int cmd_check(int argc, char **argv)
@@ -703,7 +782,7 @@ static int cmd_check(int argc, char **argv)
 	}
 	if (a.config == NULL)
 		fatal("check: --config FILE is required");
-	struct conf *c = load_config_or_die(a.config);
+	struct conf *c = load_config_or_die(a.config, NULL, NULL);
 	conf_free(c);
 	printf("%s: ok\n", a.config);
 	return 0;
@@ -720,11 +799,17 @@ static int cmd_explain(int argc, char **argv)
 	}
 	if (a.positional == NULL || mac_parse(a.positional, mac) < 0)
 		fatal("explain: expected a MAC address like 52:54:00:aa:00:01");
-	struct conf *c = a.config != NULL ? load_config_or_die(a.config) : NULL;
+	char *text = NULL;
+	size_t len = 0;
+	struct conf *c = a.config != NULL ? load_config_or_die(a.config, &text, &len) : NULL;
 	const char *dir = a.state_dir != NULL ? a.state_dir
 			  : c != NULL	      ? c->state_dir
 					      : "/var/lib/pxed";
-	int rc = explain_print(dir, c, mac, a.json);
+	/* Decided again as the daemon decides: with what the API put over the file. */
+	struct conf *layered = c != NULL ? snapshot_load_offline(a.config, text, len, dir) : NULL;
+	free(text);
+	int rc = explain_print(dir, layered != NULL ? layered : c, mac, a.json);
+	conf_free(layered);
 	conf_free(c);
 	return rc;
 }
@@ -844,7 +929,7 @@ static int cmd_sandbox_check(int argc, char **argv)
 	if ((a.config == NULL) == (a.listen == NULL))
 		fatal("sandbox-check: give exactly one of --config and --listen");
 	log_setup(a.log_format, a.log_level);
-	struct conf *c = a.config != NULL ? load_config_or_die(a.config) : listen_conf(&a);
+	struct conf *c = a.config != NULL ? load_config_or_die(a.config, NULL, NULL) : listen_conf(&a);
 	conf_apply_common(c, &a);
 	conf_check_or_die(c);
 	const char *root = c->tftp_root != NULL ? c->tftp_root : c->http_root;
@@ -993,6 +1078,8 @@ int main(int argc, char **argv)
 		    {"explain", cmd_explain},
 		    {"leases", cmd_leases},
 		    {"status", http_cli_status},
+		    {"hosts", http_cli_hosts},
+		    {"profiles", http_cli_profiles},
 		    {"events", http_cli_events},
 		    {"sandbox-check", cmd_sandbox_check}};
 

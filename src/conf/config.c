@@ -181,6 +181,8 @@ struct conf *conf_new_defaults(void)
 	c->user = xstrdup("pxed");
 	c->landlock = true;
 	c->seccomp = true;
+	c->api_address = 0x7f000001;
+	c->api_port = 8780;
 	c->nbp_dir_ipxe = xstrdup("/usr/lib/ipxe");
 	c->nbp_dir_pxelinux = xstrdup("/usr/lib/PXELINUX");
 	c->nbp_dir_syslinux = xstrdup("/usr/lib/syslinux/modules/bios");
@@ -299,10 +301,11 @@ void conf_free(struct conf *c)
 	free(c->tftp_root);
 	free(c->tftp_upload_dir);
 	free(c->http_root);
-	free(c->state_dir);
-	free(c->user);
 	free(c->http_tls_cert);
 	free(c->http_tls_key);
+	free(c->state_dir);
+	free(c->user);
+	free(c->api_token_file);
 	free(c->nbp_dir_ipxe);
 	free(c->nbp_dir_pxelinux);
 	free(c->nbp_dir_syslinux);
@@ -1579,6 +1582,23 @@ static void set_security(struct parser *p, const char *what, yaml_node_t *val, v
 	walk_section(p, what, val, security_keys, PXED_ARRAY_LEN(security_keys), dst);
 }
 
+static void set_api_token_file(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	set_path(p, what, val, &p->c->api_token_file);
+	p->c->lines.api_token_file = node_line(val);
+}
+
+static const struct key_spec api_keys[] = {
+    {"listen", set_ip, offsetof(struct conf, api_address), false},
+    {"port", set_port, offsetof(struct conf, api_port), false},
+    {"token_file", set_api_token_file, 0, false},
+};
+
+static void set_api(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	walk_section(p, what, val, api_keys, PXED_ARRAY_LEN(api_keys), dst);
+}
+
 static const struct key_spec rogue_keys[] = {
     {"detect", set_bool, offsetof(struct conf, rogue_detect), false},
     {"probe_interval", set_probe_interval, offsetof(struct conf, rogue_probe_interval_s), false},
@@ -2077,18 +2097,15 @@ static const struct key_spec profile_keys[] = {
  * A profile is kept even when its keys are wrong, so that hosts naming it
  * are not reported as well; conf_validate() reports a missing kernel.
  */
-static void parse_profile(struct parser *p, yaml_node_t *k, yaml_node_t *v)
+static void parse_profile_named(struct parser *p, const char *name, int line, yaml_node_t *v)
 {
 	struct conf *c = p->c;
 	struct conf_profile *pr = &c->profiles[c->n_profiles];
-	const char *name = scalar_value(p, "a profile name", k);
 	int lines[PXED_ARRAY_LEN(profile_keys)];
 	char what[96];
 
-	if (name == NULL)
-		return;
 	if (!profile_name_valid(name)) {
-		perr(p, node_line(k),
+		perr(p, line,
 		     "profile name '" ECHO "' may only have letters, digits, '.', '_' and '-' "
 		     "(at most 64, not starting with '.')",
 		     name);
@@ -2096,7 +2113,7 @@ static void parse_profile(struct parser *p, yaml_node_t *k, yaml_node_t *v)
 	}
 	memset(pr, 0, sizeof(*pr));
 	pr->name = xstrdup(name);
-	pr->line = node_line(k);
+	pr->line = line;
 	c->n_profiles++;
 	snprintf(what, sizeof(what), "profile '%s'", name);
 	if (node_is_null(v) ||
@@ -2108,6 +2125,14 @@ static void parse_profile(struct parser *p, yaml_node_t *k, yaml_node_t *v)
 		     lines[PROFILE_INITRD] > lines[PROFILE_INITRDS] ? lines[PROFILE_INITRD]
 								    : lines[PROFILE_INITRDS],
 		     "profile '%s': give either 'initrd' or 'initrds', not both", name);
+}
+
+static void parse_profile(struct parser *p, yaml_node_t *k, yaml_node_t *v)
+{
+	const char *name = scalar_value(p, "a profile name", k);
+
+	if (name != NULL)
+		parse_profile_named(p, name, node_line(k), v);
 }
 
 static void set_profiles(struct parser *p, const char *what, yaml_node_t *val, void *dst)
@@ -2585,6 +2610,7 @@ static const struct key_spec top_keys[] = {
     {"rogue", set_rogue, 0, false},
     {"security", set_security, 0, false},
     {"events", set_events, 0, false},
+    {"api", set_api, 0, false},
 };
 
 /* Returns false if the file is not a configuration at all (not a mapping). */
@@ -2708,7 +2734,7 @@ static int load_document(struct parser *p, const char *buf, size_t len, yaml_doc
 	return 0;
 }
 
-static int read_whole_file(const char *path, char **out, size_t *out_len, struct conf_errors *errs)
+int conf_read_file(const char *path, char **out, size_t *out_len, struct conf_errors *errs)
 {
 	struct stat st;
 	char *buf;
@@ -2780,6 +2806,127 @@ static char *config_dir(const char *path)
 	return abs;
 }
 
+int conf_load(const char *path, struct conf **out, struct conf_errors *errs)
+{
+	size_t len = 0;
+	char *buf = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = conf_read_file(path, &buf, &len, errs);
+	if (rc < 0)
+		return rc;
+	rc = conf_load_layered(path, buf, len, NULL, 0, out, errs);
+	free(buf);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* What the API put: hosts and profiles over the file's                   */
+
+/* Takes the file's host(s) with this MAC out: an entry replaces them. */
+static void hosts_remove_mac(struct conf *c, const uint8_t mac[6])
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		if (c->hosts[i].has_mac && memcmp(c->hosts[i].mac, mac, 6) == 0)
+			host_clear(&c->hosts[i]);
+		else
+			c->hosts[kept++] = c->hosts[i];
+	}
+	c->n_hosts = kept;
+}
+
+static void profiles_remove(struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_profiles; i++) {
+		if (strcmp(c->profiles[i].name, name) != 0)
+			continue;
+		profile_clear(&c->profiles[i]);
+		memmove(&c->profiles[i], &c->profiles[i + 1],
+			(c->n_profiles - i - 1) * sizeof(c->profiles[0]));
+		c->n_profiles--;
+		return;
+	}
+}
+
+static void entry_host(struct parser *p, const struct conf_entry *e, yaml_node_t *map)
+{
+	struct conf_host h = {.line = CONF_LINE_API};
+	int lines[PXED_ARRAY_LEN(host_keys)];
+	uint8_t mac[6];
+
+	if (mac_parse(e->name, mac) < 0) {
+		perr(p, 0, "'" ECHO "' is not a MAC address", e->name);
+		return;
+	}
+	if (!walk_mapping(p, map, "host", host_keys, PXED_ARRAY_LEN(host_keys), &h, lines)) {
+		host_clear(&h);
+		return;
+	}
+	if (lines[HOST_MAC] == 0) {
+		memcpy(h.mac, mac, 6);
+		h.has_mac = true;
+	} else if (h.has_mac && memcmp(h.mac, mac, 6) != 0) {
+		perr(p, lines[HOST_MAC], "mac differs from the host's MAC %s", e->name);
+		host_clear(&h);
+		return;
+	}
+	if (!h.has_mac) {
+		host_clear(&h);
+		return;
+	}
+	hosts_remove_mac(p->c, mac);
+	if (p->c->n_hosts == CONF_MAX_HOSTS) {
+		perr(p, 0, "too many hosts (at most %d)", CONF_MAX_HOSTS);
+		host_clear(&h);
+		return;
+	}
+	hosts_append(p, &h);
+}
+
+static void entry_profile(struct parser *p, const struct conf_entry *e, yaml_node_t *map)
+{
+	struct conf *c = p->c;
+
+	profiles_remove(c, e->name);
+	if (c->n_profiles == CONF_MAX_PROFILES) {
+		perr(p, 0, "too many profiles (at most %d)", CONF_MAX_PROFILES);
+		return;
+	}
+	parse_profile_named(p, e->name, 0, map);
+	/* What conf_validate() says about it names the API, not a line. */
+	if (c->n_profiles > 0 && strcmp(c->profiles[c->n_profiles - 1].name, e->name) == 0)
+		c->profiles[c->n_profiles - 1].line = CONF_LINE_API;
+}
+
+static void parse_entry(struct parser *p, const struct conf_entry *e)
+{
+	yaml_document_t doc;
+	size_t len = strlen(e->body);
+	char label[128];
+
+	snprintf(label, sizeof(label), "api %s %s", e->kind == CONF_ENTRY_HOST ? "host" : "profile",
+		 e->name);
+	p->file = label;
+	p->doc = &doc;
+	if (len > CONF_ENTRY_MAX) {
+		perr(p, 0, "is %zu bytes long (at most %d)", len, CONF_ENTRY_MAX);
+	} else if (load_document(p, e->body, len, &doc) == 0) {
+		yaml_node_t *root = yaml_document_get_root_node(&doc);
+		if (root == NULL || root->type != YAML_MAPPING_NODE)
+			perr(p, root != NULL ? node_line(root) : 0, "must be an object ({...})");
+		else if (e->kind == CONF_ENTRY_HOST)
+			entry_host(p, e, root);
+		else
+			entry_profile(p, e, root);
+		yaml_document_delete(&doc);
+	}
+	p->file = NULL;
+	p->doc = NULL;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Templates: read and compiled once the whole inventory is known          */
 
@@ -2826,7 +2973,7 @@ static void template_err(struct parser *p, int line, const char *fmt, ...)
 
 	p->n_errors++;
 	va_start(ap, fmt);
-	conf_errors_vadd(p->errs, p->c->path, line, fmt, ap);
+	conf_errors_vadd(p->errs, line == CONF_LINE_API ? "api" : p->c->path, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -2927,35 +3074,40 @@ static void compile_templates(struct parser *p)
 	}
 }
 
-int conf_load(const char *path, struct conf **out, struct conf_errors *errs)
+int conf_load_layered(const char *path, const char *text, size_t len,
+		      const struct conf_entry *entries, size_t n, struct conf **out,
+		      struct conf_errors *errs)
+{
+	return conf_load_over(NULL, path, text, len, entries, n, out, errs);
+}
+
+int conf_load_over(const struct conf *running, const char *path, const char *text, size_t len,
+		   const struct conf_entry *entries, size_t n, struct conf **out,
+		   struct conf_errors *errs)
 {
 	struct parser p = {.file = path, .errs = errs};
 	yaml_document_t doc;
-	size_t len = 0;
-	char *buf = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = read_whole_file(path, &buf, &len, errs);
-	if (rc < 0)
-		return rc;
 	p.c = conf_new_defaults();
 	p.c->path = xstrdup(path);
 	p.base_dir = config_dir(path);
 	p.doc = &doc;
-	rc = load_document(&p, buf, len, &doc);
+	rc = load_document(&p, text, len, &doc);
 	if (rc == 0) {
 		if (!parse_root(&p))
 			rc = -EINVAL;
 		yaml_document_delete(&doc);
 	}
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		parse_entry(&p, &entries[i]);
 	if (rc == 0)
 		compile_templates(&p);
-	free(buf);
 	free(p.base_dir);
 	conf_sort_hosts(p.c);
 	/* Without a parsed document the snapshot is all defaults: nothing to check. */
-	if (rc == 0 && conf_validate(p.c, errs) < 0)
+	if (rc == 0 && conf_validate_over(p.c, running, errs) < 0)
 		rc = -EINVAL;
 	if (rc < 0 || p.n_errors > 0) {
 		conf_free(p.c);
@@ -2968,10 +3120,19 @@ int conf_load(const char *path, struct conf **out, struct conf_errors *errs)
 /* ---------------------------------------------------------------------- */
 /* Validation: cross-references and whole-config rules                   */
 
+static bool str_differs(const char *a, const char *b);
+
 struct checker {
 	const struct conf *c;
 	struct conf_errors *errs;
 	size_t n_errors;
+	/*
+	 * The configuration running now, when c is to replace it (a reload, an
+	 * API change): files that only a start reads (the TLS key, the token)
+	 * are not opened again — the sandbox may not let pxed, and a change to
+	 * their paths is refused anyway (conf_restart_change).
+	 */
+	const struct conf *running;
 };
 
 static void verr(struct checker *v, int line, const char *fmt, ...)
@@ -2982,7 +3143,8 @@ static void verr(struct checker *v, int line, const char *fmt, ...)
 
 	v->n_errors++;
 	va_start(ap, fmt);
-	conf_errors_vadd(v->errs, v->c->path, line, fmt, ap);
+	/* What the API put (conf_load_layered) has no line in the file. */
+	conf_errors_vadd(v->errs, line == CONF_LINE_API ? "api" : v->c->path, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -3190,6 +3352,36 @@ static void check_state_dir(struct checker *v)
 	free(sd);
 }
 
+/*
+ * The token file holds a secret that changes the inventory: like ssh's
+ * keys, one that others can read (or replace) is refused.
+ */
+static void check_api(struct checker *v)
+{
+	const struct conf *c = v->c;
+	int line = c->lines.api_token_file;
+	struct stat st;
+
+	if (c->api_token_file == NULL ||
+	    (v->running != NULL && !str_differs(v->running->api_token_file, c->api_token_file)))
+		return;
+	if (c->api_port == c->http_port &&
+	    (c->api_address == c->listen_address || c->listen_address == 0))
+		verr(v, line, "api.port %u is http.port's too", c->api_port);
+	if (stat(c->api_token_file, &st) < 0)
+		verr(v, line, "api.token_file %s: %s", c->api_token_file, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		verr(v, line, "api.token_file %s is not a regular file", c->api_token_file);
+	else if ((st.st_mode & 077) != 0)
+		verr(v, line,
+		     "api.token_file %s can be read or written by others (mode %03o): "
+		     "chmod 600 it",
+		     c->api_token_file, (unsigned)(st.st_mode & 0777));
+	else if (st.st_size < 16 || st.st_size > 4096)
+		verr(v, line, "api.token_file %s: the token must be 16 to 4096 bytes long",
+		     c->api_token_file);
+}
+
 /* A key is never decrypted here: an encrypted one fails like a damaged one. */
 static int tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
 {
@@ -3271,6 +3463,10 @@ static void check_http_tls(struct checker *v)
 
 	if (c->http_tls_cert == NULL && c->http_tls_key == NULL)
 		return;
+	/* Read at start only; a change of either path is refused (conf_restart_change). */
+	if (v->running != NULL && !str_differs(v->running->http_tls_cert, c->http_tls_cert) &&
+	    !str_differs(v->running->http_tls_key, c->http_tls_key))
+		return;
 	if (c->http_tls_key == NULL || c->http_tls_cert == NULL) {
 		verr(v, c->http_tls_key == NULL ? cl : kl,
 		     "%s is set without %s: HTTPS needs both a certificate and its key",
@@ -3318,6 +3514,7 @@ static void check_globals(struct checker *v)
 		     c->default_profile);
 	if (c->n_hosts > CONF_MAX_HOSTS)
 		verr(v, 0, "too many hosts (at most %d)", CONF_MAX_HOSTS);
+	check_api(v);
 }
 
 static uint32_t subnet_broadcast(const struct conf_subnet *s)
@@ -3619,17 +3816,27 @@ static int host_ptr_cmp_address(const void *a, const void *b)
 	return (x->line > y->line) - (x->line < y->line);
 }
 
+/* Where the other of two entries is: "line 12", or "the API" (conf_load_layered). */
+static const char *line_ref(char out[24], int line)
+{
+	if (line == CONF_LINE_API)
+		snprintf(out, 24, "the API");
+	else
+		snprintf(out, 24, "line %d", line);
+	return out;
+}
+
 static void check_client_id_duplicates(struct checker *v, const struct conf_host **by, size_t n)
 {
-	char id[HOST_LABEL_LEN];
+	char id[HOST_LABEL_LEN], ref[24];
 
 	qsort(by, n, sizeof(*by), host_ptr_cmp_client_id);
 	for (size_t i = 1; i < n; i++)
 		if (by[i]->client_id_len > 0 &&
 		    client_id_cmp(by[i]->client_id, by[i]->client_id_len, by[i - 1]->client_id,
 				  by[i - 1]->client_id_len) == 0)
-			verr(v, by[i]->line, "duplicate host client_id %s (first at line %d)",
-			     client_id_text(by[i], id, sizeof(id)), by[i - 1]->line);
+			verr(v, by[i]->line, "duplicate host client_id %s (first at %s)",
+			     client_id_text(by[i], id, sizeof(id)), line_ref(ref, by[i - 1]->line));
 }
 
 /* Sorts pointers to the hosts so that duplicates are neighbours; O(n log n). */
@@ -3637,21 +3844,25 @@ static void check_host_duplicates(struct checker *v)
 {
 	const struct conf *c = v->c;
 	const struct conf_host **by = xrealloc(NULL, c->n_hosts * sizeof(*by) + 1);
-	char lb[18], a[16];
+	char lb[18], a[16], ref[24];
 
 	for (size_t i = 0; i < c->n_hosts; i++)
 		by[i] = &c->hosts[i];
 	qsort(by, c->n_hosts, sizeof(*by), host_ptr_cmp_mac);
 	for (size_t i = 1; i < c->n_hosts; i++)
 		if (host_keyed_by_mac(by[i]) && host_order(by[i], by[i - 1]) == 0)
-			verr(v, by[i]->line, "duplicate host MAC %s (first at line %d)",
-			     mac_format(lb, by[i]->mac), by[i - 1]->line);
+			verr(v, by[i]->line, "duplicate host MAC %s (first at %s)",
+			     mac_format(lb, by[i]->mac), line_ref(ref, by[i - 1]->line));
 	qsort(by, c->n_hosts, sizeof(*by), host_ptr_cmp_address);
 	for (size_t i = 1; i < c->n_hosts; i++)
-		if (by[i]->address != 0 && by[i]->address == by[i - 1]->address)
-			verr(v, by[i]->line,
-			     "address %s is reserved for two hosts (first at line %d)",
-			     ip4_format(a, by[i]->address), by[i - 1]->line);
+		if (by[i]->address != 0 && by[i]->address == by[i - 1]->address) {
+			/* What the API put is what a PUT is told about (it sorts first). */
+			bool api = by[i - 1]->line == CONF_LINE_API;
+			verr(v, api ? CONF_LINE_API : by[i]->line,
+			     "address %s is reserved for two hosts (first at %s)",
+			     ip4_format(a, by[i]->address),
+			     line_ref(ref, api ? by[i]->line : by[i - 1]->line));
+		}
 	check_client_id_duplicates(v, by, c->n_hosts);
 	free(by);
 }
@@ -3809,9 +4020,79 @@ static void check_menu(struct checker *v)
 		     "or drop items");
 }
 
+/* ---------------------------------------------------------------------- */
+/* Reload: what only a restart applies                                    */
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+const char *conf_restart_change(const struct conf *a, const struct conf *b)
+{
+	/* Sockets, the sandbox's paths and the tables sized at start. */
+	const struct {
+		const char *name;
+		bool differs;
+	} keys[] = {
+	    {"interfaces", a->n_interfaces != b->n_interfaces},
+	    {"dhcp.mode", a->dhcp_mode != b->dhcp_mode},
+	    {"tftp.root", str_differs(a->tftp_root, b->tftp_root)},
+	    {"tftp.port", a->tftp_port != b->tftp_port},
+	    {"tftp.upload_dir", str_differs(a->tftp_upload_dir, b->tftp_upload_dir)},
+	    {"tftp.upload_max_bytes", a->tftp_upload_max_bytes != b->tftp_upload_max_bytes},
+	    {"tftp.rate_per_address", a->tftp_rate_per_address != b->tftp_rate_per_address},
+	    {"tftp.max_transfers", a->tftp_max_transfers != b->tftp_max_transfers},
+	    {"tftp.max_per_client", a->tftp_max_per_client != b->tftp_max_per_client},
+	    {"http.root", str_differs(a->http_root, b->http_root)},
+	    {"http.port", a->http_port != b->http_port},
+	    {"http.max_connections", a->http_max_connections != b->http_max_connections},
+	    {"http.max_connections_per_client", a->http_max_per_client != b->http_max_per_client},
+	    {"http.header_timeout", a->http_header_timeout_s != b->http_header_timeout_s},
+	    {"http.idle_timeout", a->http_idle_timeout_s != b->http_idle_timeout_s},
+	    {"http.rate_per_address", a->http_rate_per_address != b->http_rate_per_address},
+	    {"http.tls_cert", str_differs(a->http_tls_cert, b->http_tls_cert)},
+	    {"http.tls_key", str_differs(a->http_tls_key, b->http_tls_key)},
+	    {"http.tls_port", a->http_tls_port != b->http_tls_port},
+	    {"tftp.listen or http.listen", a->listen_address != b->listen_address},
+	    {"state_dir", str_differs(a->state_dir, b->state_dir)},
+	    {"nbp_dirs.ipxe", str_differs(a->nbp_dir_ipxe, b->nbp_dir_ipxe)},
+	    {"nbp_dirs.pxelinux", str_differs(a->nbp_dir_pxelinux, b->nbp_dir_pxelinux)},
+	    {"nbp_dirs.syslinux", str_differs(a->nbp_dir_syslinux, b->nbp_dir_syslinux)},
+	    {"dhcp.rate_per_mac", a->dhcp_rate_per_mac != b->dhcp_rate_per_mac},
+	    {"dhcp.rate_per_source", a->dhcp_rate_per_source != b->dhcp_rate_per_source},
+	    {"dhcp.new_client_rate", a->dhcp_new_client_rate != b->dhcp_new_client_rate},
+	    {"rogue.detect", a->rogue_detect != b->rogue_detect},
+	    {"rogue.probe_interval", a->rogue_probe_interval_s != b->rogue_probe_interval_s},
+	    {"events.retention", a->events_retention_s != b->events_retention_s},
+	    {"events.max_per_machine", a->events_max_per_machine != b->events_max_per_machine},
+	    {"events.max_total", a->events_max_total != b->events_max_total},
+	    {"security.user", str_differs(a->user, b->user)},
+	    {"security.landlock", a->landlock != b->landlock},
+	    {"security.seccomp", a->seccomp != b->seccomp},
+	    {"api.listen", a->api_address != b->api_address},
+	    {"api.port", a->api_port != b->api_port},
+	    {"api.token_file", str_differs(a->api_token_file, b->api_token_file)},
+	};
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(keys); i++)
+		if (keys[i].differs)
+			return keys[i].name;
+	for (size_t i = 0; i < a->n_interfaces; i++)
+		if (strcmp(a->interfaces[i], b->interfaces[i]) != 0)
+			return "interfaces";
+	return NULL;
+}
+
 int conf_validate(const struct conf *c, struct conf_errors *errs)
 {
-	struct checker v = {.c = c, .errs = errs};
+	return conf_validate_over(c, NULL, errs);
+}
+
+int conf_validate_over(const struct conf *c, const struct conf *running,
+		       struct conf_errors *errs)
+{
+	struct checker v = {.c = c, .errs = errs, .running = running};
 
 	check_globals(&v);
 	check_subnets(&v);

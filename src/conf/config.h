@@ -325,6 +325,15 @@ struct conf {
 	uint32_t events_max_per_machine; /* newest kept per MAC; default 2000 */
 	uint32_t events_max_total;	 /* newest kept in all; default 1,000,000 */
 
+	/*
+	 * The inventory API (`api:`, http/admin.c): served on api_address:
+	 * api_port, only when api_token_file names the file holding its bearer
+	 * token (read when pxed starts).
+	 */
+	uint32_t api_address; /* host order; default 127.0.0.1 */
+	uint16_t api_port;    /* default 8780 */
+	char *api_token_file; /* NULL: no API that changes anything */
+
 	/* Least privilege after start (`security:`, core/priv.h, docs/security.md). */
 	char *user;	   /* the account to become when started as root; default "pxed" */
 	bool landlock;	   /* confine file access and TCP (default true) */
@@ -337,7 +346,7 @@ struct conf {
 	struct {
 		int interfaces, dhcp_mode, default_profile, tftp_root, http_root;
 		int tftp_upload_dir, state_dir;
-		int user;
+		int user, api_token_file;
 	} lines;
 };
 
@@ -356,6 +365,56 @@ struct conf *conf_new_defaults(void);
  * problem found, each as "file:line: message".
  */
 int conf_load(const char *path, struct conf **out, struct conf_errors *errs);
+
+/*
+ * Hosts and profiles put through the API (http/admin.c), kept in the store
+ * as text in the config file's own format (JSON being YAML): a host entry's
+ * keys, or a profile's. Each replaces the file's host with that MAC, or its
+ * profile of that name, or adds one. Entries carry CONF_LINE_API as their
+ * line: messages about them name "api" instead of the file.
+ */
+enum conf_entry_kind { CONF_ENTRY_HOST, CONF_ENTRY_PROFILE };
+
+struct conf_entry {
+	enum conf_entry_kind kind;
+	const char *name; /* host: its MAC, "52:54:00:12:34:56"; profile: its name */
+	const char *body; /* NUL-terminated */
+};
+
+#define CONF_LINE_API (-1)
+/* Bytes of one entry's body, at most. */
+#define CONF_ENTRY_MAX 65536
+
+/*
+ * conf_load() from the file's text already read (path names it in
+ * messages and anchors its relative paths), then every entry in order.
+ * Errors in an entry's body read "api host 52:54:00:12:34:56:LINE: ...".
+ */
+int conf_load_layered(const char *path, const char *text, size_t len,
+		      const struct conf_entry *entries, size_t n, struct conf **out,
+		      struct conf_errors *errs);
+
+/*
+ * conf_load_layered() for a configuration that is to replace running (a
+ * reload, an API change): what only a start reads (the TLS key, the API's
+ * token) is not opened again, and is the same or the change is refused
+ * (conf_restart_change). conf_validate_over() is the same for conf_validate().
+ */
+int conf_load_over(const struct conf *running, const char *path, const char *text, size_t len,
+		   const struct conf_entry *entries, size_t n, struct conf **out,
+		   struct conf_errors *errs);
+int conf_validate_over(const struct conf *c, const struct conf *running,
+		       struct conf_errors *errs);
+
+/* Reads path whole (at most CONF_MAX_FILE_SIZE) into a new NUL-terminated buffer. */
+int conf_read_file(const char *path, char **out, size_t *len, struct conf_errors *errs);
+
+/*
+ * The first setting that differs between a and b and takes effect only
+ * when pxed starts (ports, roots, interfaces, limits, the sandbox...), as
+ * the config file spells it; NULL when a reload can apply b.
+ */
+const char *conf_restart_change(const struct conf *a, const struct conf *b);
 
 /* Checks cross-references (profiles named by hosts exist, pools inside
  * subnets...). Used by conf_load and by main.c for flag-built configs. */

@@ -432,6 +432,27 @@ static int dhcp_pools_init(struct dhcp_server *s)
 	return dhcp_pools_load(s);
 }
 
+int dhcp_server_conf_changed(struct dhcp_server *s, const struct conf *old)
+{
+	const struct conf *c = s->d->conf;
+
+	/* pools[i] is subnets[i]'s: a pool whose range moved starts again, from the store. */
+	for (size_t i = 0; i < CONF_MAX_SUBNETS; i++) {
+		uint32_t of = i < old->n_subnets ? old->subnets[i].pool_first : 0;
+		uint32_t ol = i < old->n_subnets ? old->subnets[i].pool_last : 0;
+		uint32_t nf = i < c->n_subnets ? c->subnets[i].pool_first : 0;
+		uint32_t nl = i < c->n_subnets ? c->subnets[i].pool_last : 0;
+		if (of == nf && ol == nl)
+			continue;
+		if (s->pools[i].slots != NULL)
+			pool_fini(&s->pools[i]);
+		memset(&s->pools[i], 0, sizeof(s->pools[i]));
+		if (nf != 0 && pool_init(&s->pools[i], nf, nl) < 0)
+			return -ENOMEM;
+	}
+	return dhcp_pools_load(s);
+}
+
 static const struct conf_subnet *dhcp_subnet_for(struct dhcp_ctx *x)
 {
 	/*

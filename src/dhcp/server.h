@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct pxed;
+struct conf;
 struct dhcp_server;
 struct dhcp_msg;
 struct boot_facts;
@@ -75,5 +76,12 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
  */
 int dhcp_server_turn_begin(struct dhcp_server *s);
 int dhcp_server_turn_end(struct dhcp_server *s);
+
+/*
+ * d->conf was replaced (daemon/snapshot.c; old is still valid): pools whose
+ * range changed start again, and every pool is loaded again from the store
+ * and the new reservations. 0, -ENOMEM or -EIO.
+ */
+int dhcp_server_conf_changed(struct dhcp_server *s, const struct conf *old);
 
 #endif

@@ -738,3 +738,15 @@ size_t http_api_streams(const struct http_api *a)
 {
 	return a != NULL ? a->n_streams : 0;
 }
+
+void http_api_reply(struct http_api *a, struct evhttp_request *req, int code, const char *reason,
+		    json_t *body)
+{
+	api_send(a, req, code, reason, body);
+}
+
+void http_api_reply_error(struct http_api *a, struct evhttp_request *req, int code,
+			  const char *reason, const char *why)
+{
+	api_error(a, req, code, reason, why);
+}

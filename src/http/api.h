@@ -12,6 +12,7 @@
 #ifndef PXED_HTTP_API_H
 #define PXED_HTTP_API_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct pxed;
@@ -27,6 +28,15 @@ void http_api_free(struct http_api *a);
 
 /* Answers a GET or HEAD whose decoded path starts with "/api/" (404 for the unknown ones). */
 void http_api_handle(struct http_api *a, struct evhttp_request *req, const char *path);
+
+/*
+ * A JSON reply (body is taken over), and an error reply {"error": why}, as
+ * every endpoint answers them; for the inventory API (http/admin.c).
+ */
+void http_api_reply(struct http_api *a, struct evhttp_request *req, int code, const char *reason,
+		    json_t *body);
+void http_api_reply_error(struct http_api *a, struct evhttp_request *req, int code,
+			  const char *reason, const char *why);
 
 /* Event streams open now (for /metrics). */
 size_t http_api_streams(const struct http_api *a);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "http/admin.h"
 #include "core/util.h"
 
 #define HC_CONNECT_TIMEOUT_MS 5000
@@ -122,6 +123,7 @@ static int hc_wait(int fd, short events, int timeout_ms)
 
 struct hc_url {
 	char host[256], port[8], prefix[256]; /* prefix: a path before /api, "" or "/x" */
+	char token[ADMIN_TOKEN_MAX + 1];      /* the inventory API's bearer token, or "" */
 };
 
 /* "http://HOST[:PORT][/PREFIX]"; HOST may be a name, an IPv4 address or [IPv6]. */
@@ -271,11 +273,13 @@ static int hc_send_all(struct hc_conn *c, const char *p, size_t n)
 static int hc_request(struct hc_conn *c, const struct hc_url *u, const char *path,
 		      const char *accept)
 {
-	char req[1024];
+	char req[1024 + ADMIN_TOKEN_MAX];
 	int n = snprintf(req, sizeof(req),
-			 "GET %s%s HTTP/1.1\r\nHost: %s:%s\r\nAccept: %s\r\n"
+			 "GET %s%s HTTP/1.1\r\nHost: %s:%s\r\nAccept: %s\r\n%s%s%s"
 			 "User-Agent: pxed/" PXED_VERSION "\r\nConnection: close\r\n\r\n",
-			 u->prefix, path, u->host, u->port, accept);
+			 u->prefix, path, u->host, u->port, accept,
+			 u->token[0] != '\0' ? "Authorization: Bearer " : "", u->token,
+			 u->token[0] != '\0' ? "\r\n" : "");
 
 	if (n < 0 || (size_t)n >= sizeof(req))
 		return -E2BIG;
@@ -1107,4 +1111,238 @@ int http_cli_events(int argc, char **argv)
 		return 2;
 	hc_catch_signals();
 	return o.follow ? hc_follow(&u, &o) : hc_events_once(&u, &o);
+}
+
+/* ---- pxed hosts, pxed profiles --------------------------------------------- */
+
+static const char usage_hosts[] =
+    "usage: pxed hosts [--config FILE | --url URL --token-file FILE] [--discovered] [--json]\n"
+    "       pxed profiles [--config FILE | --url URL --token-file FILE] [--json]\n"
+    "\n"
+    "Lists the running daemon's inventory: the hosts (MAC, name, reserved address,\n"
+    "profile) or the profiles (kernel, initrds, command line), from the config file\n"
+    "and from the API (docs/api.md \"Inventory\"), each with where it comes from;\n"
+    "with --discovered, the unknown machines that subnets with `unknown: discover`\n"
+    "registered, with what they said about themselves.\n"
+    "\n"
+    "  --config FILE      the daemon's configuration: the API's address (api.listen,\n"
+    "                     api.port) and its token (api.token_file)\n"
+    "  --url URL          the inventory API (default http://127.0.0.1:8780)\n"
+    "  --token-file FILE  the file holding the API's bearer token\n"
+    "  --discovered       (hosts) the machines discovered, not the hosts\n"
+    "  --json             print the API's JSON\n";
+
+struct hc_inv_opts {
+	const char *config, *url, *token_file;
+	bool json, help, discovered;
+};
+
+static int hc_inv_parse(int argc, char **argv, const char *cmd, struct hc_inv_opts *o)
+{
+	enum { O_URL = 256, O_CONFIG, O_TOKEN_FILE, O_JSON, O_HELP, O_DISCOVERED };
+	static const struct option opts[] = {
+	    {"discovered", no_argument, NULL, O_DISCOVERED},
+	    {"url", required_argument, NULL, O_URL},
+	    {"config", required_argument, NULL, O_CONFIG},
+	    {"token-file", required_argument, NULL, O_TOKEN_FILE},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == O_URL)
+			o->url = optarg;
+		else if (opt == O_CONFIG)
+			o->config = optarg;
+		else if (opt == O_TOKEN_FILE)
+			o->token_file = optarg;
+		else if (opt == O_JSON)
+			o->json = true;
+		else if (opt == O_DISCOVERED && strcmp(cmd, "hosts") == 0)
+			o->discovered = true;
+		else if (opt == 'h' || opt == O_HELP)
+			o->help = true;
+		else
+			goto bad;
+	}
+	if (optind < argc || (o->config != NULL && (o->url != NULL || o->token_file != NULL)) ||
+	    (o->config == NULL && o->token_file == NULL && !o->help))
+		goto bad;
+	return 0;
+bad:
+	fprintf(stderr, "pxed %s: bad or missing option (see pxed %s --help)\n", cmd, cmd);
+	return -EINVAL;
+}
+
+static int hc_read_token(const char *file, struct hc_url *u)
+{
+	struct conf_errors errs = {0};
+	char *text = NULL;
+	size_t len = 0;
+	int rc = conf_read_file(file, &text, &len, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "pxed: %s\n", errs.msgs[i]);
+	conf_errors_free(&errs);
+	if (rc < 0)
+		return rc;
+	rc = http_admin_token(text, len, u->token, sizeof(u->token));
+	free(text);
+	if (rc < 0)
+		fprintf(stderr, "pxed: %s does not hold a token (16 or more printable characters)\n",
+			file);
+	return rc;
+}
+
+/* The API's URL and token: from --url/--token-file, or the config's api section. */
+static int hc_inv_target(const struct hc_inv_opts *o, struct hc_url *u)
+{
+	char url[300], ip[16];
+	const char *token_file = o->token_file;
+	struct conf *c = NULL;
+	struct conf_errors errs = {0};
+	int rc;
+
+	snprintf(url, sizeof(url), "%s", o->url != NULL ? o->url : "http://127.0.0.1:8780");
+	if (o->config != NULL) {
+		if (conf_load(o->config, &c, &errs) < 0) {
+			for (size_t i = 0; i < errs.n; i++)
+				fprintf(stderr, "%s\n", errs.msgs[i]);
+			conf_errors_free(&errs);
+			return -EINVAL;
+		}
+		if (c->api_token_file == NULL) {
+			fprintf(stderr,
+				"pxed: %s has no api.token_file: the daemon has no inventory API\n",
+				o->config);
+			conf_free(c);
+			return -EINVAL;
+		}
+		snprintf(url, sizeof(url), "http://%s:%u", ip4_format(ip, c->api_address),
+			 c->api_port);
+		token_file = c->api_token_file;
+	}
+	rc = hc_url_parse(url, u);
+	if (rc < 0)
+		fprintf(stderr, "pxed: '%s' is not a URL like http://127.0.0.1:8780\n", url);
+	else
+		rc = hc_read_token(token_file, u);
+	conf_free(c);
+	return rc;
+}
+
+static const char *hc_source(const json_t *o, char *out, size_t cap)
+{
+	const json_t *line = json_object_get(o, "line");
+
+	if (strcmp(hc_str(o, "source", ""), "api") == 0)
+		snprintf(out, cap, "api");
+	else if (json_is_integer(line) && json_integer_value(line) > 0)
+		snprintf(out, cap, "config:%" JSON_INTEGER_FORMAT, json_integer_value(line));
+	else
+		snprintf(out, cap, "flags");
+	return out;
+}
+
+static void hc_print_hosts(const json_t *list)
+{
+	size_t i;
+	const json_t *h;
+	char src[32];
+
+	printf("%-17s  %-20s  %-15s  %-16s  %-10s  %s\n", "MAC", "NAME", "ADDRESS", "PROFILE",
+	       "INSTALL", "SOURCE");
+	json_array_foreach(list, i, h)
+	{
+		bool unused = json_is_false(json_object_get(h, "used"));
+		printf("%-17s  %-20s  %-15s  %-16s  %-10s  %s%s\n", hc_str(h, "mac", "-"),
+		       hc_str(h, "name", "-"), hc_str(h, "address", "-"),
+		       hc_str(h, "profile", "(default)"), hc_str(h, "install", "-"),
+		       hc_source(h, src, sizeof(src)), unused ? " (not used: see the log)" : "");
+	}
+}
+
+static void hc_print_profiles(const json_t *list)
+{
+	size_t i;
+	const json_t *p;
+	char src[32];
+
+	printf("%-20s  %-40s  %-7s  %s\n", "NAME", "KERNEL", "INITRDS", "SOURCE");
+	json_array_foreach(list, i, p)
+	{
+		bool def = json_is_true(json_object_get(p, "default"));
+		printf("%-20s  %-40s  %-7zu  %s%s\n", hc_str(p, "name", "?"), hc_str(p, "kernel", "-"),
+		       json_array_size(json_object_get(p, "initrds")), hc_source(p, src, sizeof(src)),
+		       def ? " (default_profile)" : "");
+	}
+}
+
+static void hc_print_discovered(const json_t *list)
+{
+	size_t i;
+	const json_t *m;
+
+	printf("%-17s  %-15s  %-8s  %-36s  %-24s  %s\n", "MAC", "ADDRESS", "ARCH", "VENDOR CLASS",
+	       "LAST SEEN", "INTERFACE");
+	json_array_foreach(list, i, m)
+	{
+		printf("%-17s  %-15s  %-8s  %-36s  %-24s  %s\n", hc_str(m, "mac", "?"),
+		       hc_str(m, "ip", "-"), hc_str(m, "arch_name", "-"), hc_str(m, "vendor_class", "-"),
+		       hc_str(m, "last_seen", "-"), hc_str(m, "interface", "-"));
+	}
+}
+
+static int hc_inventory(int argc, char **argv, const char *cmd)
+{
+	struct hc_inv_opts o;
+	struct hc_url u;
+	json_t *j = NULL;
+	bool hosts = strcmp(cmd, "hosts") == 0;
+
+	if (hc_inv_parse(argc, argv, cmd, &o) < 0)
+		return 2;
+	if (o.help) {
+		fputs(usage_hosts, stdout);
+		return 0;
+	}
+	if (hc_inv_target(&o, &u) < 0)
+		return 1;
+	int rc = hc_get_json(&u,
+			     o.discovered ? "/api/v1/discovered"
+			     : hosts	  ? "/api/v1/hosts"
+					  : "/api/v1/profiles",
+			     &j);
+	explicit_bzero(u.token, sizeof(u.token));
+	if (rc < 0)
+		return 1;
+	if (o.json) {
+		char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (text != NULL)
+			puts(text);
+		free(text);
+	} else if (o.discovered) {
+		hc_print_discovered(json_object_get(j, "machines"));
+	} else if (hosts) {
+		hc_print_hosts(json_object_get(j, "hosts"));
+	} else {
+		hc_print_profiles(json_object_get(j, "profiles"));
+	}
+	json_decref(j);
+	return 0;
+}
+
+int http_cli_hosts(int argc, char **argv)
+{
+	return hc_inventory(argc, argv, "hosts");
+}
+
+int http_cli_profiles(int argc, char **argv)
+{
+	return hc_inventory(argc, argv, "profiles");
 }

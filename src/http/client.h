@@ -9,5 +9,8 @@
 /* The subcommands; argv[0] is the command's name. Return the exit status. */
 int http_cli_status(int argc, char **argv);
 int http_cli_events(int argc, char **argv);
+/* `pxed hosts`, `pxed profiles`: the inventory, from the inventory API (http/admin.h). */
+int http_cli_hosts(int argc, char **argv);
+int http_cli_profiles(int argc, char **argv);
 
 #endif

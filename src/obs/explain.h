@@ -62,7 +62,6 @@ enum explain_verdict {
 	EXPLAIN_NOT_STORED,	 /* pxed withheld its ACK: the lease could not be stored */
 	EXPLAIN_NO_PLAN,	 /* pxed had nothing to boot it with */
 	EXPLAIN_IGNORED,	 /* an unknown machine on a subnet with unknown: ignore */
-	EXPLAIN_LOCAL_BOOT,	 /* an installed host was told to boot its local disk */
 	EXPLAIN_MENU_LOCAL,	 /* a PXE menu whose default is the local disk */
 	EXPLAIN_NOT_FETCHED,	 /* told a file, never asked for it */
 	EXPLAIN_FILE_MISSING,	 /* asked for a file pxed does not have */
@@ -71,6 +70,7 @@ enum explain_verdict {
 	EXPLAIN_NO_KERNEL,	 /* fetched its script or config, not the kernel */
 	EXPLAIN_NO_INITRD,	 /* fetched the kernel, not every initrd */
 	EXPLAIN_DONE,		 /* kernel and initrds delivered: pxed's part is done */
+	EXPLAIN_LOCAL_BOOT,	 /* an installed host was told to boot its local disk */
 	EXPLAIN_VERDICT_COUNT
 };
 

@@ -115,6 +115,14 @@
 	  "HTTP requests answered 429: over http.rate_per_address")                                \
 	X(HTTP_TLS_HANDSHAKE_FAILED, "pxed_http_tls_handshakes_failed_total", "",                  \
 	  "HTTPS connections whose TLS handshake failed (plain HTTP, a refused certificate...)")   \
+	X(API_UNAUTHORIZED, "pxed_api_requests_refused_total", "reason=\"unauthorized\"",         \
+	  "inventory API requests refused: a missing or wrong bearer token")                      \
+	X(INVENTORY_CHANGES, "pxed_inventory_changes_total", "",                                   \
+	  "hosts and profiles put or deleted through the API")                                    \
+	X(RELOAD_DONE, "pxed_reloads_total", "outcome=\"done\"",                                   \
+	  "configuration reloads (SIGHUP or POST /api/v1/reload): done, or refused")              \
+	X(RELOAD_REFUSED, "pxed_reloads_total", "outcome=\"refused\"",                             \
+	  "configuration reloads (SIGHUP or POST /api/v1/reload): done, or refused")              \
 	X(BOOT_STARTED, "pxed_boot_sessions_total", "outcome=\"started\"",                         \
 	  "boot sessions that started, and how those that ended did (docs/api.md)")    \
 	X(BOOT_BOOTED, "pxed_boot_sessions_total", "outcome=\"booted\"",                           \

@@ -1181,3 +1181,104 @@ int store_host_state_each(struct store *s,
 	sqlite3_finalize(q);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
+
+/* ---- the inventory the API put (schema 3) ------------------------------ */
+
+/* One statement, prepared for the call: inventory changes are rare. */
+static int store_inventory_exec(struct store *s, const char *sql, const char *kind,
+				const char *name, const char *body)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		log_err("store", "inventory: %s", sqlite3_errmsg(s->db));
+		return -EIO;
+	}
+	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	if (body != NULL) {
+		sqlite3_bind_text(q, 3, body, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 4, (sqlite3_int64)time(NULL));
+	}
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		log_err("store", "inventory %s %s: %s", kind, name, sqlite3_errmsg(s->db));
+		return -EIO;
+	}
+	return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_inventory_put(struct store *st, const char *kind, const char *name, const char *body)
+{
+	return store_inventory_exec(st,
+				    "INSERT INTO inventory (kind, name, body, updated) "
+				    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, name) "
+				    "DO UPDATE SET body = ?3, updated = ?4",
+				    kind, name, body);
+}
+
+int store_inventory_delete(struct store *st, const char *kind, const char *name)
+{
+	return store_inventory_exec(st, "DELETE FROM inventory WHERE kind = ?1 AND name = ?2",
+				    kind, name, NULL);
+}
+
+int store_inventory_read(const char *state_dir,
+			 int (*fn)(const char *kind, const char *name, const char *body,
+				   int64_t updated, void *arg),
+			 void *arg)
+{
+	char path[PATH_MAX];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -EIO, step;
+
+	snprintf(path, sizeof(path), "%s/pxed.db", state_dir);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT kind, name, body, updated FROM inventory "
+			       "ORDER BY kind DESC, name",
+			       -1, &q, NULL) != SQLITE_OK) {
+		/* No store, or one from before schema 3: nothing the API put. */
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+		return 0;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	rc = 0;
+	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
+		rc = fn((const char *)sqlite3_column_text(q, 0),
+			(const char *)sqlite3_column_text(q, 1),
+			(const char *)sqlite3_column_text(q, 2), sqlite3_column_int64(q, 3), arg);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = -EIO;
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return rc;
+}
+
+int store_inventory_each(struct store *st,
+			 int (*fn)(const char *kind, const char *name, const char *body,
+				   int64_t updated, void *arg),
+			 void *arg)
+{
+	sqlite3_stmt *q;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT kind, name, body, updated FROM inventory "
+			       "ORDER BY kind DESC, name",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
+		rc = fn((const char *)sqlite3_column_text(q, 0),
+			(const char *)sqlite3_column_text(q, 1),
+			(const char *)sqlite3_column_text(q, 2), sqlite3_column_int64(q, 3), arg);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = -EIO;
+	sqlite3_finalize(q);
+	return rc;
+}

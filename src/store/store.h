@@ -125,9 +125,6 @@ int store_event_last_dhcp(struct store *st, const uint8_t mac[6], struct store_e
 int store_event_prune(struct store *st, const struct store_retention *r, size_t batch);
 /* Deletes at most `batch` of mac's events beyond its newest `keep`; count or -EIO. */
 int store_event_prune_mac(struct store *st, const uint8_t mac[6], uint32_t keep, size_t batch);
-/* The schema version of the open store (2 since boot sessions). */
-int store_schema_version(struct store *st);
-
 /*
  * Hosts' provisioning life cycles (schema 3, boot/states.h): state is
  * "install" or "installed", token the callback's ("" when none), updated
@@ -143,5 +140,27 @@ int store_host_state_each(struct store *st,
 
 /* The schema version of the open store (2 since boot sessions). */
 int store_schema_version(struct store *st);
+
+/*
+ * The inventory the API put (http/admin.c): entries of kind "host" (named
+ * by MAC) or "profile" (by name), each a body in the config's format
+ * (conf/config.h conf_entry). put adds or replaces; delete gives -ENOENT
+ * when there was none; each calls fn for every entry, profiles first, until
+ * fn returns non-zero (returned). -EIO on a store failure.
+ */
+int store_inventory_put(struct store *st, const char *kind, const char *name, const char *body);
+int store_inventory_delete(struct store *st, const char *kind, const char *name);
+int store_inventory_each(struct store *st,
+			 int (*fn)(const char *kind, const char *name, const char *body,
+				   int64_t updated, void *arg),
+			 void *arg);
+/*
+ * The same from state_dir/pxed.db opened read-only beside the daemon (for
+ * `pxed explain --config`): no store, or none from schema 3, holds none (0).
+ */
+int store_inventory_read(const char *state_dir,
+			 int (*fn)(const char *kind, const char *name, const char *body,
+				   int64_t updated, void *arg),
+			 void *arg);
 
 #endif

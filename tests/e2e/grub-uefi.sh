@@ -5,6 +5,8 @@
 #   gnu1: grubnetx64.efi, Secure Boot off;
 #   gnu2: shimx64.efi with Secure Boot on (OVMF with Microsoft's keys): the
 #         shim loads grubx64.efi (the same GRUB image), which checks the kernel.
+#         Its profile (the Secure Boot chain) and its host entry are not in the
+#         file: they are put through the inventory API once pxed runs.
 # GRUB (prefix /grub) reads grub/grub.cfg, which pxed renders to send it on to
 # grub/grub.cfg-01-<mac>; that one loads the kernel and the initrd from
 # (tftp,<server>) with the command line pxed composed, its GRUB-special words
@@ -40,26 +42,33 @@ profiles:
     cmdline: console=ttyS0 panic=-1 pxedboot=grub
     programs:
       efi-x64: grubnetx64.efi
-  shimmed:
-    kernel: $LAB_KERNEL
-    initrds: [$LAB_INITRD]
-    cmdline: console=ttyS0 panic=-1 pxedboot=shim
-    programs: {efi-x64: shimx64.efi}
+api: {token_file: $LAB_TMP/api-token}
 hosts:
   - mac: $MAC1
     name: gnu1
     profile: grubby
     cmdline: pxedhost=gnu1 pxedquote=a;b\$x{y}
-  - mac: $MAC2
-    name: gnu2
-    profile: shimmed
-    cmdline: pxedhost=gnu2
 YAML
+printf 'grub-uefi-test-token-0123456789\n' >"$LAB_TMP/api-token"
+chmod 600 "$LAB_TMP/api-token"
 
 "$PXED" check --config "$LAB_TMP/pxed.yaml" || lab_fail "pxed check refused the config"
 lab_pxed serve --config "$LAB_TMP/pxed.yaml"
 lab_wait_port udp 67 || lab_fail "pxed does not listen on UDP 67"
 lab_wait_port udp 69 || lab_fail "pxed does not listen on UDP 69"
+lab_wait_port tcp 8780 || lab_fail "pxed does not listen on TCP 8780 (the inventory API)"
+# api_put PATH JSON: PUT through the inventory API; fails the test unless 201.
+api_put() {
+	local code
+	code=$(ip netns exec "$LAB_NS" curl -sS --max-time 10 -o "$LAB_TMP/api.out" -w '%{http_code}' \
+		-X PUT -H 'Authorization: Bearer grub-uefi-test-token-0123456789' --data-binary "$2" \
+		"http://127.0.0.1:8780/api/v1$1") || lab_fail "PUT $1 failed"
+	[ "$code" = 201 ] || lab_fail "PUT $1: HTTP $code: $(cat "$LAB_TMP/api.out")"
+}
+api_put /profiles/shimmed "{\"kernel\": \"$LAB_KERNEL\", \"initrds\": [\"$LAB_INITRD\"],
+	\"cmdline\": \"console=ttyS0 panic=-1 pxedboot=shim\", \"programs\": {\"efi-x64\": \"shimx64.efi\"}}"
+api_put "/hosts/$MAC2" '{"name": "gnu2", "profile": "shimmed", "cmdline": "pxedhost=gnu2"}'
+lab_ok "the Secure Boot profile (shim + signed GRUB) and gnu2 put through the inventory API"
 
 lab_add_tap tap1
 lab_add_tap tap2
@@ -87,7 +96,7 @@ for who in gnu1 gnu2; do
 		lab_fail "$who's command line is not the rendered one: $cmdline"
 	lab_ok "guest $who booted through GRUB with the rendered command line: $cmdline"
 done
-lab_ok "gnu2 booted with Secure Boot on: shim, GRUB and kernel all verified"
+lab_ok "gnu2 booted with Secure Boot on through its API profile: shim, GRUB and kernel all verified"
 
 # timeline_of MAC: `pxed timeline MAC` into $LAB_TMP/timeline.txt, echoed as comments.
 timeline_of() {

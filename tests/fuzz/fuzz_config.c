@@ -13,12 +13,15 @@
  *
  * conf_load() resolves relative paths against the file's directory and
  * stat()s kernels, so the file lives in a private directory of its own.
+ * The same bytes then go through conf_load_layered() as the body of a host
+ * and of a profile the inventory API put (http/admin.c).
  */
 #include "conf/config.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -55,5 +58,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	conf_errors_free(&errs);
 	unlink(path);
+
+	/* The same bytes as what the API puts over a file: a host's body, then a profile's. */
+	static const char file[] = "dhcp: {mode: off}\nprofiles: {base: {kernel: /proc/self/stat}}\n"
+				   "hosts: [{mac: '52:54:00:00:00:01', profile: base}]\n";
+	char *body = malloc(size + 1);
+	if (body == NULL)
+		abort();
+	memcpy(body, data, size);
+	body[size] = '\0';
+	for (int kind = CONF_ENTRY_HOST; kind <= CONF_ENTRY_PROFILE; kind++) {
+		struct conf_entry e = {.kind = (enum conf_entry_kind)kind,
+				       .name = kind == CONF_ENTRY_HOST ? "52:54:00:00:00:01" : "base",
+				       .body = body};
+		c = NULL;
+		if (conf_load_layered(path, file, sizeof(file) - 1, &e, 1, &c, &errs) == 0) {
+			if (conf_validate(c, &errs) != 0)
+				abort();
+			conf_free(c);
+		} else if (errs.n == 0) {
+			abort();
+		}
+		conf_errors_free(&errs);
+	}
+	free(body);
 	return 0;
 }

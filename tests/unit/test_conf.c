@@ -2234,6 +2234,172 @@ static void test_security_config(void **state)
 	run_err_cases(security_parse_cases, PXED_ARRAY_LEN(security_parse_cases));
 }
 
+/* ---- what the API puts over the file (conf_load_layered) ------------------ */
+
+struct layered_case {
+	const char *what;
+	struct conf_entry entries[3];
+	size_t n;
+	const char *err; /* NULL: it loads; else the start of the first message */
+};
+
+static const struct layered_case layered_cases[] = {
+    {"the file alone", {{0}}, 0, NULL},
+    {"a host added", {{CONF_ENTRY_HOST, "52:54:00:00:00:02", "{\"name\": \"api2\"}"}}, 1, NULL},
+    {"the file's host replaced",
+     {{CONF_ENTRY_HOST, "52:54:00:00:00:01", "{\"name\": \"api1\", \"address\": \"10.9.0.11\"}"}},
+     1,
+     NULL},
+    {"a profile and a host of it",
+     {{CONF_ENTRY_PROFILE, "rescue", "{\"kernel\": \"$/boot/vmlinuz\", \"cmdline\": \"r=1\"}"},
+      {CONF_ENTRY_HOST, "52:54:00:00:00:02", "{\"profile\": \"rescue\"}"}},
+     2,
+     NULL},
+    {"an unknown key",
+     {{CONF_ENTRY_HOST, "52:54:00:00:00:02", "{\"bogus\": 1}"}},
+     1,
+     "api host 52:54:00:00:00:02:1: unknown key 'bogus' in host"},
+    {"an undefined profile",
+     {{CONF_ENTRY_HOST, "52:54:00:00:00:02", "{\"name\": \"n2\", \"profile\": \"nope\"}"}},
+     1,
+     "api: host n2: profile 'nope' is not defined"},
+    {"an address reserved twice",
+     {{CONF_ENTRY_HOST, "52:54:00:00:00:02", "{\"address\": \"10.9.0.10\"}"}},
+     1,
+     "api: address 10.9.0.10 is reserved for two hosts (first at line 6)"},
+    {"a MAC that differs",
+     {{CONF_ENTRY_HOST, "52:54:00:00:00:02", "{\"mac\": \"52:54:00:00:00:03\"}"}},
+     1,
+     "api host 52:54:00:00:00:02:1: mac differs"},
+    {"not a mapping", {{CONF_ENTRY_HOST, "52:54:00:00:00:02", "[1]"}}, 1, "api host 52:54:00:00:00:02:1: must be an object"},
+    {"not YAML", {{CONF_ENTRY_HOST, "52:54:00:00:00:02", "{\"a\": [}"}}, 1, "api host 52:54:00:00:00:02:1: YAML syntax error"},
+    {"a bad MAC", {{CONF_ENTRY_HOST, "52:54:00", "{}"}}, 1, "api host 52:54:00: '52:54:00' is not a MAC"},
+    {"a bad profile name", {{CONF_ENTRY_PROFILE, ".x", "{}"}}, 1, "api profile .x: profile name '.x'"},
+    {"a profile without kernel",
+     {{CONF_ENTRY_PROFILE, "empty", "{\"cmdline\": \"x\"}"}},
+     1,
+     "api: profile 'empty'"},
+};
+
+static void test_layered(void **state)
+{
+	char yaml[1024], path[PATH_MAX], bodies[3][256];
+
+	snprintf(yaml, sizeof(yaml),
+		 "interfaces: [eth0]\n"
+		 "subnets: [{subnet: 10.9.0.0/24, pool: 10.9.0.100-10.9.0.200}]\n"
+		 "profiles:\n  base: {kernel: %s/boot/vmlinuz}\n"
+		 "hosts:\n  - {mac: 52:54:00:00:00:01, name: file1, address: 10.9.0.10}\n",
+		 tmpdir);
+	write_bytes(tmpdir, yaml, strlen(yaml), path);
+	for (size_t i = 0; i < PXED_ARRAY_LEN(layered_cases); i++) {
+		const struct layered_case *t = &layered_cases[i];
+		struct conf_entry e[3];
+		struct conf_errors errs = {0};
+		struct conf *c = NULL;
+
+		for (size_t k = 0; k < t->n; k++) {
+			snprintf(bodies[k], sizeof(bodies[k]), "%s", expand(t->entries[k].body, path));
+			e[k] = t->entries[k];
+			e[k].body = bodies[k];
+		}
+		int rc = conf_load_layered(path, yaml, strlen(yaml), e, t->n, &c, &errs);
+		if ((rc == 0) != (t->err == NULL) ||
+		    (t->err != NULL && (errs.n == 0 || strncmp(errs.msgs[0], t->err, strlen(t->err)) != 0))) {
+			fprintf(stderr, "case '%s': rc %d\n", t->what, rc);
+			print_errors(&errs);
+			fail();
+		}
+		conf_errors_free(&errs);
+		conf_free(c);
+	}
+	unlink(path);
+}
+
+/* What the layers give: replaced entries, the API's marked, the file's order of lookup kept. */
+static void test_layered_result(void **state)
+{
+	char yaml[1024], kernel[PATH_MAX + 64], path[PATH_MAX];
+	const uint8_t mac1[6] = {0x52, 0x54, 0, 0, 0, 1}, mac2[6] = {0x52, 0x54, 0, 0, 0, 2};
+
+	snprintf(yaml, sizeof(yaml),
+		 "dhcp: {mode: off}\nprofiles:\n  base: {kernel: %s/boot/vmlinuz}\n"
+		 "hosts:\n  - {mac: 52:54:00:00:00:01, name: file1}\n",
+		 tmpdir);
+	snprintf(kernel, sizeof(kernel), "{\"kernel\": \"%s/boot/initrd.img\"}", tmpdir);
+	write_bytes(tmpdir, yaml, strlen(yaml), path);
+	const struct conf_entry e[] = {
+	    {CONF_ENTRY_HOST, "52:54:00:00:00:02", "{\"name\": \"api2\", \"profile\": \"base\"}"},
+	    {CONF_ENTRY_PROFILE, "base", kernel},
+	    {CONF_ENTRY_HOST, "52:54:00:00:00:01", "{\"name\": \"api1\"}"},
+	};
+	struct conf_errors errs = {0};
+	struct conf *c = NULL;
+
+	assert_int_equal(conf_load_layered(path, yaml, strlen(yaml), e, 3, &c, &errs), 0);
+	assert_int_equal(c->n_hosts, 2);
+	assert_string_equal(conf_find_host(c, mac1)->name, "api1");
+	assert_int_equal(conf_find_host(c, mac1)->line, CONF_LINE_API);
+	assert_string_equal(conf_find_host(c, mac2)->name, "api2");
+	assert_int_equal(c->n_profiles, 1);
+	assert_int_equal(conf_find_profile(c, "base")->line, CONF_LINE_API);
+	assert_non_null(strstr(conf_find_profile(c, "base")->kernel, "/boot/initrd.img"));
+
+	conf_free(c);
+	unlink(path);
+}
+
+/*
+ * What a reload may not change: each setting that only a start applies,
+ * changed alone in a file, is named; the inventory, options and pools are not.
+ */
+static void test_restart_change(void **state)
+{
+	static const struct {
+		const char *yaml, *key; /* key NULL: a reload applies it */
+	} cases[] = {
+	    {"interfaces: [eth1]\n", "interfaces"},
+	    {"interfaces: [eth0, eth1]\n", "interfaces"},
+	    {"interfaces: [eth0]\ndhcp: {mode: proxy}\n", "dhcp.mode"},
+	    {"interfaces: [eth0]\ntftp: {port: 6969}\n", "tftp.port"},
+	    {"interfaces: [eth0]\ntftp: {root: $/tftp}\n", "tftp.root"},
+	    {"interfaces: [eth0]\ntftp: {rate_per_address: 5}\n", "tftp.rate_per_address"},
+	    {"interfaces: [eth0]\ntftp: {max_transfers: 5}\n", "tftp.max_transfers"},
+	    {"interfaces: [eth0]\nhttp: {port: 8080}\n", "http.port"},
+	    {"interfaces: [eth0]\nhttp: {root: $/tftp}\n", "http.root"},
+	    {"interfaces: [eth0]\nhttp: {idle_timeout: 5s}\n", "http.idle_timeout"},
+	    {"interfaces: [eth0]\nhttp: {listen: 127.0.0.1}\n", "tftp.listen or http.listen"},
+	    {"interfaces: [eth0]\nstate_dir: $/state2\n", "state_dir"},
+	    {"interfaces: [eth0]\nnbp_dirs: {ipxe: $/tftp}\n", "nbp_dirs.ipxe"},
+	    {"interfaces: [eth0]\ndhcp: {rate_per_mac: 3}\n", "dhcp.rate_per_mac"},
+	    {"interfaces: [eth0]\nrogue: {detect: false}\n", "rogue.detect"},
+	    {"interfaces: [eth0]\nevents: {retention: 1d}\n", "events.retention"},
+	    {"interfaces: [eth0]\nsecurity: {user: root}\n", "security.user"},
+	    {"interfaces: [eth0]\nsecurity: {seccomp: false}\n", "security.seccomp"},
+	    {"interfaces: [eth0]\napi: {port: 9000}\n", "api.port"},
+	    {"interfaces: [eth0]\ndhcp: {lease_time: 2h}\n", NULL},
+	    {"interfaces: [eth0]\nsubnets: [{subnet: 10.9.0.0/24, pool: 10.9.0.100-10.9.0.110}]\n", NULL},
+	    {"interfaces: [eth0]\noptions: {domain-name: lab}\n", NULL},
+	    {"interfaces: [eth0]\nprofiles: {p: {kernel: $/boot/vmlinuz}}\ndefault_profile: p\n", NULL},
+	    {"interfaces: [eth0]\nhosts: [{mac: 52:54:00:00:00:01, name: h}]\n", NULL},
+	};
+	struct conf *base = load_ok("interfaces: [eth0]\n");
+
+	for (size_t i = 0; i < PXED_ARRAY_LEN(cases); i++) {
+		char yaml[512];
+		snprintf(yaml, sizeof(yaml), "%s", expand(cases[i].yaml, ""));
+		struct conf *c = load_ok(yaml);
+		const char *got = conf_restart_change(base, c);
+		if ((got == NULL) != (cases[i].key == NULL) ||
+		    (got != NULL && strcmp(got, cases[i].key) != 0)) {
+			fprintf(stderr, "case %zu (%s): got %s\n", i, cases[i].yaml, got ? got : "NULL");
+			fail();
+		}
+		conf_free(c);
+	}
+	conf_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2270,6 +2436,9 @@ int main(void)
 	    cmocka_unit_test(test_rogue_config),
 	    cmocka_unit_test(test_events_config),
 	    cmocka_unit_test(test_security_config),
+	    cmocka_unit_test(test_layered),
+	    cmocka_unit_test(test_layered_result),
+	    cmocka_unit_test(test_restart_change),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

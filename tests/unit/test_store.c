@@ -733,6 +733,46 @@ static void test_refusals(void **state)
 	free(c);
 }
 
+struct inv_seen {
+	char lines[8][160];
+	size_t n;
+};
+
+static int inv_collect(const char *kind, const char *name, const char *body, int64_t updated,
+		       void *arg)
+{
+	struct inv_seen *s = arg;
+	if (s->n < 8)
+		snprintf(s->lines[s->n++], sizeof(s->lines[0]), "%s %s %s%s", kind, name, body,
+			 updated > 0 ? "" : " (no time)");
+	return 0;
+}
+
+/* The inventory the API put: added, replaced, deleted, listed profiles first; it persists. */
+static void test_inventory_entries(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct inv_seen seen = {0};
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(store_inventory_put(st, "host", "52:54:00:00:00:02", "{\"name\": \"a\"}"), 0);
+	assert_int_equal(store_inventory_put(st, "profile", "rescue", "{\"kernel\": \"/k\"}"), 0);
+	assert_int_equal(store_inventory_put(st, "host", "52:54:00:00:00:01", "{}"), 0);
+	assert_int_equal(store_inventory_put(st, "host", "52:54:00:00:00:02", "{\"name\": \"b\"}"), 0);
+	assert_int_equal(store_inventory_delete(st, "host", "52:54:00:00:00:01"), 0);
+	assert_int_equal(store_inventory_delete(st, "host", "52:54:00:00:00:01"), -ENOENT);
+	assert_int_equal(store_inventory_delete(st, "profile", "52:54:00:00:00:02"), -ENOENT);
+	store_close(st);
+
+	assert_int_equal(store_open(f->dir, &st), 0);
+	assert_int_equal(store_inventory_each(st, inv_collect, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.lines[0], "profile rescue {\"kernel\": \"/k\"}");
+	assert_string_equal(seen.lines[1], "host 52:54:00:00:00:02 {\"name\": \"b\"}");
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -748,6 +788,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_retention_per_machine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_obs_retention, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inventory_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_renewal_after_gap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_last_session_skips_renewals, setup, teardown),
