@@ -128,6 +128,18 @@ void pool_offer(struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6], int64_t 
 	s->made = now;
 }
 
+void pool_take_offers(struct dhcp_pool *dst, const struct dhcp_pool *src, int64_t now)
+{
+	for (uint32_t i = 0; i < src->size; i++) {
+		const struct pool_slot *s = &src->slots[i];
+		uint32_t ip = src->first + i;
+		const struct pool_slot *d = pool_at(dst, ip);
+		if (s->state == POOL_OFFERED && s->until > now && d != NULL &&
+		    d->state == POOL_FREE)
+			pool_offer(dst, ip, s->mac, s->made, s->until, s->brief);
+	}
+}
+
 uint32_t pool_by_mac(const struct dhcp_pool *p, const uint8_t mac[6])
 {
 	if (p->size == 0)

@@ -79,6 +79,13 @@ void pool_set(struct dhcp_pool *p, uint32_t ip, enum pool_state st, const uint8_
 void pool_offer(struct dhcp_pool *p, uint32_t ip, const uint8_t mac[6], int64_t now, int64_t until,
 		bool brief);
 
+/*
+ * Copies src's offers that still hold at time now, and whose address is in
+ * dst and free there, into dst (a pool built again with another range keeps
+ * the offers of the boot in progress). Made, until and brief are kept.
+ */
+void pool_take_offers(struct dhcp_pool *dst, const struct dhcp_pool *src, int64_t now);
+
 /* The address most recently given to mac in this pool (any state), or 0. */
 uint32_t pool_by_mac(const struct dhcp_pool *p, const uint8_t mac[6]);
 

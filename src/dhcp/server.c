@@ -432,25 +432,314 @@ static int dhcp_pools_init(struct dhcp_server *s)
 	return dhcp_pools_load(s);
 }
 
-int dhcp_server_conf_changed(struct dhcp_server *s, const struct conf *old)
+/*
+ * A new snapshot (dhcp_server_conf_changed): where each new subnet's pool
+ * comes from, the pools built again, and the reservations that changed in
+ * the pools kept. Everything that can fail is done before the running
+ * pools change, so that a failure leaves them as they were.
+ */
+struct dhcp_resv {
+	uint32_t ip;
+	bool has_mac; /* false: reserved for a client identifier, no MAC */
+	uint8_t mac[6];
+	/* A reservation gone: the store's lease on ip, which its slot becomes. */
+	bool leased;
+	uint8_t lease_mac[6];
+	int64_t expires;
+};
+
+struct dhcp_reload {
+	size_t n_old, n_new;	      /* subnets of the old and the new snapshot */
+	int from[CONF_MAX_SUBNETS];   /* new subnet -> the old pool it keeps as it is, or -1 */
+	bool taken[CONF_MAX_SUBNETS]; /* old pool -> moved to a new subnet */
+	bool build[CONF_MAX_SUBNETS]; /* new subnet -> its pool is built again */
+	struct dhcp_pool built[CONF_MAX_SUBNETS];
+	struct dhcp_pool next[CONF_MAX_SUBNETS]; /* the pools once swapped, new order */
+	struct dhcp_resv *gone, *added;		 /* reservations that changed in the kept pools */
+	size_t n_gone, n_added;
+	int64_t now;
+};
+
+/*
+ * Old pools are matched by what they are, not by their place: subnets may
+ * be added, removed or reordered. The running pool's own range counts (a
+ * failed reload may have left an old range in place), not the old config's.
+ */
+static void dhcp_reload_map(struct dhcp_server *s, struct dhcp_reload *r, const struct conf *old)
 {
 	const struct conf *c = s->d->conf;
 
-	/* pools[i] is subnets[i]'s: a pool whose range moved starts again, from the store. */
-	for (size_t i = 0; i < CONF_MAX_SUBNETS; i++) {
-		uint32_t of = i < old->n_subnets ? old->subnets[i].pool_first : 0;
-		uint32_t ol = i < old->n_subnets ? old->subnets[i].pool_last : 0;
-		uint32_t nf = i < c->n_subnets ? c->subnets[i].pool_first : 0;
-		uint32_t nl = i < c->n_subnets ? c->subnets[i].pool_last : 0;
-		if (of == nf && ol == nl)
-			continue;
-		if (s->pools[i].slots != NULL)
-			pool_fini(&s->pools[i]);
-		memset(&s->pools[i], 0, sizeof(s->pools[i]));
-		if (nf != 0 && pool_init(&s->pools[i], nf, nl) < 0)
-			return -ENOMEM;
+	for (size_t j = 0; j < r->n_new; j++) {
+		const struct conf_subnet *sn = &c->subnets[j];
+		r->from[j] = -1;
+		for (size_t i = 0; i < r->n_old && sn->pool_first != 0 && r->from[j] < 0; i++) {
+			const struct dhcp_pool *p = &s->pools[i];
+			if (!r->taken[i] && p->size > 0 && p->first == sn->pool_first &&
+			    p->last == sn->pool_last && old->subnets[i].network == sn->network &&
+			    old->subnets[i].prefix_len == sn->prefix_len) {
+				r->from[j] = (int)i;
+				r->taken[i] = true;
+			}
+		}
+		r->build[j] = sn->pool_first != 0 && r->from[j] < 0;
 	}
-	return dhcp_pools_load(s);
+}
+
+/* The pool being built that holds ip, or NULL. */
+static struct dhcp_pool *dhcp_reload_pool_of(struct dhcp_reload *r, uint32_t ip)
+{
+	for (size_t j = 0; j < r->n_new; j++)
+		if (r->build[j] && pool_contains(&r->built[j], ip))
+			return &r->built[j];
+	return NULL;
+}
+
+/* As dhcp_lease_to_pool and dhcp_declined_to_pool, into the pools being built. */
+static int dhcp_reload_lease(const struct store_lease *l, void *arg)
+{
+	struct dhcp_pool *p = dhcp_reload_pool_of(arg, l->ip);
+	struct pool_slot *slot = p != NULL ? pool_at(p, l->ip) : NULL;
+	if (slot != NULL && slot->state != POOL_RESERVED)
+		pool_set(p, l->ip, POOL_LEASED, l->mac, l->expires);
+	return 0;
+}
+
+static int dhcp_reload_declined(uint32_t ip, int64_t until, void *arg)
+{
+	struct dhcp_reload *r = arg;
+	struct dhcp_pool *p = dhcp_reload_pool_of(r, ip);
+	if (p != NULL && until > r->now)
+		pool_set(p, ip, POOL_DECLINED, NULL, until);
+	return 0;
+}
+
+/*
+ * Builds the new pools whose range is new, in storage of their own, from the
+ * new reservations and the store; the offers of boots in progress follow
+ * their addresses from the old pools that go. 0 or -errno.
+ */
+static int dhcp_reload_build(struct dhcp_server *s, struct dhcp_reload *r)
+{
+	const struct conf *c = s->d->conf;
+	size_t n = 0;
+
+	for (size_t j = 0; j < r->n_new; j++) {
+		if (!r->build[j])
+			continue;
+		int rc = pool_init(&r->built[j], c->subnets[j].pool_first, c->subnets[j].pool_last);
+		if (rc < 0)
+			return rc;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		const struct conf_host *h = &c->hosts[i];
+		struct dhcp_pool *p = dhcp_reload_pool_of(r, h->address);
+		/* Client-id-only hosts reserve the slot for no MAC: nobody allocates it. */
+		if (p != NULL)
+			pool_set(p, h->address, POOL_RESERVED, dhcp_host_has_mac(h) ? h->mac : NULL,
+				 0);
+	}
+	if (store_lease_each(s->d->store, dhcp_reload_lease, r) < 0 ||
+	    store_declined_each(s->d->store, dhcp_reload_declined, r) < 0)
+		return -EIO;
+	for (size_t j = 0; j < r->n_new; j++)
+		for (size_t i = 0; i < r->n_old && r->build[j]; i++)
+			if (!r->taken[i])
+				pool_take_offers(&r->built[j], &s->pools[i], r->now);
+	return 0;
+}
+
+/* Does one of the old pools kept as they are hold ip? */
+static bool dhcp_reload_kept(const struct dhcp_server *s, const struct dhcp_reload *r, uint32_t ip)
+{
+	for (size_t i = 0; i < r->n_old; i++)
+		if (r->taken[i] && pool_contains(&s->pools[i], ip))
+			return true;
+	return false;
+}
+
+static int dhcp_resv_cmp(const void *a, const void *b)
+{
+	const struct dhcp_resv *x = a, *y = b;
+	if (x->ip != y->ip)
+		return x->ip < y->ip ? -1 : 1;
+	if (x->has_mac != y->has_mac)
+		return x->has_mac ? 1 : -1;
+	return x->has_mac ? memcmp(x->mac, y->mac, 6) : 0;
+}
+
+/* c's reservations in the kept pools, sorted; *out has room for c->n_hosts. 0 or -ENOMEM. */
+static int dhcp_resv_list(const struct dhcp_server *s, const struct dhcp_reload *r,
+			  const struct conf *c, struct dhcp_resv **out, size_t *n)
+{
+	*n = 0;
+	*out = calloc(c->n_hosts + 1, sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		const struct conf_host *h = &c->hosts[i];
+		if (h->address == 0 || !dhcp_reload_kept(s, r, h->address))
+			continue;
+		struct dhcp_resv *v = &(*out)[(*n)++];
+		v->ip = h->address;
+		v->has_mac = dhcp_host_has_mac(h);
+		if (v->has_mac)
+			memcpy(v->mac, h->mac, 6);
+	}
+	qsort(*out, *n, sizeof(**out), dhcp_resv_cmp);
+	return 0;
+}
+
+/* Keeps in a (sorted) the reservations that b (sorted) has not; returns how many. */
+static size_t dhcp_resv_minus(struct dhcp_resv *a, size_t na, const struct dhcp_resv *b, size_t nb)
+{
+	size_t k = 0, j = 0;
+
+	for (size_t i = 0; i < na; i++) {
+		while (j < nb && dhcp_resv_cmp(&b[j], &a[i]) < 0)
+			j++;
+		if (j < nb && dhcp_resv_cmp(&b[j], &a[i]) == 0)
+			j++;
+		else
+			a[k++] = a[i];
+	}
+	return k;
+}
+
+/*
+ * The reservations gone from the kept pools (with the store's lease on
+ * their address) and those added to them. 0, -ENOMEM or -EIO.
+ */
+static int dhcp_reload_diff(struct dhcp_server *s, struct dhcp_reload *r, const struct conf *old)
+{
+	struct dhcp_resv *was = NULL, *now = NULL;
+	size_t n_was, n_now;
+	int rc = dhcp_resv_list(s, r, old, &was, &n_was);
+	if (rc == 0)
+		rc = dhcp_resv_list(s, r, s->d->conf, &now, &n_now);
+	if (rc == 0 && (r->gone = calloc(n_was + 1, sizeof(*r->gone))) == NULL)
+		rc = -ENOMEM;
+	if (rc < 0)
+		goto out;
+	memcpy(r->gone, was, n_was * sizeof(*was));
+	r->n_gone = dhcp_resv_minus(r->gone, n_was, now, n_now);
+	r->added = now;
+	r->n_added = dhcp_resv_minus(now, n_now, was, n_was);
+	now = NULL;
+	for (size_t i = 0; i < r->n_gone; i++) {
+		struct dhcp_resv *g = &r->gone[i];
+		struct store_lease l;
+		int got = store_lease_by_ip(s->d->store, g->ip, &l);
+		if (got < 0 && got != -ENOENT) {
+			rc = -EIO;
+			goto out;
+		}
+		g->leased = got == 0;
+		if (g->leased) {
+			memcpy(g->lease_mac, l.mac, 6);
+			g->expires = l.expires;
+		}
+	}
+out:
+	free(was);
+	free(now);
+	return rc;
+}
+
+/*
+ * Puts the pools in the new snapshot's order: the kept ones moved, the
+ * built ones in (when built), the others freed. When the build failed, a
+ * subnet whose pool was to be built keeps the old pool of its network as
+ * it was, so the pools still follow conf->subnets. Cannot fail.
+ */
+static void dhcp_reload_swap(struct dhcp_server *s, struct dhcp_reload *r, const struct conf *old,
+			     bool built)
+{
+	const struct conf *c = s->d->conf;
+
+	for (size_t j = 0; j < r->n_new; j++) {
+		if (r->from[j] >= 0) {
+			r->next[j] = s->pools[r->from[j]];
+		} else if (r->build[j] && built) {
+			r->next[j] = r->built[j];
+			memset(&r->built[j], 0, sizeof(r->built[j])); /* owned by s->pools now */
+		}
+		for (size_t i = 0; i < r->n_old && r->build[j] && !built; i++) {
+			if (!r->taken[i] && s->pools[i].size > 0 &&
+			    old->subnets[i].network == c->subnets[j].network &&
+			    old->subnets[i].prefix_len == c->subnets[j].prefix_len) {
+				r->next[j] = s->pools[i];
+				r->taken[i] = true;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < CONF_MAX_SUBNETS; i++)
+		if (!r->taken[i] && s->pools[i].slots != NULL)
+			pool_fini(&s->pools[i]);
+	memcpy(s->pools, r->next, sizeof(s->pools));
+}
+
+/*
+ * The reservations that changed, in the kept pools (now in the new order).
+ * An address no longer reserved becomes what the store says (leased, or
+ * free); a newly reserved one becomes reserved unless another client holds
+ * it (a lease or an offer), or it is declined: then it stays as it is.
+ */
+static void dhcp_reload_reserve(struct dhcp_server *s, const struct dhcp_reload *r)
+{
+	for (size_t i = 0; i < r->n_gone; i++) {
+		const struct dhcp_resv *g = &r->gone[i];
+		struct dhcp_pool *p = dhcp_pool_of(s, g->ip);
+		struct pool_slot *slot = p != NULL ? pool_at(p, g->ip) : NULL;
+		if (slot == NULL || slot->state != POOL_RESERVED)
+			continue;
+		if (g->leased)
+			pool_set(p, g->ip, POOL_LEASED, g->lease_mac, g->expires);
+		else
+			pool_set(p, g->ip, POOL_FREE, NULL, 0);
+	}
+	for (size_t i = 0; i < r->n_added; i++) {
+		const struct dhcp_resv *a = &r->added[i];
+		struct dhcp_pool *p = dhcp_pool_of(s, a->ip);
+		struct pool_slot *slot = p != NULL ? pool_at(p, a->ip) : NULL;
+		if (slot == NULL)
+			continue;
+		bool held = slot->state != POOL_FREE && slot->state != POOL_RESERVED &&
+			    slot->until > r->now;
+		bool mine =
+		    a->has_mac && slot->state != POOL_DECLINED && memcmp(slot->mac, a->mac, 6) == 0;
+		if (!held || mine)
+			pool_set(p, a->ip, POOL_RESERVED, a->has_mac ? a->mac : NULL, 0);
+	}
+}
+
+int dhcp_server_conf_changed(struct dhcp_server *s, const struct conf *old)
+{
+	/* On the stack: the pools must follow the new snapshot even when memory is short. */
+	struct dhcp_reload r;
+
+	memset(&r, 0, sizeof(r));
+	r.n_old = old->n_subnets;
+	r.n_new = s->d->conf->n_subnets;
+	r.now = (int64_t)time(NULL);
+	dhcp_reload_map(s, &r, old);
+	int rc = dhcp_reload_build(s, &r);
+	if (rc == 0)
+		rc = dhcp_reload_diff(s, &r, old);
+	dhcp_reload_swap(s, &r, old, rc == 0);
+	if (rc == 0)
+		dhcp_reload_reserve(s, &r);
+	else
+		log_err("dhcp", "new pools: %s: the old ones stay as they were", strerror(-rc));
+	for (size_t j = 0; j < r.n_new; j++)
+		if (r.built[j].slots != NULL)
+			pool_fini(&r.built[j]);
+	free(r.gone);
+	free(r.added);
+	return rc;
 }
 
 static const struct conf_subnet *dhcp_subnet_for(struct dhcp_ctx *x)

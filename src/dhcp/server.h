@@ -78,9 +78,14 @@ int dhcp_server_turn_begin(struct dhcp_server *s);
 int dhcp_server_turn_end(struct dhcp_server *s);
 
 /*
- * d->conf was replaced (daemon/snapshot.c; old is still valid): pools whose
- * range changed start again, and every pool is loaded again from the store
- * and the new reservations. 0, -ENOMEM or -EIO.
+ * d->conf was replaced (daemon/snapshot.c; old is still valid). Pools are
+ * matched to the new subnets by network, prefix and range, whatever their
+ * order: a pool kept keeps its offers, leases and declines, and only its
+ * reservations that changed are applied; a pool whose range is new is built
+ * from the store and the new reservations, and keeps the offers still in
+ * range. 0, or -errno (-ENOMEM, -EIO: a pool could not be built): then the
+ * old pools stay as they were (in the new subnets' order) and reservations
+ * are unchanged.
  */
 int dhcp_server_conf_changed(struct dhcp_server *s, const struct conf *old);
 

@@ -1121,6 +1121,234 @@ static void test_discover_flood_bounded(void **state)
 	assert_int_equal(f->d.metrics.c[METRIC_DHCP_DISCOVERED], (uint64_t)rows);
 }
 
+/*
+ * Run-time configuration changes (daemon/snapshot.c swaps d->conf, then
+ * calls dhcp_server_conf_changed): a new snapshot with the fixture's two
+ * subnets, in the other order when swapped, and no hosts.
+ */
+static struct conf *reload_conf(bool swapped)
+{
+	struct conf *c = conf_new_defaults();
+	if (swapped)
+		add_subnet(c, 0x0a4e0000u, 0x0a4e0064u, 0x0a4e00c8u);
+	add_subnet(c, 0x0a4d0000u, 0x0a4d0064u, 0x0a4d0065u);
+	if (!swapped)
+		add_subnet(c, 0x0a4e0000u, 0x0a4e0064u, 0x0a4e00c8u);
+	return c;
+}
+
+/* Reserves ip for 52:54:0:0:0:last in c. */
+static void reload_add_host(struct conf *c, uint8_t last, uint32_t ip)
+{
+	struct conf_host *h = realloc(c->hosts, (c->n_hosts + 1) * sizeof(*h));
+	assert_non_null(h);
+	c->hosts = h;
+	h = &c->hosts[c->n_hosts++];
+	memset(h, 0, sizeof(*h));
+	const uint8_t mac[6] = {0x52, 0x54, 0, 0, 0, last};
+	memcpy(h->mac, mac, 6);
+	h->has_mac = true;
+	h->address = ip;
+	conf_sort_hosts(c);
+}
+
+/* Swaps c in as the snapshot does (the old one is freed after the call); returns its rc. */
+static int reload(struct fx *f, struct conf *c)
+{
+	struct conf *old = f->c;
+	f->c = c;
+	f->d.conf = c;
+	int rc = dhcp_server_conf_changed(f->s, old);
+	conf_free(old);
+	return rc;
+}
+
+/* A DISCOVER from 52:54:0:0:0:last on t0: the address offered, or 0. */
+static uint32_t reload_offer(struct fx *f, uint8_t last)
+{
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	const uint8_t none[] = {255};
+	int r = handle(f, in, req(in, DHCPDISCOVER, last, none, sizeof(none)), out, &m, &d);
+	if (r <= 0)
+		return 0;
+	assert_int_equal(dhcp_msg_type(&m), DHCPOFFER);
+	return m.yiaddr;
+}
+
+/* A SELECTING REQUEST on t0 from 52:54:0:0:0:last for ip: the reply's type, 0 for none. */
+static int reload_request(struct fx *f, uint8_t last, uint32_t ip)
+{
+	uint8_t in[600], out[DHCP_MAX_LEN];
+	struct dhcp_msg m;
+	struct dhcp_dest d;
+	uint8_t want[] = {50, 4, 0, 0, 0, 0, 54, 4, 10, 77, 0, 1, 255};
+	want[2] = (uint8_t)(ip >> 24), want[3] = (uint8_t)(ip >> 16);
+	want[4] = (uint8_t)(ip >> 8), want[5] = (uint8_t)ip;
+	int r = handle(f, in, req(in, DHCPREQUEST, last, want, sizeof(want)), out, &m, &d);
+	if (r <= 0)
+		return 0;
+	if (dhcp_msg_type(&m) == DHCPACK)
+		assert_int_equal(m.yiaddr, ip);
+	return dhcp_msg_type(&m);
+}
+
+/* The usage of the pool of the subnet whose network is net. */
+static struct dhcp_pool_usage reload_usage(struct fx *f, uint32_t net)
+{
+	struct dhcp_pool_usage u[4];
+	size_t n = dhcp_server_pools(f->s, u, 4);
+	for (size_t i = 0; i < n; i++)
+		if (u[i].network == net)
+			return u[i];
+	fail_msg("no pool for network %08x", net);
+	return u[0];
+}
+
+/* An offer made before a change that only adds a host elsewhere is still the client's. */
+static void test_reload_keeps_offers(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(reload_offer(f, 20), 0x0a4d0064u);
+	struct conf *c = reload_conf(false);
+	reload_add_host(c, 30, 0x0a4e0096u);
+	assert_int_equal(reload(f, c), 0);
+	/* The next-fit search goes on after the held offer: another client gets .101... */
+	assert_int_equal(reload_offer(f, 21), 0x0a4d0065u);
+	/* ...and the first client's REQUEST is ACKed with the address it was offered. */
+	assert_int_equal(reload_request(f, 20, 0x0a4d0064u), DHCPACK);
+	assert_int_equal(reload_usage(f, 0x0a4d0000u).offered, 1);
+}
+
+/* A reservation added at run time is offered to its MAC, and no longer to others. */
+static void test_reload_adds_reservation(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c = reload_conf(false);
+	reload_add_host(c, 40, 0x0a4d0065u);
+	assert_int_equal(reload(f, c), 0);
+	assert_int_equal(reload_usage(f, 0x0a4d0000u).reserved, 1);
+	assert_int_equal(reload_offer(f, 41), 0x0a4d0064u);
+	assert_int_equal(reload_offer(f, 42), 0); /* .100 is offered to 41, .101 reserved */
+	assert_int_equal(reload_offer(f, 40), 0x0a4d0065u);
+	assert_int_equal(reload_request(f, 40, 0x0a4d0065u), DHCPACK);
+	assert_int_equal(reload_request(f, 42, 0x0a4d0065u), DHCPNAK);
+}
+
+/* A reservation removed frees its address, or leaves it leased when a lease holds it. */
+static void test_reload_removes_reservation(void **state)
+{
+	struct fx *f = *state;
+	struct conf *c = reload_conf(false);
+	reload_add_host(c, 50, 0x0a4d0064u);
+	reload_add_host(c, 51, 0x0a4d0065u);
+	assert_int_equal(reload(f, c), 0);
+	assert_int_equal(reload_offer(f, 52), 0); /* both addresses are reserved */
+	assert_int_equal(reload_offer(f, 51), 0x0a4d0065u);
+	assert_int_equal(reload_request(f, 51, 0x0a4d0065u), DHCPACK);
+	assert_int_equal(reload(f, reload_conf(false)), 0);
+	struct dhcp_pool_usage u = reload_usage(f, 0x0a4d0000u);
+	assert_int_equal(u.reserved, 0);
+	assert_int_equal(u.leased, 1);
+	assert_int_equal(u.free, 1);
+	/* .100 is free for anyone; .101 is 51's lease, not another client's. */
+	assert_int_equal(reload_offer(f, 52), 0x0a4d0064u);
+	assert_int_equal(reload_offer(f, 53), 0);
+	assert_int_equal(reload_request(f, 53, 0x0a4d0065u), DHCPNAK);
+	assert_int_equal(reload_offer(f, 51), 0x0a4d0065u);
+}
+
+/* A pool whose range changed is built again: the leases and offers in range stay. */
+static void test_reload_range_change(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(reload_offer(f, 60), 0x0a4d0064u);
+	assert_int_equal(reload_request(f, 60, 0x0a4d0064u), DHCPACK);
+	assert_int_equal(reload_offer(f, 61), 0x0a4d0065u);
+	struct conf *c = reload_conf(false);
+	c->subnets[0].pool_last = 0x0a4d006eu; /* .100-.110 */
+	assert_int_equal(reload(f, c), 0);
+	struct dhcp_pool_usage u = reload_usage(f, 0x0a4d0000u);
+	assert_int_equal(u.size, 11);
+	assert_int_equal(u.leased, 1);
+	assert_int_equal(u.offered, 1);
+	assert_int_equal(reload_offer(f, 62), 0x0a4d0066u);
+	assert_int_equal(reload_request(f, 61, 0x0a4d0065u), DHCPACK);
+	assert_int_equal(reload_offer(f, 60), 0x0a4d0064u);
+	/* Shrunk to .101-.110: the lease of .100 (still in the store) is out of the pool. */
+	c = reload_conf(false);
+	c->subnets[0].pool_first = 0x0a4d0065u;
+	c->subnets[0].pool_last = 0x0a4d006eu;
+	assert_int_equal(reload(f, c), 0);
+	u = reload_usage(f, 0x0a4d0000u);
+	assert_int_equal(u.size, 10);
+	assert_int_equal(u.leased, 1);
+}
+
+/* Subnets reordered (pools[i] is subnets[i]'s) keep their pools' state. */
+static void test_reload_reordered(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(reload_offer(f, 70), 0x0a4d0064u);
+	assert_int_equal(reload(f, reload_conf(true)), 0);
+	assert_int_equal(reload_offer(f, 71), 0x0a4d0065u);
+	assert_int_equal(reload_request(f, 70, 0x0a4d0064u), DHCPACK);
+	/* And back, with the lease now in the store and the pool. */
+	assert_int_equal(reload(f, reload_conf(false)), 0);
+	assert_int_equal(reload_usage(f, 0x0a4d0000u).leased, 1);
+	assert_int_equal(reload_usage(f, 0x0a4d0000u).offered, 1);
+	assert_int_equal(reload_offer(f, 72), 0);
+}
+
+/*
+ * A subnet removed takes its pool along, one added gets its own; a
+ * reservation of an address leased to another client leaves the lease be.
+ */
+static void test_reload_subnets_and_leased_reservation(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(reload_offer(f, 90), 0x0a4d0064u);
+	assert_int_equal(reload_request(f, 90, 0x0a4d0064u), DHCPACK);
+	struct conf *c = conf_new_defaults();
+	add_subnet(c, 0x0a4f0000u, 0x0a4f000au, 0x0a4f0013u);
+	add_subnet(c, 0x0a4d0000u, 0x0a4d0064u, 0x0a4d0065u);
+	reload_add_host(c, 91, 0x0a4d0064u);
+	assert_int_equal(reload(f, c), 0);
+	struct dhcp_pool_usage u[4];
+	assert_int_equal(dhcp_server_pools(f->s, u, 4), 2);
+	assert_int_equal(u[0].network, 0x0a4f0000u);
+	assert_int_equal(u[0].size, 10);
+	assert_int_equal(u[1].leased, 1);
+	assert_int_equal(u[1].reserved, 0);
+	assert_int_equal(reload_offer(f, 92), 0x0a4d0065u);
+	assert_int_equal(reload_request(f, 90, 0x0a4d0064u), DHCPACK);
+}
+
+/* A rebuild that fails leaves every old pool as it was, and working. */
+static void test_reload_failure_keeps_pools(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(reload_offer(f, 80), 0x0a4d0064u);
+	struct conf *c = reload_conf(false);
+	c->subnets[0].pool_last = 0x0a4d006eu;	/* this one could be built... */
+	c->subnets[1].pool_first = 0x0a4e00c9u; /* ...this one cannot (last < first) */
+	assert_true(reload(f, c) < 0);
+	struct dhcp_pool_usage u = reload_usage(f, 0x0a4d0000u);
+	assert_int_equal(u.first, 0x0a4d0064u);
+	assert_int_equal(u.last, 0x0a4d0065u);
+	assert_int_equal(u.offered, 1);
+	assert_int_equal(reload_usage(f, 0x0a4e0000u).size, 101);
+	assert_int_equal(reload_offer(f, 81), 0x0a4d0065u);
+	assert_int_equal(reload_request(f, 80, 0x0a4d0064u), DHCPACK);
+	/* The next change that can be built is applied, with the lease. */
+	c = reload_conf(false);
+	c->subnets[0].pool_last = 0x0a4d006eu;
+	assert_int_equal(reload(f, c), 0);
+	assert_int_equal(reload_usage(f, 0x0a4d0000u).size, 11);
+	assert_int_equal(reload_usage(f, 0x0a4d0000u).leased, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1154,6 +1382,14 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unknown_discover, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_discovered_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_discover_flood_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_keeps_offers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_adds_reservation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_removes_reservation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_range_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_reordered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_subnets_and_leased_reservation, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_failure_keeps_pools, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
