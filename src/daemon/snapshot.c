@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "dhcp/rogue.h"
 #include "dhcp/server.h"
 #include "http/provision.h"
 #include "obs/live.h"
@@ -263,6 +264,7 @@ static void snapshot_swap(struct pxed *d, struct conf *c)
 		obs_live_attach(d->live, &d->metrics, c);
 	if (d->dhcp != NULL && dhcp_server_conf_changed(d->dhcp, old) < 0)
 		log_err("snapshot", "the DHCP pools could not be reloaded from the store");
+	rogue_conf_changed(d->rogue);
 	/* Hosts that came with `install: true` get their state (at start, provision_load does). */
 	if (d->states != NULL && provision_load(d) < 0)
 		log_err("snapshot", "the install states could not be loaded again");

@@ -604,6 +604,12 @@ static void rogue_own_refresh(struct rogue_watch *w)
 			 ROGUE_MAX_OWN);
 }
 
+void rogue_conf_changed(struct rogue_watch *w)
+{
+	if (w != NULL)
+		rogue_own_refresh(w);
+}
+
 static void rogue_on_probe_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct rogue_watch *w = arg;

@@ -38,6 +38,8 @@ struct rogue_server {
  */
 int rogue_start(struct pxed *d, struct rogue_watch **out);
 void rogue_stop(struct rogue_watch *w);
+/* d->conf was replaced (a reload may change server_address): pxed's own addresses again. */
+void rogue_conf_changed(struct rogue_watch *w);
 /* Copies up to cap servers seen, most recent first; returns how many. */
 size_t rogue_list(const struct rogue_watch *w, struct rogue_server *out, size_t cap);
 
