@@ -220,6 +220,11 @@ void dhcp_facts(const struct dhcp_msg *m, struct boot_facts *f)
 		f->has_arch = true;
 		f->arch = (uint16_t)(p[0] << 8 | p[1]);
 	}
+	p = dhcp_opt(m, DHCP_OPT_UUID, &len);
+	if (p != NULL && len == 17 && p[0] == 0) {
+		f->has_uuid = true;
+		memcpy(f->uuid, p + 1, 16);
+	}
 	p = dhcp_opt(m, DHCP_OPT_VENDOR, &len);
 	if (p != NULL && f->pxe_client)
 		f->has_boot_item =
