@@ -12,7 +12,8 @@
 # `pxed serve --listen 127.0.0.1 --no-dhcp` on it (up to 10 s to listen or exit):
 #   refuse:        a zero-length pxed.db; pxed.db cut mid-page (three places, one
 #                  inside the header page); random bytes over the 100-byte header;
-#                  random bytes over a page in the middle; a store written by a newer
+#                  random bytes over a page in the middle of the leases table; a store
+#                  written by a newer
 #                  pxed (schema 99); a SQLite file that is not a pxed store;
 #   all leases:    a -wal left by a writer that died before its checkpoint (its
 #                  leases are only in the -wal), also with a -shm of random bytes;
@@ -193,7 +194,15 @@ dd if=/dev/urandom of="$DIR/pxed.db" bs=100 count=1 conv=notrunc status=none
 expect_refusal random-header
 
 new_case midpage
-dd if=/dev/urandom of="$DIR/pxed.db" bs=1 seek=$((SIZE / 2)) count=3000 conv=notrunc status=none
+# A page in the middle of the leases table (SQLite's dbstat: the store has other tables,
+# whose damage pxed's start-up check does not look for).
+page=$(sqlite3 -batch "$GOOD/pxed.db" "SELECT pageno FROM dbstat WHERE name = 'leases'
+	ORDER BY pageno LIMIT 1 OFFSET (SELECT count(*) / 2 FROM dbstat WHERE name = 'leases')") ||
+	lab_fail "cannot find the pages of the leases table"
+psize=$(sqlite3 -batch "$GOOD/pxed.db" "PRAGMA page_size")
+[ -n "$page" ] && [ "$page" -gt 1 ] || lab_fail "no middle page of the leases table: '$page'"
+dd if=/dev/urandom of="$DIR/pxed.db" bs=1 seek=$(((page - 1) * psize + 100)) count=3000 \
+	conv=notrunc status=none
 expect_refusal random-middle-page
 
 new_case newer
