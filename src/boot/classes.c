@@ -6,6 +6,7 @@
 
 #include "boot/policy.h"
 #include "conf/config.h"
+#include "core/util.h"
 
 #include <string.h>
 
@@ -53,6 +54,34 @@ static bool mac_prefix_matches(const uint8_t *prefix, size_t len, const uint8_t 
 	return len <= 6 && memcmp(prefix, mac, len) == 0;
 }
 
+/* Option 97's bytes as sent, against the class's UUIDs (see conf_match). */
+static bool uuid_matches(const struct conf_match *m, const struct boot_facts *f)
+{
+	if (!f->has_uuid)
+		return false;
+	for (size_t i = 0; i < m->n_uuids; i++)
+		if (memcmp(m->uuids[i], f->uuid, 16) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The client's network is the one its link address (relay, or our
+ * interface) picks, so that address inside a class subnet is the client
+ * inside it.
+ */
+static bool subnet_matches(const struct conf_match *m, const struct boot_facts *f)
+{
+	if (f->link == 0)
+		return false;
+	for (size_t i = 0; i < m->n_subnets && i < CONF_MAX_CLASS_SUBNETS; i++) {
+		const struct conf_cidr *n = &m->subnets[i];
+		if ((f->link & prefix_mask(n->prefix_len)) == n->network)
+			return true;
+	}
+	return false;
+}
+
 bool boot_class_matches(const struct conf_class *cl, const struct boot_facts *f)
 {
 	const struct conf_match *m = &cl->match;
@@ -68,6 +97,10 @@ bool boot_class_matches(const struct conf_class *cl, const struct boot_facts *f)
 	if (m->relay != 0 && m->relay != f->relay)
 		return false;
 	if (m->interface != NULL && (f->interface == NULL || strcmp(m->interface, f->interface)))
+		return false;
+	if (m->n_uuids > 0 && !uuid_matches(m, f))
+		return false;
+	if (m->n_subnets > 0 && !subnet_matches(m, f))
 		return false;
 	return true;
 }

@@ -36,7 +36,13 @@ struct boot_facts {
 	uint8_t uuid[16]; /* as sent */
 	uint32_t relay;	       /* giaddr, host order; 0 = not relayed */
 	const char *interface; /* name of the interface it arrived on; NULL = unknown */
-	bool has_boot_item;    /* option 43 sub-option 71 (a port-4011 request) */
+	/*
+	 * The address that picks the client's subnet (host order): the link
+	 * option 82 names, else giaddr, else the receiving interface's
+	 * address. 0 = unknown. Filled by the server, not sent as such.
+	 */
+	uint32_t link;
+	bool has_boot_item; /* option 43 sub-option 71 (a port-4011 request) */
 	uint16_t boot_item_type;
 	uint16_t boot_item_layer;
 	/*

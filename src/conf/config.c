@@ -203,6 +203,7 @@ static void match_clear(struct conf_match *m)
 	free(m->vendor_class_prefix);
 	free(m->user_class);
 	free(m->interface);
+	free(m->uuids);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -591,7 +592,8 @@ static char *mac_prefix_format(char out[18], const uint8_t *prefix, size_t len)
 static bool match_is_empty(const struct conf_match *m)
 {
 	return m->vendor_class_prefix == NULL && m->user_class == NULL && m->n_arches == 0 &&
-	       m->mac_prefix_len == 0 && m->relay == 0 && m->interface == NULL;
+	       m->mac_prefix_len == 0 && m->relay == 0 && m->interface == NULL && m->n_uuids == 0 &&
+	       m->n_subnets == 0;
 }
 
 static const struct conf_option *options_find(const struct conf_options *set, uint8_t code)
@@ -2305,6 +2307,89 @@ static void set_relay(struct parser *p, const char *what, yaml_node_t *val, void
 		perr(p, node_line(val), "%s: 0.0.0.0 is not a relay address", what);
 }
 
+/*
+ * RFC 4122 text, 8-4-4-4-12 hex digits in either case. The bytes are taken
+ * in the order written, which is the order option 97 carries them and the
+ * order pxed prints them (/api/v1/discovered): SMBIOS firmware sends the
+ * first three fields little-endian, so dmidecode shows those reversed.
+ */
+static int uuid_parse(const char *s, uint8_t out[16])
+{
+	size_t n = 0;
+
+	if (strlen(s) != 36)
+		return -EINVAL;
+	for (size_t at = 0; at < 36;) {
+		if (at == 8 || at == 13 || at == 18 || at == 23) {
+			if (s[at++] != '-')
+				return -EINVAL;
+			continue;
+		}
+		int hi = hex_digit(s[at]), lo = hi < 0 ? -1 : hex_digit(s[at + 1]);
+		if (lo < 0 || n == 16)
+			return -EINVAL;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		at += 2;
+	}
+	return n == 16 ? 0 : -EINVAL;
+}
+
+static void set_match_uuids(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_match *m = dst;
+	yaml_node_t *items[CONF_MAX_CLASS_UUIDS];
+	size_t n = list_items(p, what, val, items, CONF_MAX_CLASS_UUIDS);
+
+	free(m->uuids);
+	m->uuids = NULL;
+	m->n_uuids = 0;
+	if (n == 0)
+		return;
+	m->uuids = calloc(n, sizeof(*m->uuids));
+	if (m->uuids == NULL)
+		fatal("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *s = scalar_value(p, what, items[i]);
+		uint8_t *u = m->uuids[m->n_uuids];
+		bool dup = false;
+		if (s == NULL)
+			continue;
+		if (uuid_parse(s, u) < 0) {
+			perr(p, node_line(items[i]),
+			     "%s: '" ECHO
+			     "' is not a UUID (like 01234567-89ab-cdef-0123-456789abcdef)",
+			     what, s);
+			continue;
+		}
+		for (size_t x = 0; x < m->n_uuids; x++)
+			dup = dup || memcmp(m->uuids[x], u, 16) == 0;
+		if (dup)
+			perr(p, node_line(items[i]), "%s: UUID %s is listed twice", what, s);
+		else
+			m->n_uuids++;
+	}
+}
+
+static void set_match_subnets(struct parser *p, const char *what, yaml_node_t *val, void *dst)
+{
+	struct conf_match *m = dst;
+	yaml_node_t *items[CONF_MAX_CLASS_SUBNETS];
+	size_t n = list_items(p, what, val, items, CONF_MAX_CLASS_SUBNETS);
+
+	m->n_subnets = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* The subnets' own parser, so both read and refuse CIDRs alike. */
+		struct conf_subnet sn = {0};
+		size_t before = p->n_errors;
+		set_cidr(p, what, items[i], &sn);
+		if (p->n_errors != before)
+			continue;
+		m->subnets[m->n_subnets].network = sn.network;
+		m->subnets[m->n_subnets].prefix_len = sn.prefix_len;
+		m->n_subnets++;
+	}
+}
+
 static const struct key_spec match_keys[] = {
     {"vendor_class", set_option_text, offsetof(struct conf_match, vendor_class_prefix), false},
     {"user_class", set_option_text, offsetof(struct conf_match, user_class), false},
@@ -2312,6 +2397,8 @@ static const struct key_spec match_keys[] = {
     {"mac_prefix", set_match_mac_prefix, 0, false},
     {"relay", set_relay, offsetof(struct conf_match, relay), false},
     {"interface", set_ifname, offsetof(struct conf_match, interface), false},
+    {"uuid", set_match_uuids, 0, false},
+    {"subnet", set_match_subnets, 0, false},
 };
 
 static void set_match(struct parser *p, const char *what, yaml_node_t *val, void *dst)
@@ -2328,7 +2415,7 @@ static void set_match(struct parser *p, const char *what, yaml_node_t *val, void
 	if (p->n_errors == before && match_is_empty(m))
 		perr(p, node_line(val),
 		     "%s needs at least one condition (vendor_class, user_class, arch, "
-		     "mac_prefix, relay or interface)",
+		     "mac_prefix, relay, interface, uuid or subnet)",
 		     what);
 }
 
@@ -3905,6 +3992,18 @@ static void check_class_match(struct checker *v, const struct conf_class *cl, co
 		     CONF_MAX_CLASS_ARCHES);
 	if (m->mac_prefix_len > 6)
 		verr(v, cl->line, "%s: mac_prefix is longer than 6 bytes", who);
+	if (m->n_uuids > CONF_MAX_CLASS_UUIDS)
+		verr(v, cl->line, "%s: too many UUIDs (at most %d)", who, CONF_MAX_CLASS_UUIDS);
+	if (m->n_subnets > CONF_MAX_CLASS_SUBNETS)
+		verr(v, cl->line, "%s: too many subnets (at most %d)", who, CONF_MAX_CLASS_SUBNETS);
+	for (size_t i = 0; i < m->n_subnets && i < CONF_MAX_CLASS_SUBNETS; i++) {
+		const struct conf_cidr *n = &m->subnets[i];
+		char net[16];
+		if (n->prefix_len < 1 || n->prefix_len > 32 ||
+		    (n->network & ~prefix_mask(n->prefix_len)) != 0)
+			verr(v, cl->line, "%s: subnet %s/%d is not a network", who,
+			     ip4_format(net, n->network), n->prefix_len);
+	}
 	if (m->interface != NULL && !interface_listed(v->c, m->interface))
 		verr(v, cl->line, "%s: interface '%s' is not one of the interfaces DHCP listens on",
 		     who, m->interface);
@@ -4020,6 +4119,29 @@ static void check_menu(struct checker *v)
 		     "or drop items");
 }
 
+int conf_validate(const struct conf *c, struct conf_errors *errs)
+{
+	return conf_validate_over(c, NULL, errs);
+}
+
+int conf_validate_over(const struct conf *c, const struct conf *running,
+		       struct conf_errors *errs)
+{
+	struct checker v = {.c = c, .errs = errs, .running = running};
+
+	check_globals(&v);
+	check_subnets(&v);
+	for (size_t i = 0; i < c->n_profiles; i++)
+		check_profile(&v, i);
+	check_hosts(&v);
+	check_option_set(&v, &c->options, "options");
+	for (size_t i = 0; i < c->n_classes; i++)
+		check_class(&v, i);
+	check_arch_overrides(&v);
+	check_menu(&v);
+	return v.n_errors > 0 ? -EINVAL : 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Reload: what only a restart applies                                    */
 
@@ -4082,27 +4204,4 @@ const char *conf_restart_change(const struct conf *a, const struct conf *b)
 		if (strcmp(a->interfaces[i], b->interfaces[i]) != 0)
 			return "interfaces";
 	return NULL;
-}
-
-int conf_validate(const struct conf *c, struct conf_errors *errs)
-{
-	return conf_validate_over(c, NULL, errs);
-}
-
-int conf_validate_over(const struct conf *c, const struct conf *running,
-		       struct conf_errors *errs)
-{
-	struct checker v = {.c = c, .errs = errs, .running = running};
-
-	check_globals(&v);
-	check_subnets(&v);
-	for (size_t i = 0; i < c->n_profiles; i++)
-		check_profile(&v, i);
-	check_hosts(&v);
-	check_option_set(&v, &c->options, "options");
-	for (size_t i = 0; i < c->n_classes; i++)
-		check_class(&v, i);
-	check_arch_overrides(&v);
-	check_menu(&v);
-	return v.n_errors > 0 ? -EINVAL : 0;
 }

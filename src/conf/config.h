@@ -21,6 +21,8 @@
 #define CONF_MAX_OPTION_LEN 1024 /* longer than 255: split on the wire (RFC 3396) */
 #define CONF_MAX_CLASSES 64
 #define CONF_MAX_CLASS_ARCHES 16
+#define CONF_MAX_CLASS_UUIDS 64
+#define CONF_MAX_CLASS_SUBNETS 16
 #define CONF_MAX_ARCH_OVERRIDES 64
 #define CONF_MAX_MENU_ITEMS 16
 #define CONF_MAX_CLIENT_ID 255
@@ -104,6 +106,15 @@ struct conf_match {
 	size_t mac_prefix_len; /* bytes of mac_prefix that must match; 0 = any */
 	uint32_t relay;	       /* giaddr equals this (host order); 0 = any */
 	char *interface;       /* received on this interface; NULL = any */
+	/* Option 97's 16 bytes, in the order sent, are one of these (n_uuids of them). */
+	uint8_t (*uuids)[16];
+	size_t n_uuids; /* 0 = any */
+	/* The address that picks the client's subnet lies in one of these networks. */
+	struct conf_cidr {
+		uint32_t network; /* host order, no host bits */
+		int prefix_len;	  /* 1-32 */
+	} subnets[CONF_MAX_CLASS_SUBNETS];
+	size_t n_subnets; /* 0 = any */
 };
 
 /* Classes apply in file order after the subnet's options, before the host's. */

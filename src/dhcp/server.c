@@ -747,16 +747,19 @@ int dhcp_server_conf_changed(struct dhcp_server *s, const struct conf *old)
 	return rc;
 }
 
+/*
+ * The address that picks the request's subnet. Relayed requests belong to
+ * the relay's subnet (RFC 2131 §4.3.1), or to the link the relay names in
+ * option 82 (RFC 3527).
+ */
+static uint32_t dhcp_link_addr(const struct dhcp_ctx *x)
+{
+	return x->link != 0 ? x->link : x->req->giaddr != 0 ? x->req->giaddr : x->iface->ip;
+}
+
 static const struct conf_subnet *dhcp_subnet_for(struct dhcp_ctx *x)
 {
-	/*
-	 * Relayed requests belong to the relay's subnet (RFC 2131 §4.3.1), or to
-	 * the link the relay names in option 82 (RFC 3527).
-	 */
-	uint32_t link = x->link != 0	      ? x->link
-			: x->req->giaddr != 0 ? x->req->giaddr
-					      : x->iface->ip;
-	return conf_find_subnet(x->conf, link);
+	return conf_find_subnet(x->conf, dhcp_link_addr(x));
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -1779,6 +1782,7 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 	x.server_ip = x.iface->ip;
 	dhcp_facts(m, &x.facts);
 	x.facts.interface = x.iface->name;
+	x.facts.link = dhcp_link_addr(&x);
 	x.host = dhcp_find_host(x.conf, &x.facts);
 	mac_format(x.macs, x.facts.mac);
 	/* dhcp.known_only: a machine not in hosts gets nothing, not even a NAK. */

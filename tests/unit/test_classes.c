@@ -15,8 +15,10 @@
 #include "conf/config.h"
 #include "core/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const uint8_t mac_pi[6] = {0xb8, 0x27, 0xeb, 0x12, 0x34, 0x56};
 static const uint8_t mac_qemu[6] = {0x52, 0x54, 0x00, 0xaa, 0x00, 0x01};
@@ -146,6 +148,109 @@ static void test_relay_and_interface(void **state)
 	assert_false(boot_class_matches(&iface, &f));
 }
 
+/* Option 97's 16 bytes as sent: 52540000-aa01-... is what pxed prints for these. */
+static const uint8_t uuid_a[16] = {0x52, 0x54, 0x00, 0x00, 0xaa, 0x01, 0x40, 0x00,
+				   0x80, 0x00, 0x52, 0x54, 0x00, 0xaa, 0x00, 0x01};
+static const uint8_t uuid_b[16] = {0x00, 0x00, 0x54, 0x52, 0x01, 0xaa, 0x00, 0x40,
+				   0x80, 0x00, 0x52, 0x54, 0x00, 0xaa, 0x00, 0x01};
+
+static void test_uuid(void **state)
+{
+	uint8_t list[2][16];
+	struct conf_class cl = {.match = {.uuids = list, .n_uuids = 2}};
+	struct boot_facts f;
+
+	memcpy(list[0], uuid_b, 16);
+	memset(list[1], 0x11, 16);
+	facts_init(&f, mac_qemu);
+	assert_false(boot_class_matches(&cl, &f)); /* no option 97 */
+	memcpy(f.uuid, uuid_b, 16);
+	assert_false(boot_class_matches(&cl, &f)); /* bytes without has_uuid: never */
+	f.has_uuid = true;
+	assert_true(boot_class_matches(&cl, &f));
+	memset(f.uuid, 0x11, 16);
+	assert_true(boot_class_matches(&cl, &f)); /* the second of the list */
+	/* The same UUID with its first fields byte-swapped is another UUID. */
+	memcpy(f.uuid, uuid_a, 16);
+	assert_false(boot_class_matches(&cl, &f));
+	f.uuid[15] ^= 1;
+	assert_false(boot_class_matches(&cl, &f));
+}
+
+static void test_subnet(void **state)
+{
+	struct conf_class cl = {
+	    .match = {.subnets = {{0x0a8c0000, 16}, {0xc0a80100, 24}}, .n_subnets = 2}};
+	struct conf_class host = {.match = {.subnets = {{0x0a8c0501, 32}}, .n_subnets = 1}};
+	struct boot_facts f;
+
+	facts_init(&f, mac_qemu);
+	assert_false(boot_class_matches(&cl, &f)); /* link unknown */
+	f.link = 0x0a8c0001;			   /* our interface, 10.140.0.1 */
+	f.interface = "br0";
+	assert_true(boot_class_matches(&cl, &f));
+	assert_false(boot_class_matches(&host, &f));
+	f.relay = f.link = 0x0a8c0501; /* relayed by 10.140.5.1 */
+	assert_true(boot_class_matches(&cl, &f));
+	assert_true(boot_class_matches(&host, &f));
+	f.relay = f.link = 0xc0a801fe; /* relayed by 192.168.1.254 */
+	assert_true(boot_class_matches(&cl, &f));
+	assert_false(boot_class_matches(&host, &f));
+	f.relay = f.link = 0x0a8d0001; /* 10.141.0.1: outside */
+	assert_false(boot_class_matches(&cl, &f));
+	f.relay = f.link = 0xc0a80201;
+	assert_false(boot_class_matches(&cl, &f));
+}
+
+/* From the file: UUIDs in either case, and subnets, as conf_load reads them. */
+static void test_uuid_subnet_from_file(void **state)
+{
+	static const char yaml[] =
+	    "interfaces: [br0]\n"
+	    "classes:\n"
+	    "  - name: lab\n"
+	    "    match:\n"
+	    "      uuid: [00005452-01AA-0040-8000-525400AA0001, "
+	    "11111111-1111-1111-1111-111111111111]\n"
+	    "  - name: branch\n"
+	    "    match: {subnet: 10.140.0.0/16}\n"
+	    "  - name: both\n"
+	    "    match: {uuid: 00005452-01aa-0040-8000-525400aa0001, subnet: [192.168.0.0/16]}\n";
+	char path[] = "/tmp/test_classes.XXXXXX";
+	struct conf_errors errs = {0};
+	struct conf *c = NULL;
+	const struct conf_class *out[4];
+	struct boot_facts f;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, yaml, sizeof(yaml) - 1), (ssize_t)sizeof(yaml) - 1);
+	close(fd);
+	int rc = conf_load(path, &c, &errs);
+	unlink(path);
+	for (size_t i = 0; i < errs.n; i++)
+		print_message("  got: %s\n", errs.msgs[i]);
+	assert_int_equal(rc, 0);
+	conf_errors_free(&errs);
+	assert_int_equal(c->classes[0].match.n_uuids, 2);
+	assert_memory_equal(c->classes[0].match.uuids[0], uuid_b, 16);
+
+	facts_init(&f, mac_qemu);
+	f.has_uuid = true;
+	memcpy(f.uuid, uuid_b, 16);
+	f.link = 0xc0a80a01;
+	assert_int_equal(boot_classes_match(c, &f, out, 4), 2);
+	assert_string_equal(out[0]->name, "lab");
+	assert_string_equal(out[1]->name, "both");
+	f.link = 0x0a8c0001;
+	assert_int_equal(boot_classes_match(c, &f, out, 4), 2);
+	assert_string_equal(out[1]->name, "branch");
+	f.has_uuid = false;
+	assert_int_equal(boot_classes_match(c, &f, out, 4), 1);
+	assert_string_equal(out[0]->name, "branch");
+	conf_free(c);
+}
+
 /* Every condition that is set must hold; one failing is enough to miss. */
 static void test_all_conditions(void **state)
 {
@@ -156,7 +261,11 @@ static void test_all_conditions(void **state)
 					  .mac_prefix = {0xb8, 0x27},
 					  .mac_prefix_len = 2,
 					  .relay = 0x0a000501,
-					  .interface = "br0"}};
+					  .interface = "br0",
+					  .uuids = (uint8_t(*)[16])uuid_b,
+					  .n_uuids = 1,
+					  .subnets = {{0x0a000500, 24}},
+					  .n_subnets = 1}};
 	struct boot_facts f, g;
 
 	facts_init(&f, mac_pi);
@@ -165,6 +274,9 @@ static void test_all_conditions(void **state)
 	f.has_arch = true;
 	f.relay = 0x0a000501;
 	f.interface = "br0";
+	f.link = 0x0a000501;
+	f.has_uuid = true;
+	memcpy(f.uuid, uuid_b, 16);
 	assert_true(boot_class_matches(&cl, &f));
 
 	g = f, set_vendor_class(&g, "HTTPClient");
@@ -178,6 +290,10 @@ static void test_all_conditions(void **state)
 	g = f, g.relay = 0;
 	assert_false(boot_class_matches(&cl, &g));
 	g = f, g.interface = "br1";
+	assert_false(boot_class_matches(&cl, &g));
+	g = f, g.has_uuid = false;
+	assert_false(boot_class_matches(&cl, &g));
+	g = f, g.link = 0x0a000601;
 	assert_false(boot_class_matches(&cl, &g));
 }
 
@@ -259,6 +375,9 @@ int main(void)
 	    cmocka_unit_test(test_arch),
 	    cmocka_unit_test(test_mac_prefix),
 	    cmocka_unit_test(test_relay_and_interface),
+	    cmocka_unit_test(test_uuid),
+	    cmocka_unit_test(test_subnet),
+	    cmocka_unit_test(test_uuid_subnet_from_file),
 	    cmocka_unit_test(test_all_conditions),
 	    cmocka_unit_test(test_classes_match),
 	    cmocka_unit_test(test_arch_override),

@@ -576,9 +576,9 @@ static const struct err_case dhcp_parse_cases[] = {
      "  - name: c\n"
      "    match:\n",
      {"@:4: class.match needs at least one condition (vendor_class, user_class, arch, "
-      "mac_prefix, relay or interface)",
+      "mac_prefix, relay, interface, uuid or subnet)",
       "@:6: class.match needs at least one condition (vendor_class, user_class, arch, "
-      "mac_prefix, relay or interface)"}},
+      "mac_prefix, relay, interface, uuid or subnet)"}},
     {"bad class conditions",
      "interfaces: [br0]\n"
      "classes:\n"
@@ -613,6 +613,44 @@ static const struct err_case dhcp_parse_cases[] = {
      "  - name: f\n"
      "    match: {arch: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]}\n",
      {"@:4: class.match.arch: too many entries (at most 16)"}},
+    {"bad class uuids and subnets",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: g\n"
+     "    match:\n"
+     "      uuid: [0123456789abcdef0123456789abcdef, 01234567-89ab-cdef-0123-456789abcdeg,\n"
+     "             01234567-89AB-cdef-0123-456789abcdef, 01234567-89ab-cdef-0123-456789abcdef,\n"
+     "             01234567-89ab-cdef-0123456789abcdef0, 01234567+89ab-cdef-0123-456789abcdef]\n"
+     "      subnet: [10.0.0.1/24, 10.1.0.0/16]\n",
+     {"@:5: class.match.uuid: '0123456789abcdef0123456789abcdef' is not a UUID (like "
+      "01234567-89ab-cdef-0123-456789abcdef)",
+      "@:5: class.match.uuid: '01234567-89ab-cdef-0123-456789abcdeg' is not a UUID (like "
+      "01234567-89ab-cdef-0123-456789abcdef)",
+      "@:6: class.match.uuid: UUID 01234567-89ab-cdef-0123-456789abcdef is listed twice",
+      "@:7: class.match.uuid: '01234567-89ab-cdef-0123456789abcdef0' is not a UUID (like "
+      "01234567-89ab-cdef-0123-456789abcdef)",
+      "@:7: class.match.uuid: '01234567+89ab-cdef-0123-456789abcdef' is not a UUID (like "
+      "01234567-89ab-cdef-0123-456789abcdef)",
+      "@:8: class.match.subnet: '10.0.0.1/24' has host bits set (did you mean 10.0.0.0/24?)"}},
+    {"bad class subnets",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: h\n"
+     "    match:\n"
+     "      subnet: [10.0.0.0/33, 10.0.0.0, 300.0.0.0/8, 10.1.0.0/16]\n",
+     {"@:5: class.match.subnet: prefix length in '10.0.0.0/33' is out of range (1-32)",
+      "@:5: class.match.subnet: '10.0.0.0' is not a subnet (like 10.77.0.0/24)",
+      "@:5: class.match.subnet: '300.0.0.0/8' is not a subnet (like 10.77.0.0/24)"}},
+    {"too many class uuids and subnets",
+     "interfaces: [br0]\n"
+     "classes:\n"
+     "  - name: i\n"
+     "    match:\n"
+     "      subnet: [10.0.0.0/8, 10.1.0.0/16, 10.2.0.0/16, 10.3.0.0/16, 10.4.0.0/16,\n"
+     "               10.5.0.0/16, 10.6.0.0/16, 10.7.0.0/16, 10.8.0.0/16, 10.9.0.0/16,\n"
+     "               10.10.0.0/16, 10.11.0.0/16, 10.12.0.0/16, 10.13.0.0/16, 10.14.0.0/16,\n"
+     "               10.15.0.0/16, 10.16.0.0/16]\n",
+     {"@:8: class.match.subnet: too many entries (at most 16)"}},
     {"bad class name",
      "interfaces: [br0]\n"
      "classes:\n"
