@@ -5,6 +5,7 @@
 #ifndef PXED_PXED_H
 #define PXED_PXED_H
 
+#include "obs/facts.h"
 #include "obs/metrics.h"
 
 struct event_base;
@@ -36,6 +37,7 @@ struct pxed {
 	struct obs_live *live;	   /* obs/live.h: transfers in progress, recent events */
 	struct rogue_watch *rogue; /* dhcp/rogue.h: other DHCP servers seen; may be NULL */
 	struct boot_states *states; /* boot/states.h: provisioning life cycles (http/provision.c) */
+	struct obs_facts facts; /* obs/facts.h: what each machine last told DHCP, for templates */
 };
 
 #endif

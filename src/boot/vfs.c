@@ -250,13 +250,21 @@ static bool vfs_boots_locally(const struct conf *c, const struct vfs_client *cl,
 }
 
 /* The machine a file is rendered for: the MAC its path names, the rest from the request. */
+/*
+ * What templates know of the machine whose file this is. The architecture
+ * and UUID are what the requester told DHCP: they are the file's machine's
+ * only when the requester is that machine (another, or an operator's curl,
+ * gets them empty, never someone else's).
+ */
 static struct boot_machine vfs_machine(const struct vfs_client *cl, const uint8_t mac[6])
 {
+	bool same = cl->mac != NULL && memcmp(cl->mac, mac, 6) == 0;
+
 	return (struct boot_machine){.mac = mac,
 				     .ip = cl->ip,
 				     .server_ip = cl->server_ip,
-				     .arch = cl->arch,
-				     .uuid = cl->uuid,
+				     .arch = same ? cl->arch : NULL,
+				     .uuid = same ? cl->uuid : NULL,
 				     .states = cl->states};
 }
 
@@ -272,7 +280,7 @@ static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, con
 				   const struct vfs_client *cl, struct vfs_file *out)
 {
 	uint8_t mac[6];
-	const struct boot_machine m = vfs_machine(cl, mac);
+	struct boot_machine m;
 	char *data = NULL;
 	size_t len = 0;
 	int rc;
@@ -280,6 +288,7 @@ static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, con
 	if (strncmp(path, "pxelinux.cfg/", 13) == 0) {
 		if (vfs_parse_arp_mac(path + 13, mac) < 0)
 			return -ENOENT;
+		m = vfs_machine(cl, mac);
 		if (vfs_boots_locally(c, cl, mac))
 			rc = boot_render_local(BOOT_LOADER_PXELINUX, mac, &data, &len);
 		else
@@ -287,6 +296,7 @@ static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, con
 	} else if (strncmp(path, "grub/grub.cfg-", 14) == 0) {
 		if (vfs_parse_arp_mac(path + 14, mac) < 0)
 			return -ENOENT;
+		m = vfs_machine(cl, mac);
 		if (vfs_boots_locally(c, cl, mac))
 			rc = boot_render_local(BOOT_LOADER_GRUB, mac, &data, &len);
 		else

@@ -1689,15 +1689,11 @@ static void dhcp_uuid_format(const struct dhcp_msg *m, char *out, size_t cap)
 {
 	size_t len;
 	const uint8_t *p = dhcp_opt(m, DHCP_OPT_UUID, &len);
-	size_t n = 0;
 
 	out[0] = '\0';
-	if (p == NULL || len != 17 || p[0] != 0 || cap < 37)
+	if (p == NULL || len != 17 || p[0] != 0 || cap < OBS_UUID_TEXT)
 		return;
-	for (int i = 0; i < 16; i++) {
-		bool dash = i == 4 || i == 6 || i == 8 || i == 10;
-		n += (size_t)snprintf(out + n, cap - n, "%s%02x", dash ? "-" : "", p[1 + i]);
-	}
+	obs_uuid_format(out, p + 1);
 }
 
 /*
@@ -1740,6 +1736,21 @@ static const struct dhcp_iface *dhcp_iface_by_index(const struct dhcp_server *s,
 		if (s->ifs[i].ifindex == ifindex)
 			return &s->ifs[i];
 	return s->n_ifs == 1 && ifindex == 0 ? &s->ifs[0] : NULL;
+}
+
+/*
+ * What the request told of the machine, after any arch_override, kept for
+ * the templates of the files TFTP and HTTP render for it (obs/facts.h).
+ */
+static void dhcp_facts_remember(const struct dhcp_ctx *x)
+{
+	struct obs_fact f = {.has_arch = x->facts.has_arch || x->plan.arch != 0,
+			     .arch = x->plan.arch,
+			     .has_uuid = x->facts.has_uuid};
+
+	memcpy(f.mac, x->facts.mac, 6);
+	memcpy(f.uuid, x->facts.uuid, 16);
+	obs_facts_record(&x->s->d->facts, &f);
 }
 
 int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, unsigned ifindex,
@@ -1801,6 +1812,7 @@ int dhcp_server_handle(struct dhcp_server *s, const uint8_t *buf, size_t len, un
 	x.facts.installed =
 	    boot_states_effective(s->d->states, x.conf, x.facts.mac) == BOOT_STATE_INSTALLED;
 	boot_decide(x.conf, &x.facts, x.server_ip, &x.plan);
+	dhcp_facts_remember(&x);
 	if (x.unknown == CONF_UNKNOWN_DISCOVER) {
 		char why[160];
 		dhcp_unknown_words(&x, "registered as discovered: ", why, sizeof(why));

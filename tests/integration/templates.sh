@@ -12,7 +12,11 @@
 #  5. examples/templates/ (kickstart, preseed, autoinstall, NoCloud) pass `pxed check` and
 #     render with no tag left;
 #  6. `pxed check` reports a broken template at the template's file:line, and an unknown
-#     variable in a cmdline at the config's line.
+#     variable in a cmdline at the config's line;
+#  7. {{arch}} and {{uuid}}: pxed restarted in proxy mode, a machine's proxyDHCP DISCOVER
+#     (option 93 = 7, option 97), then its own HTTP and TFTP fetches of its template show
+#     efi-x64 and its UUID; fetched by another machine, or for a machine pxed never
+#     heard in DHCP, they are empty.
 # Usage: tests/integration/templates.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 
@@ -28,6 +32,8 @@ HOST1=52:54:00:83:00:01 # node1: profile inst, host vars, templated host cmdline
 HOST2=52:54:00:83:00:02 # profile inst, the profile's vars only
 HOST3=52:54:00:83:00:03 # profile plain: no templates, a templated cmdline
 HOST4=52:54:00:83:00:04 # profile examples: examples/templates/
+HOST5=52:54:00:83:00:05 # profile facts: sends a proxyDHCP DISCOVER, then fetches
+HOST6=52:54:00:83:00:06 # profile facts: never heard in DHCP
 STRANGER=52:54:00:83:00:99
 
 [ -x "$PXED" ] || { echo "not ok - pxed not built: $PXED"; exit 1; }
@@ -65,6 +71,7 @@ kernel {{kernel_url}} initrd=initrd0 {{cmdline}}
 initrd --name initrd0 {{initrd_urls}}
 boot
 EOF
+printf 'arch={{arch}}\nuuid={{uuid}}\nmac={{mac}}\n' >"$T/facts.tmpl"
 cp "$SRC"/examples/templates/* "$T/"
 chmod -R a+rX "$T"
 
@@ -102,7 +109,13 @@ profiles:
       meta-data: $T/nocloud-meta-data
     vars: {repo: "http://mirror.example/os", timezone: Etc/UTC, ssh_key: "ssh-ed25519 AAAA op@lab",
            disk: vda, domain: lab.example, mirror: deb.debian.org, password_hash: "!"}
+  facts:
+    kernel: $LAB_TMP/vmlinuz
+    templates:
+      facts.txt: $T/facts.tmpl
 hosts:
+  - {mac: "$HOST5", profile: facts}
+  - {mac: "$HOST6", profile: facts}
   - {mac: "$HOST1", name: node1, profile: inst, vars: {timezone: Europe/Paris, disk: sda},
      cmdline: "rd.node={{hostname}}"}
   - {mac: "$HOST2", profile: inst}
@@ -256,6 +269,77 @@ if lab_alive "$LAB_PXED_PID"; then
 	ok "pxed still runs"
 else
 	not_ok "pxed exited: $(tail -5 "$LAB_TMP/pxed.log")"
+fi
+
+# ---- 7. {{arch}} and {{uuid}}: what the machine told DHCP -------------------------
+# The same inventory in proxy mode: the proxyDHCP request is what pxed hears. The
+# machine's host has HOST5 as its own MAC, so pxed ties its fetches to it (as it ties
+# a real machine's, by its address).
+lab_stop_pid "$LAB_PXED_PID" 5 || true
+CONF7=$LAB_TMP/pxed-proxy.yaml
+{
+	echo "interfaces: [$LAB_BR]"
+	sed 's/^  mode: off$/  mode: proxy/' "$CONF"
+} >"$CONF7"
+grep -qx '  mode: proxy' "$CONF7" || lab_fail "no proxy mode in $CONF7"
+lab_pxed serve --config "$CONF7" --log-level debug
+lab_wait_port tcp 8080 || lab_fail "pxed (proxy mode) did not listen on TCP 8080"
+lab_wait_port udp 6969 || lab_fail "pxed (proxy mode) did not listen on UDP 6969"
+lab_wait_port udp 67 || lab_fail "pxed (proxy mode) did not listen on UDP 67"
+lab_add_host m5
+M5_NS=$LAB_HOST_NS
+if ! { ip -n "$M5_NS" link set eth0 down && ip -n "$M5_NS" link set eth0 address "$HOST5" &&
+	ip -n "$M5_NS" link set eth0 up && ip -n "$M5_NS" addr add "$LAB_NET.11/24" dev eth0; }; then
+	lab_fail "cannot give $M5_NS's eth0 the MAC $HOST5 and $LAB_NET.11"
+fi
+in_m5() { ip netns exec "$M5_NS" "$@"; }
+# dhcp-probe's UUID for a MAC: type 0, "pxed-probe", the MAC (tests/tools/dhcp-probe.c).
+UUID5=70786564-2d70-726f-6265-${HOST5//:/}
+
+out=$(probe_in "$M5_NS" --mac "$HOST5" --vendor-class PXEClient:Arch:00007:UNDI:003000 \
+	--arch 7 --uuid) || true
+if [ "$(field type "$out")" = OFFER ]; then
+	ok "proxyDHCP DISCOVER of $HOST5 (arch 7, option 97): a proxy OFFER"
+else
+	not_ok "proxyDHCP DISCOVER of $HOST5: no OFFER: $(tr '\n' ' ' <<<"$out")"
+fi
+printf 'arch=efi-x64\nuuid=%s\nmac=%s\n' "$UUID5" "$HOST5" >"$LAB_TMP/want7"
+code=$(in_m5 curl -sS --max-time 10 -o "$LAB_TMP/h7" -w '%{http_code}' \
+	"$URL/install/$HOST5/facts.txt")
+if [ "$code" = 200 ] && cmp -s "$LAB_TMP/want7" "$LAB_TMP/h7"; then
+	ok "HTTP install/$HOST5/facts.txt: {{arch}} efi-x64, {{uuid}} $UUID5"
+else
+	not_ok "HTTP install/$HOST5/facts.txt: $code: $(diff "$LAB_TMP/want7" "$LAB_TMP/h7" | head -5)"
+fi
+rm -f "$LAB_TMP/t7"
+msg=$(in_m5 timeout 20 tftp -m binary "$SERVER" 6969 -c get "install/${HOST5//:/-}/facts.txt" \
+	"$LAB_TMP/t7" 2>&1 || true)
+if [ -z "$msg" ] && cmp -s "$LAB_TMP/want7" "$LAB_TMP/t7"; then
+	ok "TFTP install/${HOST5//:/-}/facts.txt: the same arch and UUID"
+else
+	not_ok "TFTP install/$HOST5/facts.txt: '$msg': $(diff "$LAB_TMP/want7" "$LAB_TMP/t7" | head -5)"
+fi
+# The same file fetched by another machine: not its facts, and not the requester's.
+printf 'arch=\nuuid=\nmac=%s\n' "$HOST5" >"$LAB_TMP/want7o"
+code=$(fetch "install/$HOST5/facts.txt" "$LAB_TMP/h7o")
+if [ "$code" = 200 ] && cmp -s "$LAB_TMP/want7o" "$LAB_TMP/h7o"; then
+	ok "install/$HOST5/facts.txt fetched by another machine: {{arch}} and {{uuid}} empty"
+else
+	not_ok "install/$HOST5/facts.txt from another machine: $code: $(diff "$LAB_TMP/want7o" "$LAB_TMP/h7o" | head -3)"
+fi
+printf 'arch=\nuuid=\nmac=%s\n' "$HOST6" >"$LAB_TMP/want8"
+code=$(fetch "install/$HOST6/facts.txt" "$LAB_TMP/h8")
+msg=$(tget "install/${HOST6//:/-}/facts.txt" "$LAB_TMP/t8")
+if [ "$code" = 200 ] && cmp -s "$LAB_TMP/want8" "$LAB_TMP/h8" && [ -z "$msg" ] &&
+	cmp -s "$LAB_TMP/want8" "$LAB_TMP/t8"; then
+	ok "a machine never heard in DHCP: {{arch}} and {{uuid}} empty over HTTP and TFTP"
+else
+	not_ok "install/$HOST6/facts.txt: $code '$msg': $(diff "$LAB_TMP/want8" "$LAB_TMP/h8" | head -3)"
+fi
+if lab_alive "$LAB_PXED_PID"; then
+	ok "pxed (proxy mode) still runs"
+else
+	not_ok "pxed (proxy mode) exited: $(tail -5 "$LAB_TMP/pxed.log")"
 fi
 echo "# $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
