@@ -13,6 +13,7 @@
 #include "boot/policy.h"
 #include "boot/script.h"
 #include "boot/template.h"
+#include "conf/tlskey.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "dhcp/options.h"
@@ -3486,11 +3487,21 @@ static const char *tls_reason(void)
 /* http.tls_cert's first certificate (the server's), or NULL with the error said. */
 static X509 *check_tls_cert(struct checker *v, const char *path, int line)
 {
-	FILE *f = fopen(path, "re");
+	/* O_NONBLOCK: a FIFO at the path is refused at once, not waited on. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	FILE *f = NULL;
 	X509 *x;
 
-	if (f == NULL) {
+	if (fd < 0 || fstat(fd, &st) < 0)
 		verr(v, line, "http.tls_cert %s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		verr(v, line, "http.tls_cert %s: not a regular file", path);
+	else if ((f = fdopen(fd, "r")) == NULL)
+		verr(v, line, "http.tls_cert %s: %s", path, strerror(errno));
+	if (f == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	x = PEM_read_X509(f, NULL, tls_no_passphrase, NULL);
@@ -3508,37 +3519,16 @@ static X509 *check_tls_cert(struct checker *v, const char *path, int line)
 }
 
 /*
- * http.tls_key, or NULL with the error said. Like ssh with its keys, a key
- * that group or others may read (or write) is refused: it is the server's
- * identity, and pxed reads it as root before dropping privileges.
+ * http.tls_key, or NULL with the error said: the server's own loader
+ * (http/tls.h), so `pxed check` refuses exactly what the start would.
  */
 static EVP_PKEY *check_tls_key(struct checker *v, const char *path, int line)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
 	EVP_PKEY *k = NULL;
-	FILE *f;
+	char why[1024];
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		verr(v, line, "http.tls_key %s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		verr(v, line, "http.tls_key %s is not a file", path);
-	} else if ((st.st_mode & 077) != 0) {
-		verr(v, line,
-		     "http.tls_key %s: permissions %04o are too open: a private key must not be "
-		     "accessible to group or others (chmod 600 it)",
-		     path, (unsigned)(st.st_mode & 07777));
-	} else if ((f = fdopen(fd, "r")) != NULL) {
-		fd = -1; /* f has it */
-		k = PEM_read_PrivateKey(f, NULL, tls_no_passphrase, NULL);
-		fclose(f);
-		if (k == NULL)
-			verr(v, line, "http.tls_key %s holds no unencrypted PEM private key (%s)",
-			     path, tls_reason());
-	}
-	if (fd >= 0)
-		close(fd);
-	ERR_clear_error();
+	if (conf_tls_key_load(path, &k, why, sizeof(why)) < 0)
+		verr(v, line, "%s", why);
 	return k;
 }
 

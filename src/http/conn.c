@@ -6,6 +6,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "conf/config.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/util.h"
 #include "http/tls.h"
 #include "pxed.h"
@@ -39,6 +41,11 @@
 #define CONN_BUSY_CHECK_S 600
 /* evhttp's timeout when ours are shorter: a socket that takes nothing this long is cut. */
 #define CONN_EVHTTP_TIMEOUT_S 60
+/*
+ * http.rate_per_address on the TLS port's new connections: addresses in
+ * its table (32 bytes each, core/ratelimit.h); more only evict the idlest.
+ */
+#define CONN_TLS_RL_ADDRESSES 4096
 
 enum http_conn_state {
 	CONN_NEW,     /* made, not yet admitted */
@@ -62,6 +69,7 @@ struct http_conn {
 	uint32_t ip; /* host order; 0: not IPv4 */
 	enum http_conn_state state;
 	bool refuse; /* a plain bufferevent on the TLS port (no memory for OpenSSL's) */
+	bool tls;    /* on the TLS port: its handshakes are rate limited */
 };
 
 struct http_conns {
@@ -71,6 +79,9 @@ struct http_conns {
 	struct http_conn **table; /* admitted, at most cap */
 	size_t n, cap;
 	struct http_tls *tls; /* the TLS port's (http/server.c's); NULL: none */
+	/* http.rate_per_address, for TLS handshakes (NULL: no limit). */
+	struct ratelimit *rl_tls;
+	uint64_t tls_rate_refused; /* so far, for the log */
 };
 
 static void conn_free(struct http_conn *k)
@@ -146,6 +157,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	metric_inc(&c->d->metrics, k->state == CONN_HEADERS ? METRIC_HTTP_HEADER_TIMEOUT
 							    : METRIC_HTTP_IDLE_TIMEOUT);
+	http_tls_bev_cut(k->bev); /* counted here, not as a failed handshake */
 	log_debug("http", "%s: connection closed after %u s (%s)", ip4_format(ip, k->ip),
 		  k->state == CONN_HEADERS ? c->d->conf->http_header_timeout_s
 					   : c->d->conf->http_idle_timeout_s,
@@ -248,6 +260,31 @@ static bool conn_kept(const struct http_conn *k)
 	return on_event != NULL;
 }
 
+/*
+ * A TLS handshake costs the server a signature (RSA-2048: about 1 ms of
+ * CPU), and the peer far less: http.rate_per_address applies to the TLS
+ * port's new connections, per address, before any byte of the handshake
+ * is read. A TCP peer cannot be spoofed, so one address cannot use up
+ * another's. Over the rate, the connection is closed and counted.
+ */
+static bool conns_tls_within_rate(struct http_conns *c, const struct http_conn *k)
+{
+	uint32_t key = htonl(k->ip);
+	char ips[16];
+
+	if (!k->tls || c->rl_tls == NULL || k->ip == 0 ||
+	    ratelimit_allow(c->rl_tls, &key, sizeof(key), now_mono_us()))
+		return true;
+	metric_inc(&c->d->metrics, METRIC_HTTP_CONN_REFUSED_TLS_RATE);
+	c->tls_rate_refused++;
+	if ((c->tls_rate_refused & (c->tls_rate_refused - 1)) == 0)
+		log_warn("http",
+			 "%s: TLS connections over http.rate_per_address, closed (%" PRIu64
+			 " so far)",
+			 ip4_format(ips, k->ip), c->tls_rate_refused);
+	return false;
+}
+
 static void conns_admit_one(struct http_conns *c, struct http_conn *k)
 {
 	struct sockaddr_in sa;
@@ -273,6 +310,12 @@ static void conns_admit_one(struct http_conns *c, struct http_conn *k)
 	k->ino = st.st_ino;
 	if (getpeername(k->fd, (struct sockaddr *)&sa, &sl) == 0 && sa.sin_family == AF_INET)
 		k->ip = ntohl(sa.sin_addr.s_addr);
+	if (!conns_tls_within_rate(c, k)) {
+		http_tls_bev_cut(k->bev);
+		conn_refuse(k->fd);
+		conn_free(k);
+		return;
+	}
 	/* A record with this socket or this bufferevent is stale: both are unique while alive. */
 	for (size_t i = c->n; i-- > 0;)
 		if (c->table[i]->fd == k->fd || c->table[i]->bev == k->bev)
@@ -283,6 +326,7 @@ static void conns_admit_one(struct http_conns *c, struct http_conn *k)
 		log_debug("http", "%s: connection refused: %s", ip4_format(ips, k->ip),
 			  over == METRIC_HTTP_CONN_REFUSED_MAX ? "http.max_connections"
 							       : "http.max_connections_per_client");
+		http_tls_bev_cut(k->bev);
 		conn_refuse(k->fd);
 		conn_free(k);
 		return;
@@ -311,7 +355,7 @@ static void conns_admit(evutil_socket_t fd, short what, void *arg)
  * Without memory for the record the connection goes unwatched, as before.
  */
 static struct bufferevent *conns_watch_bev(struct http_conns *c, struct event_base *base,
-					   struct bufferevent *bev, bool refuse)
+					   struct bufferevent *bev, bool refuse, bool tls)
 {
 	struct http_conn *k = bev != NULL ? calloc(1, sizeof(*k)) : NULL;
 
@@ -321,7 +365,7 @@ static struct bufferevent *conns_watch_bev(struct http_conns *c, struct event_ba
 	if (k == NULL)
 		return bev;
 	*k = (struct http_conn){
-	    .owner = c, .bev = bev, .fd = -1, .state = CONN_NEW, .refuse = refuse};
+	    .owner = c, .bev = bev, .fd = -1, .state = CONN_NEW, .refuse = refuse, .tls = tls};
 	if ((k->timer = evtimer_new(base, conn_on_timer, k)) == NULL) {
 		free(k);
 		return bev;
@@ -335,7 +379,7 @@ static struct bufferevent *conns_watch_bev(struct http_conns *c, struct event_ba
 /* evhttp's bevcb for the plain port. */
 static struct bufferevent *conns_make_bev(struct event_base *base, void *arg)
 {
-	return conns_watch_bev(arg, base, bufferevent_socket_new(base, -1, 0), false);
+	return conns_watch_bev(arg, base, bufferevent_socket_new(base, -1, 0), false, false);
 }
 
 /*
@@ -349,8 +393,8 @@ static struct bufferevent *conns_make_tls_bev(struct event_base *base, void *arg
 
 	/* Given none, evhttp would make a plain one: this one is closed as it is admitted. */
 	if (bev == NULL)
-		return conns_watch_bev(c, base, bufferevent_socket_new(base, -1, 0), true);
-	return conns_watch_bev(c, base, bev, false);
+		return conns_watch_bev(c, base, bufferevent_socket_new(base, -1, 0), true, true);
+	return conns_watch_bev(c, base, bev, false, true);
 }
 
 static struct http_conn *conns_find(struct http_conns *c, struct evhttp_request *req)
@@ -427,10 +471,17 @@ int http_conns_new(struct pxed *d, struct evhttp *http, struct http_conns **out)
 	return 0;
 }
 
-void http_conns_add_tls(struct http_conns *c, struct evhttp *https, struct http_tls *tls)
+int http_conns_add_tls(struct http_conns *c, struct evhttp *https, struct http_tls *tls)
 {
+	/* A table of its own: a handshake does not use up a request's token. */
+	int rc = ratelimit_from_conf(CONN_TLS_RL_ADDRESSES, c->d->conf->http_rate_per_address,
+				     &c->rl_tls);
+
+	if (rc < 0)
+		return rc;
 	c->tls = tls;
 	evhttp_set_bevcb(https, conns_make_tls_bev, c);
+	return 0;
 }
 
 void http_conns_free(struct http_conns *c)
@@ -447,6 +498,10 @@ void http_conns_free(struct http_conns *c)
 		conn_free(c->table[i]);
 	if (c->admit != NULL)
 		event_free(c->admit);
+	if (c->tls_rate_refused > 0)
+		log_info("http", "%" PRIu64 " TLS connections closed: over http.rate_per_address",
+			 c->tls_rate_refused);
+	ratelimit_free(c->rl_tls);
 	free(c->table);
 	free(c);
 }

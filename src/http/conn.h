@@ -40,9 +40,11 @@ struct http_tls;
 int http_conns_new(struct pxed *d, struct evhttp *http, struct http_conns **out);
 /*
  * Watches the TLS port's connections too, in the same table: the caps count
- * both ports' connections together. tls stays the caller's.
+ * both ports' connections together. http.rate_per_address also limits its
+ * new connections per address, before their handshake (a table of its
+ * own). tls stays the caller's. 0 or -ENOMEM.
  */
-void http_conns_add_tls(struct http_conns *c, struct evhttp *https, struct http_tls *tls);
+int http_conns_add_tls(struct http_conns *c, struct evhttp *https, struct http_tls *tls);
 /* After evhttp_free() of both: the connections are gone, only our records remain. */
 void http_conns_free(struct http_conns *c);
 

@@ -50,6 +50,7 @@ struct http_xfer {
 	unsigned live_id; /* obs/live.h's entry; 0: not shown */
 	/* An HTTPS body, read from the file as it goes (http/tls.h); or NULL. */
 	struct http_tls_pump *pump;
+	bool cut; /* the body could not be started: the connection was shut down */
 	char detail[340];
 	char file[200]; /* the path asked for, escaped, without the leading slash */
 };
@@ -142,15 +143,23 @@ static void http_peer(struct evhttp_request *req, uint32_t *peer, uint32_t *loca
 }
 
 /*
- * The connection's output shrank (the socket took some) or grew: the body
- * is the tail of what is queued, so what is sent of it is its size less
- * what is still queued. One subtraction per write; no copy, no clock.
+ * Body bytes the socket took: the body is the tail of what is queued, so
+ * it is what was queued of it (all of it, or what the pump read so far)
+ * less what is still queued. One subtraction per write; no copy, no clock.
  */
+static uint64_t http_xfer_sent(const struct http_xfer *x)
+{
+	uint64_t queued = x->pump != NULL ? http_tls_pump_queued(x->pump) : x->size;
+	size_t left = evbuffer_get_length(x->out);
+
+	return queued > left ? queued - left : 0;
+}
+
+/* The connection's output shrank (the socket took some) or grew. */
 static void http_on_output(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct http_xfer *x = arg;
-	size_t left = evbuffer_get_length(out);
-	uint64_t sent = x->size > left ? x->size - left : 0;
+	uint64_t sent = http_xfer_sent(x);
 
 	if (info->n_deleted == 0 || sent <= x->sent)
 		return;
@@ -191,17 +200,22 @@ static void http_xfer_report(struct http_xfer *x, bool ok)
 		metric_observe_us(&x->d->metrics, METRIC_HIST_HTTP_SECONDS, us);
 }
 
-/* Runs once the whole response has been written: the timeline entry. */
+/*
+ * Runs once the response has been written: the timeline entry. A pump
+ * that could not read the whole body (the file shrank) cut the connection,
+ * and evhttp sees the output written: not a complete transfer.
+ */
 static void http_on_complete(struct evhttp_request *req, void *arg)
 {
 	struct http_xfer *x = arg;
+	bool whole = !x->cut && (x->pump == NULL || http_tls_pump_queued(x->pump) == x->size);
 
-	x->sent = x->size;
+	x->sent = whole ? x->size : http_xfer_sent(x);
 	/* The connection may wait for another request: evhttp's read timeout again. */
-	if (x->size > 0)
+	if (x->size > 0 && whole)
 		http_conn_body_done(x->conn, x->d->conf);
 	http_xfer_detach(x);
-	http_xfer_report(x, true);
+	http_xfer_report(x, whole);
 	free(x);
 }
 
@@ -213,6 +227,9 @@ static void http_on_close(struct evhttp_connection *conn, void *arg)
 {
 	struct http_xfer *x = arg;
 
+	/* The output is still intact here: evhttp empties it after this callback. */
+	if (x->size > 0 && x->out != NULL && http_xfer_sent(x) > x->sent)
+		x->sent = http_xfer_sent(x);
 	http_xfer_detach(x);
 	http_xfer_report(x, false);
 	free(x);
@@ -422,8 +439,9 @@ static void http_send_file(struct pxed *d, struct evhttp_request *req, struct ht
 	 * b only ever drains into the socket: with this flag the file segments
 	 * added to it (every part of a multipart body too) stay sendfile chains;
 	 * without it libevent maps the whole file and copies from the mapping.
-	 * TLS cannot sendfile: one range is pumped from the file as the socket
-	 * takes it; several (multipart) are mapped.
+	 * TLS cannot sendfile: the body (the file, or its one range; see
+	 * http_files_serve for several) is pumped from the file as the socket
+	 * takes it.
 	 */
 	if (b != NULL && !tls)
 		evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD);
@@ -454,8 +472,10 @@ static void http_send_file(struct pxed *d, struct evhttp_request *req, struct ht
 	evbuffer_free(b);
 	/* Behind the headers, before the loop writes any of it; a pump that cannot start cuts. */
 	if (fd >= 0 && http_tls_pump_start(bev, fd, a->n == 1 ? a->r[0].first : 0, (uint64_t)total,
-					   &x->pump) < 0)
+					   &x->pump) < 0) {
+		x->cut = true;
 		shutdown(bufferevent_getfd(bev), SHUT_RDWR);
+	}
 	/* A body may take hours: only a socket that takes nothing is cut (http/conn.h). */
 	if (x->size > 0)
 		http_conn_body_start(x->conn, d->conf);
@@ -589,6 +609,15 @@ void http_files_serve(struct pxed *d, struct evhttp_request *req, const char *pa
 		free(x);
 		return;
 	}
+	/*
+	 * Several ranges over TLS: the whole file instead, a 200 (RFC 9110
+	 * §14.2 lets a server ignore Range). A multipart body would be file
+	 * segments, which TLS can only send mapped: memory the size of the file,
+	 * and SIGBUS if it shrinks meanwhile. One range is pumped like a file.
+	 */
+	if (a.n > 1 && a.f.kind == VFS_FILE &&
+	    http_tls_bev_is(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req))))
+		a.n = 0;
 	*x = (struct http_xfer){.d = d, .ip = cl.ip, .start_us = now_mono_us()};
 	http_xfer_describe(x, &a, esc);
 	http_send_file(d, req, &a, x);

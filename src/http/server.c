@@ -246,9 +246,9 @@ static int http_tls_start(struct http_server *s, uint32_t ip)
 		log_err("http", "HTTPS: %s", why);
 		return rc;
 	}
-	if ((s->https = evhttp_new(s->d->base)) == NULL)
+	if ((s->https = evhttp_new(s->d->base)) == NULL ||
+	    http_conns_add_tls(s->conns, s->https, s->tls) < 0)
 		return -ENOMEM;
-	http_conns_add_tls(s->conns, s->https, s->tls);
 	http_setup(s, s->https);
 	rc = http_bind(s->https, ip, cf->http_tls_port);
 	if (rc < 0) {

@@ -2,20 +2,25 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf/tlskey.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "pxed.h"
@@ -25,6 +30,9 @@ struct http_tls {
 	SSL_CTX *ctx;
 	uint64_t failed; /* handshakes failed so far: the log says the 1st, 2nd, 4th, 8th... */
 };
+
+/* pxed cut the connection itself (http_tls_bev_cut): SSL's app data points here. */
+static const char tls_cut_mark;
 
 /* An encrypted key would make OpenSSL ask a terminal for its passphrase: refused instead. */
 static int tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
@@ -64,10 +72,16 @@ static void tls_handshake_failed(struct http_tls *t, const SSL *ssl)
 		 t->failed);
 }
 
-/* OpenSSL's state callback: a server handshake step returned; ret <= 0 may be a failure. */
+/*
+ * OpenSSL's state callback: a server handshake step returned; ret <= 0 may
+ * be a failure. SSL_CB_ACCEPT_EXIT is two bits (SSL_ST_ACCEPT | SSL_CB_EXIT):
+ * both must be set, or every accept-loop step would pass. A connection pxed
+ * cut itself was counted where it was cut (a cap, the rate, a timeout).
+ */
 static void tls_on_info(const SSL *ssl, int where, int ret)
 {
-	if ((where & SSL_CB_ACCEPT_EXIT) == 0 || ret > 0)
+	if ((where & SSL_CB_ACCEPT_EXIT) != SSL_CB_ACCEPT_EXIT || ret > 0 ||
+	    SSL_get_app_data(ssl) == &tls_cut_mark)
 		return;
 	int err = SSL_get_error(ssl, ret);
 	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
@@ -98,11 +112,18 @@ static int tls_ctx_setup(SSL_CTX *ctx, const char *cert, const char *key, char *
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 				     SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
+	/* An idle connection gives its read and write buffers (~34 KiB) back. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_sess_set_cache_size(ctx, HTTP_TLS_SESSION_CACHE);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
 		return tls_fail(why, cap, "http.tls_cert", cert);
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-		return tls_fail(why, cap, "http.tls_key", key);
-	if (SSL_CTX_check_private_key(ctx) != 1)
+	EVP_PKEY *k = NULL;
+	int rc = conf_tls_key_load(key, &k, why, cap);
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : -EINVAL;
+	rc = SSL_CTX_use_PrivateKey(ctx, k);
+	EVP_PKEY_free(k);
+	if (rc != 1 || SSL_CTX_check_private_key(ctx) != 1)
 		return tls_fail(why, cap, "http.tls_key", key);
 	SSL_CTX_set_info_callback(ctx, tls_on_info);
 	return 0;
@@ -166,12 +187,21 @@ bool http_tls_bev_is(struct bufferevent *bev)
 	return bev != NULL && bufferevent_openssl_get_ssl(bev) != NULL;
 }
 
+void http_tls_bev_cut(struct bufferevent *bev)
+{
+	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+
+	if (ssl != NULL)
+		SSL_set_app_data(ssl, (void *)&tls_cut_mark);
+}
+
 struct http_tls_pump {
 	struct bufferevent *bev; /* evhttp's: the pump lives no longer than its reply */
 	struct evbuffer *out;
 	struct evbuffer_cb_entry *watch;
 	int fd;
 	uint64_t next, left; /* the next offset to read, and the bytes still to queue */
+	uint64_t queued;     /* body bytes queued so far */
 };
 
 /* Tops the output up to HTTP_TLS_PUMP_HIGH. 0, or -errno: a read failed or came short. */
@@ -195,6 +225,7 @@ static int pump_fill(struct http_tls_pump *p)
 			return -ENOMEM;
 		p->next += (uint64_t)n;
 		p->left -= (uint64_t)n;
+		p->queued += (uint64_t)n;
 		have += (size_t)n;
 	}
 	return 0;
@@ -245,6 +276,11 @@ int http_tls_pump_start(struct bufferevent *bev, int fd, uint64_t first, uint64_
 	}
 	*out = p;
 	return 0;
+}
+
+uint64_t http_tls_pump_queued(const struct http_tls_pump *p)
+{
+	return p->queued;
 }
 
 void http_tls_pump_free(struct http_tls_pump *p)

@@ -103,10 +103,12 @@
 	  "event streams refused: too many open")                                                  \
 	X(HTTP_CONN_ACCEPTED, "pxed_http_connections_total", "", "HTTP connections accepted")    \
 	X(HTTP_CONN_REFUSED_MAX, "pxed_http_connections_refused_total", "reason=\"max_connections\"", \
-	  "HTTP connections closed at once: over http.max_connections or the per-client cap")     \
+	  "HTTP connections closed at once: over a connection cap or the TLS handshake rate")     \
 	X(HTTP_CONN_REFUSED_CLIENT, "pxed_http_connections_refused_total",                         \
 	  "reason=\"max_connections_per_client\"",                                                 \
-	  "HTTP connections closed at once: over http.max_connections or the per-client cap")     \
+	  "HTTP connections closed at once: over a connection cap or the TLS handshake rate")     \
+	X(HTTP_CONN_REFUSED_TLS_RATE, "pxed_http_connections_refused_total", "reason=\"tls_rate\"", \
+	  "HTTP connections closed at once: over a connection cap or the TLS handshake rate")     \
 	X(HTTP_HEADER_TIMEOUT, "pxed_http_timeouts_total", "reason=\"header\"",                    \
 	  "HTTP connections closed by pxed's timeouts (http.header_timeout, http.idle_timeout)")  \
 	X(HTTP_IDLE_TIMEOUT, "pxed_http_timeouts_total", "reason=\"idle\"",                        \
