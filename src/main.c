@@ -929,7 +929,8 @@ static int cmd_sandbox_check(int argc, char **argv)
 	if ((a.config == NULL) == (a.listen == NULL))
 		fatal("sandbox-check: give exactly one of --config and --listen");
 	log_setup(a.log_format, a.log_level);
-	struct conf *c = a.config != NULL ? load_config_or_die(a.config, NULL, NULL) : listen_conf(&a);
+	struct conf *c =
+	    a.config != NULL ? load_config_or_die(a.config, NULL, NULL) : listen_conf(&a);
 	conf_apply_common(c, &a);
 	conf_check_or_die(c);
 	const char *root = c->tftp_root != NULL ? c->tftp_root : c->http_root;

@@ -33,9 +33,9 @@ struct pxed {
 	struct tftp_server *tftp;
 	struct tftp_uploads *uploads; /* tftp/upload.c: made by the first WRQ, NULL before */
 	struct http_server *http;
-	struct http_admin *admin; /* http/admin.h: the inventory API; NULL without a token */
-	struct obs_live *live;	   /* obs/live.h: transfers in progress, recent events */
-	struct rogue_watch *rogue; /* dhcp/rogue.h: other DHCP servers seen; may be NULL */
+	struct http_admin *admin;   /* http/admin.h: the inventory API; NULL without a token */
+	struct obs_live *live;	    /* obs/live.h: transfers in progress, recent events */
+	struct rogue_watch *rogue;  /* dhcp/rogue.h: other DHCP servers seen; may be NULL */
 	struct boot_states *states; /* boot/states.h: provisioning life cycles (http/provision.c) */
 	struct obs_facts facts; /* obs/facts.h: what each machine last told DHCP, for templates */
 };

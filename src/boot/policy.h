@@ -32,8 +32,8 @@ struct boot_facts {
 	size_t user_class_len;
 	uint8_t client_id[255]; /* option 61, raw */
 	size_t client_id_len;
-	bool has_uuid;	  /* option 97 (RFC 4578 §2.5): type 0 and 16 bytes */
-	uint8_t uuid[16]; /* as sent */
+	bool has_uuid;	       /* option 97 (RFC 4578 §2.5): type 0 and 16 bytes */
+	uint8_t uuid[16];      /* as sent */
 	uint32_t relay;	       /* giaddr, host order; 0 = not relayed */
 	const char *interface; /* name of the interface it arrived on; NULL = unknown */
 	/*

@@ -1997,8 +1997,8 @@ static void set_vars(struct parser *p, const char *what, yaml_node_t *val, void 
 	size_t n_pairs = (size_t)(val->data.mapping.pairs.top - val->data.mapping.pairs.start);
 	if (n_pairs == 0)
 		return;
-	vars->v = xrealloc(NULL,
-			   (n_pairs < CONF_MAX_VARS ? n_pairs : CONF_MAX_VARS) * sizeof(*vars->v));
+	vars->v =
+	    xrealloc(NULL, (n_pairs < CONF_MAX_VARS ? n_pairs : CONF_MAX_VARS) * sizeof(*vars->v));
 	for (pair = val->data.mapping.pairs.start; pair < val->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = node_at(p, pair->key);
 		struct conf_var var;
@@ -4114,8 +4114,7 @@ int conf_validate(const struct conf *c, struct conf_errors *errs)
 	return conf_validate_over(c, NULL, errs);
 }
 
-int conf_validate_over(const struct conf *c, const struct conf *running,
-		       struct conf_errors *errs)
+int conf_validate_over(const struct conf *c, const struct conf *running, struct conf_errors *errs)
 {
 	struct checker v = {.c = c, .errs = errs, .running = running};
 

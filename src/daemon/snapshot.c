@@ -45,8 +45,8 @@ struct snapshot {
 	const void *overrides_arg;
 };
 
-static const char *const kind_names[] = {[CONF_ENTRY_HOST] = "host",
-					 [CONF_ENTRY_PROFILE] = "profile"};
+static const char *const kind_names[] = {
+    [CONF_ENTRY_HOST] = "host", [CONF_ENTRY_PROFILE] = "profile"};
 
 struct snapshot *snapshot_new(const char *path, char *text, size_t len)
 {
@@ -78,7 +78,8 @@ void snapshot_free(struct snapshot *s)
 }
 
 void snapshot_each_unused(const struct snapshot *s, enum conf_entry_kind kind,
-			  void (*fn)(const char *name, const char *body, int64_t updated, void *arg),
+			  void (*fn)(const char *name, const char *body, int64_t updated,
+				     void *arg),
 			  void *arg)
 {
 	for (size_t i = 0; s != NULL && i < s->n; i++)
@@ -190,8 +191,8 @@ static bool path_beneath(const char *a, const char *dir)
  * would hold the loop), and, when the API put the profile, not in the
  * directories that hold pxed's own files (the config's, the state, uploads).
  */
-static void snapshot_check_file(const struct conf *c, const struct conf_profile *p,
-				const char *f, struct conf_errors *errs)
+static void snapshot_check_file(const struct conf *c, const struct conf_profile *p, const char *f,
+				struct conf_errors *errs)
 {
 	const char *who = p->line == CONF_LINE_API ? "api" : c->path;
 	char dir[PATH_MAX];
@@ -212,12 +213,12 @@ static void snapshot_check_file(const struct conf *c, const struct conf_profile 
 	}
 	int fd = open(f, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		conf_errors_add(errs, who, p->line, "profile '%s': %s: %s%s", p->name, f,
-				strerror(errno),
-				errno == EACCES || errno == EPERM
-				    ? " (pxed reads only the files of the profiles it started with: "
-				      "restart it to add others)"
-				    : "");
+		conf_errors_add(
+		    errs, who, p->line, "profile '%s': %s: %s%s", p->name, f, strerror(errno),
+		    errno == EACCES || errno == EPERM
+			? " (pxed reads only the files of the profiles it started with: "
+			  "restart it to add others)"
+			: "");
 		return;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -237,9 +238,9 @@ static int snapshot_check(const struct conf *running, const struct conf *c,
 	size_t before = errs->n;
 
 	if (key != NULL)
-		conf_errors_add(errs, c->path, 0,
-				"%s changed: only a restart of pxed applies it (nothing was changed)",
-				key);
+		conf_errors_add(
+		    errs, c->path, 0,
+		    "%s changed: only a restart of pxed applies it (nothing was changed)", key);
 	for (size_t i = 0; i < c->n_profiles; i++) {
 		const struct conf_profile *p = &c->profiles[i];
 		for (size_t k = 0; k <= p->n_initrds; k++) {
@@ -305,7 +306,8 @@ static bool snapshot_try(struct snapshot *s, const struct conf *running, bool *u
 	}
 	use[i] = false;
 	char what[160];
-	snprintf(what, sizeof(what), "api %s %s is not used (it stays in the store; put or delete it)",
+	snprintf(what, sizeof(what),
+		 "api %s %s is not used (it stays in the store; put or delete it)",
 		 kind_names[s->entries[i].kind], s->entries[i].name);
 	log_errors(what, &one);
 	conf_errors_free(&one);
@@ -415,7 +417,8 @@ struct conf *snapshot_load_offline(const char *path, const char *text, size_t le
 	struct conf_errors errs = {0};
 	bool *use = NULL;
 	if (store_inventory_read(state_dir, entry_load, s) == 0 && s->n > 0 &&
-	    (use = calloc(s->n, sizeof(*use))) != NULL && snapshot_layer(s, NULL, use, &c, &errs) < 0)
+	    (use = calloc(s->n, sizeof(*use))) != NULL &&
+	    snapshot_layer(s, NULL, use, &c, &errs) < 0)
 		c = NULL;
 	log_errors("inventory", &errs);
 	conf_errors_free(&errs);
@@ -475,8 +478,7 @@ static int snapshot_check_lease(struct pxed *d, const struct conf *c, const char
 	uint8_t mac[6];
 	char ip[16], other[18];
 
-	if (mac_parse(mac_text, mac) < 0 || (h = conf_find_host(c, mac)) == NULL ||
-	    h->address == 0)
+	if (mac_parse(mac_text, mac) < 0 || (h = conf_find_host(c, mac)) == NULL || h->address == 0)
 		return 0;
 	was = conf_find_host(d->conf, mac);
 	if ((was != NULL && was->address == h->address) ||

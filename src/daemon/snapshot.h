@@ -84,7 +84,8 @@ const char *snapshot_entry(const struct snapshot *s, enum conf_entry_kind kind, 
  * stopped fitting the file; logged at start or reload): fn for each.
  */
 void snapshot_each_unused(const struct snapshot *s, enum conf_entry_kind kind,
-			  void (*fn)(const char *name, const char *body, int64_t updated, void *arg),
+			  void (*fn)(const char *name, const char *body, int64_t updated,
+				     void *arg),
 			  void *arg);
 
 /* Whether d->conf can change at run time (started from a config file). */

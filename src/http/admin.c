@@ -38,7 +38,8 @@ struct http_admin {
 	uint64_t refused; /* requests without the right token, for the log */
 };
 
-int http_admin_token(const char *text, size_t len, char *out, size_t cap)
+/* The token from a token file's content: 0, or -EINVAL when too short (16) or long. */
+static int admin_token_parse(const char *text, size_t len, char *out, size_t cap)
 {
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 		len--;
@@ -50,6 +51,28 @@ int http_admin_token(const char *text, size_t len, char *out, size_t cap)
 	memcpy(out, text, len);
 	out[len] = '\0';
 	return 0;
+}
+
+int http_admin_token_read(const char *file, char *out, size_t cap, char *why, size_t why_cap)
+{
+	struct conf_errors errs = {0};
+	char *text = NULL;
+	size_t len = 0;
+	int rc = conf_read_file(file, &text, &len, &errs);
+
+	if (rc < 0) {
+		snprintf(why, why_cap, "%s", errs.n > 0 ? errs.msgs[0] : file);
+		conf_errors_free(&errs);
+		return rc;
+	}
+	rc = admin_token_parse(text, len, out, cap);
+	explicit_bzero(text, len);
+	free(text);
+	if (rc < 0)
+		snprintf(why, why_cap,
+			 "%s: the token must be 16 to %d printable characters, no spaces", file,
+			 ADMIN_TOKEN_MAX);
+	return rc;
 }
 
 /* Compares in time that depends on the lengths only. */
@@ -109,7 +132,8 @@ static void admin_source(json_t *o, const struct snapshot *snap, enum conf_entry
 			 const char *name, int line)
 {
 	int64_t updated = 0;
-	const char *body = line == CONF_LINE_API ? snapshot_entry(snap, kind, name, &updated) : NULL;
+	const char *body =
+	    line == CONF_LINE_API ? snapshot_entry(snap, kind, name, &updated) : NULL;
 
 	json_object_set_new(o, "source", json_string(line == CONF_LINE_API ? "api" : "config"));
 	if (line != CONF_LINE_API) {
@@ -126,7 +150,8 @@ static json_t *admin_host(const struct pxed *d, const struct conf_host *h)
 	json_t *o = json_object();
 	char mac[18], ip[16];
 
-	json_object_set_new(o, "mac", h->has_mac ? json_string(mac_format(mac, h->mac)) : json_null());
+	json_object_set_new(o, "mac",
+			    h->has_mac ? json_string(mac_format(mac, h->mac)) : json_null());
 	if (h->client_id_len > 0) {
 		char hex[2 * CONF_MAX_CLIENT_ID + 1];
 		for (size_t i = 0; i < h->client_id_len; i++)
@@ -134,15 +159,15 @@ static json_t *admin_host(const struct pxed *d, const struct conf_host *h)
 		json_object_set_new(o, "client_id", json_string(hex));
 	}
 	json_object_set_new(o, "name", admin_str(h->name));
-	json_object_set_new(o, "address",
-			    h->address != 0 ? json_string(ip4_format(ip, h->address)) : json_null());
+	json_object_set_new(
+	    o, "address", h->address != 0 ? json_string(ip4_format(ip, h->address)) : json_null());
 	json_object_set_new(o, "profile", admin_str(h->profile));
 	json_object_set_new(o, "cmdline", admin_str(h->cmdline));
 	/* The install life cycle (boot/states.h): null for a host without one. */
-	enum boot_state st = h->has_mac ? boot_states_effective(d->states, d->conf, h->mac)
-					: BOOT_STATE_NONE;
+	enum boot_state st =
+	    h->has_mac ? boot_states_effective(d->states, d->conf, h->mac) : BOOT_STATE_NONE;
 	json_object_set_new(o, "install",
-			    st == BOOT_STATE_INSTALL     ? json_string("install")
+			    st == BOOT_STATE_INSTALL	 ? json_string("install")
 			    : st == BOOT_STATE_INSTALLED ? json_string("installed")
 							 : json_null());
 	admin_source(o, d->snap, CONF_ENTRY_HOST, h->has_mac ? mac : "", h->line);
@@ -214,8 +239,8 @@ static char *admin_body(struct http_admin *a, struct evhttp_request *req)
 	json_error_t jerr;
 	char why[300];
 
-	json_t *j = len > 0 && raw != NULL ? json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr)
-					   : NULL;
+	json_t *j =
+	    len > 0 && raw != NULL ? json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
 	if (j == NULL || !json_is_object(j)) {
 		if (j == NULL && len > 0)
 			snprintf(why, sizeof(why), "the body is not JSON: %s (line %d)", jerr.text,
@@ -233,8 +258,8 @@ static char *admin_body(struct http_admin *a, struct evhttp_request *req)
 	return text;
 }
 
-static void admin_put(struct http_admin *a, struct evhttp_request *req,
-		      enum conf_entry_kind kind, const char *name)
+static void admin_put(struct http_admin *a, struct evhttp_request *req, enum conf_entry_kind kind,
+		      const char *name)
 {
 	struct conf_errors errs = {0};
 	char *body = admin_body(a, req);
@@ -368,8 +393,8 @@ static void admin_reload(struct http_admin *a, struct evhttp_request *req)
  * The name after "/api/v1/hosts/" or "/api/v1/profiles/", canonical (a
  * MAC in lower case), or false after answering 400.
  */
-static bool admin_name(struct http_admin *a, struct evhttp_request *req,
-		       enum conf_entry_kind kind, const char *s, char *out, size_t cap)
+static bool admin_name(struct http_admin *a, struct evhttp_request *req, enum conf_entry_kind kind,
+		       const char *s, char *out, size_t cap)
 {
 	uint8_t mac[6];
 
@@ -483,22 +508,11 @@ static void admin_on_request(struct evhttp_request *req, void *arg)
 
 static int admin_read_token(struct http_admin *a, const char *file)
 {
-	struct conf_errors errs = {0};
-	char *text = NULL;
-	size_t len = 0;
-	int rc = conf_read_file(file, &text, &len, &errs);
+	char why[PATH_MAX + 128];
+	int rc = http_admin_token_read(file, a->token, sizeof(a->token), why, sizeof(why));
 
-	for (size_t i = 0; i < errs.n; i++)
-		log_err("api", "%s", errs.msgs[i]);
-	conf_errors_free(&errs);
-	if (rc < 0)
-		return rc;
-	rc = http_admin_token(text, len, a->token, sizeof(a->token));
-	explicit_bzero(text, len);
-	free(text);
 	if (rc < 0) {
-		log_err("api", "%s: the token must be 16 to %d printable characters, no spaces", file,
-			ADMIN_TOKEN_MAX);
+		log_err("api", "%s", why);
 		return rc;
 	}
 	a->token_len = strlen(a->token);

@@ -33,7 +33,11 @@ struct http_admin;
 int http_admin_start(struct pxed *d, struct http_admin **out);
 void http_admin_stop(struct http_admin *a);
 
-/* The token from a token file's content: 0, or -EINVAL when too short (16) or long. */
-int http_admin_token(const char *text, size_t len, char *out, size_t cap);
+/*
+ * The token in file (its whole content, a final newline dropped: 16 to
+ * ADMIN_TOKEN_MAX printable characters, no spaces) into out; 0, or -errno
+ * with why said. For the daemon and for `pxed hosts` alike.
+ */
+int http_admin_token_read(const char *file, char *out, size_t cap, char *why, size_t why_cap);
 
 #endif

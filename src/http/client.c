@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -1181,21 +1182,11 @@ bad:
 
 static int hc_read_token(const char *file, struct hc_url *u)
 {
-	struct conf_errors errs = {0};
-	char *text = NULL;
-	size_t len = 0;
-	int rc = conf_read_file(file, &text, &len, &errs);
+	char why[PATH_MAX + 128];
+	int rc = http_admin_token_read(file, u->token, sizeof(u->token), why, sizeof(why));
 
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "pxed: %s\n", errs.msgs[i]);
-	conf_errors_free(&errs);
 	if (rc < 0)
-		return rc;
-	rc = http_admin_token(text, len, u->token, sizeof(u->token));
-	free(text);
-	if (rc < 0)
-		fprintf(stderr, "pxed: %s does not hold a token (16 or more printable characters)\n",
-			file);
+		fprintf(stderr, "pxed: %s\n", why);
 	return rc;
 }
 
@@ -1277,9 +1268,9 @@ static void hc_print_profiles(const json_t *list)
 	json_array_foreach(list, i, p)
 	{
 		bool def = json_is_true(json_object_get(p, "default"));
-		printf("%-20s  %-40s  %-7zu  %s%s\n", hc_str(p, "name", "?"), hc_str(p, "kernel", "-"),
-		       json_array_size(json_object_get(p, "initrds")), hc_source(p, src, sizeof(src)),
-		       def ? " (default_profile)" : "");
+		printf("%-20s  %-40s  %-7zu  %s%s\n", hc_str(p, "name", "?"),
+		       hc_str(p, "kernel", "-"), json_array_size(json_object_get(p, "initrds")),
+		       hc_source(p, src, sizeof(src)), def ? " (default_profile)" : "");
 	}
 }
 
@@ -1293,8 +1284,9 @@ static void hc_print_discovered(const json_t *list)
 	json_array_foreach(list, i, m)
 	{
 		printf("%-17s  %-15s  %-8s  %-36s  %-24s  %s\n", hc_str(m, "mac", "?"),
-		       hc_str(m, "ip", "-"), hc_str(m, "arch_name", "-"), hc_str(m, "vendor_class", "-"),
-		       hc_str(m, "last_seen", "-"), hc_str(m, "interface", "-"));
+		       hc_str(m, "ip", "-"), hc_str(m, "arch_name", "-"),
+		       hc_str(m, "vendor_class", "-"), hc_str(m, "last_seen", "-"),
+		       hc_str(m, "interface", "-"));
 	}
 }
 

@@ -1221,8 +1221,32 @@ int store_inventory_put(struct store *st, const char *kind, const char *name, co
 
 int store_inventory_delete(struct store *st, const char *kind, const char *name)
 {
-	return store_inventory_exec(st, "DELETE FROM inventory WHERE kind = ?1 AND name = ?2",
-				    kind, name, NULL);
+	return store_inventory_exec(st, "DELETE FROM inventory WHERE kind = ?1 AND name = ?2", kind,
+				    name, NULL);
+}
+
+/* The inventory's rows through db, profiles first, until fn returns non-zero. */
+static int store_inventory_rows(sqlite3 *db,
+				int (*fn)(const char *kind, const char *name, const char *body,
+					  int64_t updated, void *arg),
+				void *arg)
+{
+	sqlite3_stmt *q;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT kind, name, body, updated FROM inventory "
+			       "ORDER BY kind DESC, name",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -ENOENT;
+	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
+		rc = fn((const char *)sqlite3_column_text(q, 0),
+			(const char *)sqlite3_column_text(q, 1),
+			(const char *)sqlite3_column_text(q, 2), sqlite3_column_int64(q, 3), arg);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = -EIO;
+	sqlite3_finalize(q);
+	return rc;
 }
 
 int store_inventory_read(const char *state_dir,
@@ -1232,32 +1256,17 @@ int store_inventory_read(const char *state_dir,
 {
 	char path[PATH_MAX];
 	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int rc = -EIO, step;
+	int rc = 0;
 
 	snprintf(path, sizeof(path), "%s/pxed.db", state_dir);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT kind, name, body, updated FROM inventory "
-			       "ORDER BY kind DESC, name",
-			       -1, &q, NULL) != SQLITE_OK) {
-		/* No store, or one from before schema 3: nothing the API put. */
-		sqlite3_finalize(q);
-		sqlite3_close(db);
-		return 0;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_busy_timeout(db, 2000);
+		rc = store_inventory_rows(db, fn, arg);
 	}
-	sqlite3_busy_timeout(db, 2000);
-	rc = 0;
-	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
-		rc = fn((const char *)sqlite3_column_text(q, 0),
-			(const char *)sqlite3_column_text(q, 1),
-			(const char *)sqlite3_column_text(q, 2), sqlite3_column_int64(q, 3), arg);
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = -EIO;
-	sqlite3_finalize(q);
 	sqlite3_close(db);
-	return rc;
+	/* No store, or one from before schema 3: nothing the API put. */
+	return rc == -ENOENT ? 0 : rc;
 }
 
 int store_inventory_each(struct store *st,
@@ -1265,20 +1274,7 @@ int store_inventory_each(struct store *st,
 				   int64_t updated, void *arg),
 			 void *arg)
 {
-	sqlite3_stmt *q;
-	int rc = 0, step;
+	int rc = store_inventory_rows(st->db, fn, arg);
 
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT kind, name, body, updated FROM inventory "
-			       "ORDER BY kind DESC, name",
-			       -1, &q, NULL) != SQLITE_OK)
-		return -EIO;
-	while (rc == 0 && (step = sqlite3_step(q)) == SQLITE_ROW)
-		rc = fn((const char *)sqlite3_column_text(q, 0),
-			(const char *)sqlite3_column_text(q, 1),
-			(const char *)sqlite3_column_text(q, 2), sqlite3_column_int64(q, 3), arg);
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = -EIO;
-	sqlite3_finalize(q);
-	return rc;
+	return rc == -ENOENT ? -EIO : rc;
 }
