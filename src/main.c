@@ -482,12 +482,12 @@ static struct priv_sandbox *sandbox_from_conf(const struct conf *c)
 	sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, c->http_root);
 	/* The config file's directory: a reload reads the file again (an editor replaces it). */
 	if (c->path != NULL) {
-		static char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s", c->path);
-		char *slash = strrchr(dir, '/');
-		if (slash != NULL && slash != dir)
+		snprintf(sb->config_dir, sizeof(sb->config_dir), "%s", c->path);
+		char *slash = strrchr(sb->config_dir, '/');
+		if (slash != NULL && slash != sb->config_dir)
 			*slash = '\0';
-		sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS, slash != NULL ? dir : ".");
+		sandbox_add(sb->read, &sb->n_read, PRIV_MAX_PATHS,
+			    slash != NULL ? sb->config_dir : ".");
 	}
 	for (size_t i = 0; i < c->n_profiles; i++) {
 		const struct conf_profile *p = &c->profiles[i];

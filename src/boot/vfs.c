@@ -249,23 +249,21 @@ static bool vfs_boots_locally(const struct conf *c, const struct vfs_client *cl,
 	return boot_states_effective(cl->states, c, mac) == BOOT_STATE_INSTALLED;
 }
 
-/* The machine a file is rendered for: the MAC its path names, the rest from the request. */
 /*
- * What templates know of the machine whose file this is. The architecture
- * and UUID are what the requester told DHCP: they are the file's machine's
- * only when the requester is that machine (another, or an operator's curl,
- * gets them empty, never someone else's).
+ * What templates know of the machine whose file this is; its architecture
+ * and UUID only when the requester is that machine (another, or an
+ * operator's curl, gets them empty, never someone else's). uuid_buf holds
+ * the UUID's text for as long as the result is used.
  */
-static struct boot_machine vfs_machine(const struct vfs_client *cl, const uint8_t mac[6])
+static struct boot_machine vfs_machine(const struct vfs_client *cl, const uint8_t mac[6],
+				       char uuid_buf[VFS_UUID_TEXT])
 {
-	bool same = cl->mac != NULL && memcmp(cl->mac, mac, 6) == 0;
+	struct boot_machine m = {
+	    .mac = mac, .ip = cl->ip, .server_ip = cl->server_ip, .states = cl->states};
 
-	return (struct boot_machine){.mac = mac,
-				     .ip = cl->ip,
-				     .server_ip = cl->server_ip,
-				     .arch = same ? cl->arch : NULL,
-				     .uuid = same ? cl->uuid : NULL,
-				     .states = cl->states};
+	if (cl->facts != NULL)
+		cl->facts(cl->facts_ctx, cl->ip, mac, &m.arch, &m.uuid, uuid_buf);
+	return m;
 }
 
 /*
@@ -280,6 +278,7 @@ static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, con
 				   const struct vfs_client *cl, struct vfs_file *out)
 {
 	uint8_t mac[6];
+	char uuid[VFS_UUID_TEXT];
 	struct boot_machine m;
 	char *data = NULL;
 	size_t len = 0;
@@ -288,7 +287,7 @@ static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, con
 	if (strncmp(path, "pxelinux.cfg/", 13) == 0) {
 		if (vfs_parse_arp_mac(path + 13, mac) < 0)
 			return -ENOENT;
-		m = vfs_machine(cl, mac);
+		m = vfs_machine(cl, mac, uuid);
 		if (vfs_boots_locally(c, cl, mac))
 			rc = boot_render_local(BOOT_LOADER_PXELINUX, mac, &data, &len);
 		else
@@ -296,7 +295,7 @@ static int vfs_open_machine_config(const struct conf *c, enum vfs_root root, con
 	} else if (strncmp(path, "grub/grub.cfg-", 14) == 0) {
 		if (vfs_parse_arp_mac(path + 14, mac) < 0)
 			return -ENOENT;
-		m = vfs_machine(cl, mac);
+		m = vfs_machine(cl, mac, uuid);
 		if (vfs_boots_locally(c, cl, mac))
 			rc = boot_render_local(BOOT_LOADER_GRUB, mac, &data, &len);
 		else
@@ -334,6 +333,7 @@ static int vfs_open_script(const struct conf *c, const char *name, const struct 
 {
 	char macs[18], profile[128];
 	uint8_t mac[6];
+	char uuid[VFS_UUID_TEXT];
 	const char *slash = strchr(name, '/'), *file = slash != NULL ? slash + 1 : name;
 	size_t n = strlen(file);
 
@@ -343,7 +343,7 @@ static int vfs_open_script(const struct conf *c, const char *name, const struct 
 	macs[17] = '\0';
 	if (mac_parse(macs, mac) < 0)
 		return -ENOENT;
-	const struct boot_machine m = vfs_machine(cl, mac);
+	const struct boot_machine m = vfs_machine(cl, mac, uuid);
 	if (slash != NULL) {
 		if (slash == name || (size_t)(slash - name) >= sizeof(profile))
 			return -ENOENT;
@@ -369,6 +369,7 @@ static int vfs_open_install(const struct conf *c, const char *path, const struct
 {
 	char macs[18];
 	uint8_t mac[6];
+	char uuid[VFS_UUID_TEXT];
 	char *data = NULL;
 	size_t len = 0;
 
@@ -378,7 +379,7 @@ static int vfs_open_install(const struct conf *c, const char *path, const struct
 	macs[17] = '\0';
 	if (mac_parse(macs, mac) < 0)
 		return -ENOENT;
-	const struct boot_machine m = vfs_machine(cl, mac);
+	const struct boot_machine m = vfs_machine(cl, mac, uuid);
 	int rc = boot_render_install(c, &m, path + 18, &data, &len);
 	return vfs_rendered(vfs_render_refusal(rc), data, len, "config", out);
 }

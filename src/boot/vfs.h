@@ -57,6 +57,9 @@ struct vfs_file {
 	const char *what; /* timeline step: "nbp", "kernel", "initrd", "script", "config", "file" */
 };
 
+/* The text of a UUID, 8-4-4-4-12, with its NUL. */
+#define VFS_UUID_TEXT 37
+
 /* Who is asking: used to render per-machine files. */
 struct vfs_client {
 	const uint8_t *mac; /* may be NULL when unknown */
@@ -64,9 +67,14 @@ struct vfs_client {
 	uint32_t server_ip; /* address the client reached us on */
 	/*
 	 * What templates know of the machine beyond its MAC ({{arch}},
-	 * {{uuid}}, boot/script.h): NULL when the caller does not know.
+	 * {{uuid}}, boot/script.h), asked only when a per-machine file is
+	 * rendered: fills *arch and *uuid (text in buf) when the requester at
+	 * ip is the machine mac and what it told DHCP is known, else leaves
+	 * them NULL. NULL: nobody knows.
 	 */
-	const char *arch, *uuid;
+	void (*facts)(void *ctx, uint32_t ip, const uint8_t mac[6], const char **arch,
+		      const char **uuid, char buf[VFS_UUID_TEXT]);
+	void *facts_ctx;
 	/* Provisioning life cycles (boot/states.h): an installed MAC boots locally. NULL: none. */
 	const struct boot_states *states;
 };

@@ -3470,12 +3470,6 @@ static void check_api(struct checker *v)
 		     c->api_token_file);
 }
 
-/* A key is never decrypted here: an encrypted one fails like a damaged one. */
-static int tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
-{
-	return 0;
-}
-
 static const char *tls_reason(void)
 {
 	unsigned long e = ERR_peek_last_error();
@@ -3504,7 +3498,7 @@ static X509 *check_tls_cert(struct checker *v, const char *path, int line)
 			close(fd);
 		return NULL;
 	}
-	x = PEM_read_X509(f, NULL, tls_no_passphrase, NULL);
+	x = PEM_read_X509(f, NULL, conf_tls_no_passphrase, NULL);
 	fclose(f);
 	if (x == NULL)
 		verr(v, line, "http.tls_cert %s holds no PEM certificate (%s)", path, tls_reason());

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* A key is never decrypted here: an encrypted one fails like a damaged one. */
-static int key_no_passphrase(char *buf, int size, int rwflag, void *arg)
+int conf_tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
 {
 	return 0;
 }
@@ -93,7 +93,7 @@ int conf_tls_key_load(const char *path, EVP_PKEY **out, char *why, size_t cap)
 	}
 	BIO *bio = BIO_new_mem_buf(buf, (int)n);
 	if (bio != NULL)
-		*out = PEM_read_bio_PrivateKey(bio, NULL, key_no_passphrase, NULL);
+		*out = PEM_read_bio_PrivateKey(bio, NULL, conf_tls_no_passphrase, NULL);
 	BIO_free(bio);
 	if (*out != NULL) {
 		rc = 0;

@@ -21,4 +21,7 @@
  */
 int conf_tls_key_load(const char *path, EVP_PKEY **out, char *why, size_t cap);
 
+/* OpenSSL's passphrase callback that gives none: an encrypted key or certificate fails. */
+int conf_tls_no_passphrase(char *buf, int size, int rwflag, void *arg);
+
 #endif

@@ -10,6 +10,7 @@
 #ifndef PXED_CORE_PRIV_H
 #define PXED_CORE_PRIV_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -26,6 +27,7 @@ struct priv_sandbox {
 	bool landlock, seccomp;
 	/* Read-only: directories (their whole tree) or single files. */
 	const char *read[PRIV_MAX_PATHS];
+	char config_dir[PATH_MAX]; /* storage for one of read: the config file's directory */
 	size_t n_read;
 	/*
 	 * Directories whose own symlinks may point elsewhere (Debian's

@@ -267,8 +267,8 @@ static void snapshot_swap(struct pxed *d, struct conf *c)
 		log_err("snapshot", "the DHCP pools could not be reloaded from the store");
 	rogue_conf_changed(d->rogue);
 	/* Hosts that came with `install: true` get their state (at start, provision_load does). */
-	if (d->states != NULL && provision_load(d) < 0)
-		log_err("snapshot", "the install states could not be loaded again");
+	if (d->states != NULL && provision_mark_new(d) < 0)
+		log_err("snapshot", "the hosts new with install: true could not be marked");
 	conf_free(old);
 }
 

@@ -1673,27 +1673,16 @@ static void dhcp_unknown_ignore(struct dhcp_ctx *x, uint8_t type)
 	char why[160];
 	struct dhcp_note n;
 
+	/* A flood of unknown machines costs a counter each, words only when an event is due. */
 	metric_inc(&x->s->d->metrics, METRIC_DHCP_UNKNOWN_IGNORED);
-	dhcp_unknown_words(x, "ignored: ", why, sizeof(why));
-	log_debug("dhcp", "%s: %s", x->macs, why);
 	if (!dhcp_unknown_due(x, 0))
 		return;
+	dhcp_unknown_words(x, "ignored: ", why, sizeof(why));
+	log_debug("dhcp", "%s: %s", x->macs, why);
 	dhcp_unknown_no_plan(x, why);
 	dhcp_note_fill(x, dhcp_unknown_proto(x), x->req->ciaddr, &n);
 	dhcp_note_say(&n, type, why, false, true);
 	obs_event(x->s->d->obs, &n.ev);
-}
-
-/* Option 97 (RFC 4578 §2.5): type 0, then the 16 bytes of the UUID, as sent. */
-static void dhcp_uuid_format(const struct dhcp_msg *m, char *out, size_t cap)
-{
-	size_t len;
-	const uint8_t *p = dhcp_opt(m, DHCP_OPT_UUID, &len);
-
-	out[0] = '\0';
-	if (p == NULL || len != 17 || p[0] != 0 || cap < OBS_UUID_TEXT)
-		return;
-	obs_uuid_format(out, p + 1);
 }
 
 /*
@@ -1719,7 +1708,8 @@ static void dhcp_unknown_register(struct dhcp_ctx *x)
 		log_escape(r.vendor, sizeof(r.vendor), p, len);
 	if ((p = dhcp_opt(x->req, DHCP_OPT_USER_CLASS, &len)) != NULL)
 		log_escape(r.user_class, sizeof(r.user_class), p, len);
-	dhcp_uuid_format(x->req, r.uuid, sizeof(r.uuid));
+	if (x->facts.has_uuid)
+		obs_uuid_format(r.uuid, x->facts.uuid);
 	snprintf(r.iface, sizeof(r.iface), "%s", x->iface->name);
 	r.relay = x->req->giaddr;
 	if (store_discovered_put(x->s->d->store, &r, STORE_DISCOVERED_MAX) < 0) {

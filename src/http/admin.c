@@ -110,18 +110,6 @@ static bool admin_authorized(struct http_admin *a, struct evhttp_request *req)
 
 /* ---- JSON of the inventory ------------------------------------------------ */
 
-static json_t *admin_time(int64_t s)
-{
-	char buf[32];
-	time_t t = (time_t)s;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL)
-		return json_null();
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
 static json_t *admin_str(const char *s)
 {
 	return s != NULL ? json_string(s) : json_null();
@@ -140,7 +128,7 @@ static void admin_source(json_t *o, const struct snapshot *snap, enum conf_entry
 		json_object_set_new(o, "line", json_integer(line));
 		return;
 	}
-	json_object_set_new(o, "updated", admin_time(updated));
+	json_object_set_new(o, "updated", http_api_time(updated * 1000000));
 	if (body != NULL)
 		json_object_set_new(o, "spec", json_loads(body, 0, NULL));
 }
@@ -353,7 +341,7 @@ static void admin_unused(const char *name, const char *body, int64_t updated, vo
 	json_object_set_new(o, strchr(name, ':') != NULL ? "mac" : "name", json_string(name));
 	json_object_set_new(o, "source", json_string("api"));
 	json_object_set_new(o, "used", json_false());
-	json_object_set_new(o, "updated", admin_time(updated));
+	json_object_set_new(o, "updated", http_api_time(updated * 1000000));
 	json_object_set_new(o, "spec", json_loads(body, 0, NULL));
 	json_array_append_new(list, o);
 }

@@ -705,7 +705,7 @@ void http_api_handle(struct http_api *a, struct evhttp_request *req, const char 
 		api_machines(a, req);
 	} else if (strncmp(path, machines, sizeof(machines) - 1) == 0) {
 		api_machine(a, req, path + sizeof(machines) - 1);
-	} else if (discovered_api_handle(a->d, req, path)) {
+	} else if (discovered_api_handle(a, req, path)) {
 		/* answered by http/discovered.c */
 	} else {
 		api_error(a, req, 404, "Not Found", "no such API endpoint (see docs/api.md)");
@@ -737,6 +737,21 @@ void http_api_free(struct http_api *a)
 size_t http_api_streams(const struct http_api *a)
 {
 	return a != NULL ? a->n_streams : 0;
+}
+
+struct pxed *http_api_daemon(const struct http_api *a)
+{
+	return a->d;
+}
+
+json_t *http_api_time(int64_t us)
+{
+	return api_time(us);
+}
+
+json_t *http_api_ip(uint32_t ip)
+{
+	return api_ip(ip);
 }
 
 void http_api_reply(struct http_api *a, struct evhttp_request *req, int code, const char *reason,

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct pxed;
 struct http_api;
@@ -37,6 +38,15 @@ void http_api_reply(struct http_api *a, struct evhttp_request *req, int code, co
 		    json_t *body);
 void http_api_reply_error(struct http_api *a, struct evhttp_request *req, int code,
 			  const char *reason, const char *why);
+
+/*
+ * The API's JSON values: a time in microseconds since the epoch as RFC 3339
+ * UTC with milliseconds (null when negative), an address (null when 0).
+ */
+json_t *http_api_time(int64_t us);
+/* The daemon the API answers for. */
+struct pxed *http_api_daemon(const struct http_api *a);
+json_t *http_api_ip(uint32_t ip);
 
 /* Event streams open now (for /metrics). */
 size_t http_api_streams(const struct http_api *a);

@@ -8,6 +8,7 @@
 
 struct pxed;
 struct evhttp_request;
+struct http_api;
 
 /* Machines in one reply at most. */
 #define DISCOVERED_API_MAX 1000
@@ -16,6 +17,6 @@ struct evhttp_request;
  * Answers a GET or HEAD of path when it is the discovered list: 1 when
  * handled (a reply was sent), 0 when path is another endpoint's.
  */
-int discovered_api_handle(struct pxed *d, struct evhttp_request *req, const char *path);
+int discovered_api_handle(struct http_api *a, struct evhttp_request *req, const char *path);
 
 #endif

@@ -574,20 +574,15 @@ static void http_xfer_describe(struct http_xfer *x, const struct http_answer *a,
 
 void http_files_serve(struct pxed *d, struct evhttp_request *req, const char *path)
 {
-	struct vfs_client cl = {.states = d->states};
+	struct vfs_client cl = {
+	    .states = d->states, .facts = obs_facts_of_requester, .facts_ctx = d};
 	struct http_answer a = {.head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD};
 	const char *reason = "Internal Server Error";
 	struct http_xfer *x = NULL;
-	char esc[200], uuid[OBS_UUID_TEXT];
-	uint8_t mac[6];
+	char esc[200];
 	int code = 500;
 
 	http_peer(req, &cl.ip, &cl.server_ip);
-	/* {{arch}} and {{uuid}}: what the requester told DHCP (obs/facts.h). */
-	if (d->facts.n > 0 && d->obs != NULL && obs_lookup(d->obs, cl.ip, mac)) {
-		cl.mac = mac;
-		obs_facts_words(&d->facts, mac, &cl.arch, &cl.uuid, uuid);
-	}
 	log_escape(esc, sizeof(esc), path, strlen(path));
 	int rc = vfs_open(d->conf, VFS_ROOT_HTTP, path, &cl, &a.f);
 	if (rc < 0)

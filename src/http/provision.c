@@ -78,9 +78,12 @@ int provision_mark(struct pxed *d, const uint8_t mac[6])
 		return -ENOENT;
 	if ((rc = provision_token(token)) < 0)
 		return rc;
-	if ((rc = boot_states_set(d->states, mac, BOOT_STATE_INSTALL, token, time(NULL))) < 0)
-		return rc;
-	if ((rc = provision_store(d, boot_states_find(d->states, mac))) < 0)
+	struct boot_state_entry e = {.state = BOOT_STATE_INSTALL, .updated = time(NULL)};
+	memcpy(e.mac, mac, 6);
+	snprintf(e.token, sizeof(e.token), "%s", token);
+	/* The store first: a failed write leaves the host as it was, in memory too. */
+	if ((rc = provision_store(d, &e)) < 0 ||
+	    (rc = boot_states_set(d->states, mac, e.state, e.token, e.updated)) < 0)
 		return rc;
 	metric_inc(&d->metrics, METRIC_INSTALL_MARKED);
 	log_info("provision", "%s: marked for install", mac_format(m, mac));
@@ -89,15 +92,11 @@ int provision_mark(struct pxed *d, const uint8_t mac[6])
 	return 0;
 }
 
-int provision_load(struct pxed *d)
+int provision_mark_new(struct pxed *d)
 {
 	const struct conf *c = d->conf;
 	int rc;
 
-	if (d->states == NULL && (rc = boot_states_new(BOOT_STATES_MAX, &d->states)) < 0)
-		return rc;
-	if ((rc = store_host_state_each(d->store, provision_load_row, d->states)) < 0)
-		return rc;
 	for (size_t i = 0; i < c->n_hosts; i++) {
 		const struct conf_host *h = &c->hosts[i];
 		if (!h->install || !h->has_mac || boot_states_find(d->states, h->mac) != NULL)
@@ -105,6 +104,18 @@ int provision_load(struct pxed *d)
 		if ((rc = provision_mark(d, h->mac)) < 0)
 			return rc;
 	}
+	return 0;
+}
+
+int provision_load(struct pxed *d)
+{
+	int rc;
+
+	if (d->states == NULL && (rc = boot_states_new(BOOT_STATES_MAX, &d->states)) < 0)
+		return rc;
+	if ((rc = store_host_state_each(d->store, provision_load_row, d->states)) < 0 ||
+	    (rc = provision_mark_new(d)) < 0)
+		return rc;
 	if (boot_states_count(d->states) > 0)
 		log_info("provision", "%zu hosts with an install life cycle",
 			 boot_states_count(d->states));
@@ -157,9 +168,6 @@ static int provision_parse(const char *rest, uint8_t mac[6], char token[BOOT_TOK
 		return -EINVAL;
 	memcpy(m, rest, 17);
 	m[17] = '\0';
-	for (size_t i = 2; i < 17; i += 3)
-		if (m[i] == '-')
-			m[i] = ':';
 	memcpy(token, rest + 18, BOOT_TOKEN_LEN + 1);
 	return mac_parse(m, mac) < 0 || !boot_token_valid(token) ? -EINVAL : 0;
 }
@@ -233,9 +241,6 @@ int provision_api_handle(struct pxed *d, struct evhttp_request *req, const char 
 		return 0;
 	memcpy(m, rest, 17);
 	m[17] = '\0';
-	for (size_t i = 2; i < 17; i += 3)
-		if (m[i] == '-')
-			m[i] = ':';
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
 		provision_reply(d, req, 405, "Method Not Allowed", "{\"error\":\"POST only\"}");

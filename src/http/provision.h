@@ -20,6 +20,8 @@ struct evhttp_request;
  * config changes (hosts added). 0 or -errno.
  */
 int provision_load(struct pxed *d);
+/* After the config changed: marks the hosts with `install: true` that have no state yet. */
+int provision_mark_new(struct pxed *d);
 void provision_free(struct pxed *d);
 
 /*

@@ -34,12 +34,6 @@ struct http_tls {
 /* pxed cut the connection itself (http_tls_bev_cut): SSL's app data points here. */
 static const char tls_cut_mark;
 
-/* An encrypted key would make OpenSSL ask a terminal for its passphrase: refused instead. */
-static int tls_no_passphrase(char *buf, int size, int rwflag, void *arg)
-{
-	return 0;
-}
-
 static uint32_t tls_peer_ip(const SSL *ssl)
 {
 	struct sockaddr_in sa;
@@ -111,7 +105,7 @@ static int tls_ctx_setup(SSL_CTX *ctx, const char *cert, const char *key, char *
 		return tls_fail(why, cap, "TLS", "1.2");
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 				     SSL_OP_IGNORE_UNEXPECTED_EOF);
-	SSL_CTX_set_default_passwd_cb(ctx, tls_no_passphrase);
+	SSL_CTX_set_default_passwd_cb(ctx, conf_tls_no_passphrase);
 	/* An idle connection gives its read and write buffers (~34 KiB) back. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_sess_set_cache_size(ctx, HTTP_TLS_SESSION_CACHE);

@@ -11,6 +11,8 @@
 
 #include "boot/policy.h"
 #include "core/util.h"
+#include "obs/obs.h"
+#include "pxed.h"
 
 _Static_assert((OBS_FACTS_SLOTS & (OBS_FACTS_SLOTS - 1)) == 0,
 	       "OBS_FACTS_SLOTS must be a power of two");
@@ -109,4 +111,17 @@ char *obs_uuid_format(char out[OBS_UUID_TEXT], const uint8_t uuid[16])
 				      uuid[i]);
 	}
 	return out;
+}
+
+void obs_facts_of_requester(void *ctx, uint32_t ip, const uint8_t mac[6], const char **arch,
+			    const char **uuid, char buf[OBS_UUID_TEXT])
+{
+	struct pxed *d = ctx;
+	uint8_t who[6];
+
+	*arch = *uuid = NULL;
+	if (d->facts.n == 0 || d->obs == NULL || !obs_lookup(d->obs, ip, who) ||
+	    memcmp(who, mac, 6) != 0)
+		return;
+	obs_facts_words(&d->facts, mac, arch, uuid, buf);
 }

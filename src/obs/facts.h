@@ -67,4 +67,12 @@ void obs_facts_words(const struct obs_facts *t, const uint8_t mac[6], const char
  */
 char *obs_uuid_format(char out[OBS_UUID_TEXT], const uint8_t uuid[16]);
 
+/*
+ * vfs_client.facts for the TFTP and HTTP servers (ctx: the daemon, struct
+ * pxed): the requester at ip's MAC (as the timeline finds it), and when it
+ * is mac, the architecture and UUID it last told DHCP.
+ */
+void obs_facts_of_requester(void *ctx, uint32_t ip, const uint8_t mac[6], const char **arch,
+			    const char **uuid, char buf[OBS_UUID_TEXT]);
+
 #endif

@@ -772,21 +772,18 @@ static int tftp_open_file(struct tftp_server *s, const struct tftp_req *req,
 			  const struct udp_meta *m, const char *path, struct vfs_file *f)
 {
 	uint32_t ip = ntohl(m->peer.sin_addr.s_addr);
-	struct vfs_client client = {
-	    .mac = NULL, .ip = ip, .server_ip = m->local_ip, .states = s->d->states};
-	char ipbuf[16], uuid[OBS_UUID_TEXT];
-	uint8_t mac[6];
+	struct vfs_client client = {.ip = ip,
+				    .server_ip = m->local_ip,
+				    .states = s->d->states,
+				    .facts = obs_facts_of_requester,
+				    .facts_ctx = s->d};
+	char ipbuf[16];
 	const char *msg;
 	uint16_t code;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
-	/* {{arch}} and {{uuid}}: what the requester told DHCP (obs/facts.h). */
-	if (s->d->facts.n > 0 && s->d->obs != NULL && obs_lookup(s->d->obs, ip, mac)) {
-		client.mac = mac;
-		obs_facts_words(&s->d->facts, mac, &client.arch, &client.uuid, uuid);
-	}
 	rc = vfs_open(s->d->conf, VFS_ROOT_TFTP, req->filename, &client, f);
 	if (rc == 0)
 		return 0;
