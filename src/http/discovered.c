@@ -59,10 +59,10 @@ static int disc_add(const struct store_discovered *r, void *arg)
 int discovered_api_handle(struct http_api *a, struct evhttp_request *req, const char *path)
 {
 	struct pxed *d = http_api_daemon(a);
-	struct disc_list l = {.conf = d->conf, .machines = json_array()};
 
 	if (strcmp(path, "/api/v1/discovered") != 0)
 		return 0;
+	struct disc_list l = {.conf = d->conf, .machines = json_array()};
 	if (l.machines == NULL ||
 	    store_discovered_each(d->store, DISCOVERED_API_MAX, disc_add, &l) < 0) {
 		json_decref(l.machines);
