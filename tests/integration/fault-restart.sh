@@ -41,6 +41,13 @@ lab_setup "$NS" "$OCTET"
 SERVER=$LAB_SERVER_IP
 lab_add_host c1 "$LAB_NET.10/24"
 CLI_NS=$LAB_HOST_NS
+# Small TCP buffers on both sides (per namespace): with the defaults the kernel can hold
+# several MiB of a rate-limited HTTP download, and a slow pxed (valgrind) may have handed
+# the whole file to it before the restart, which then cuts nothing.
+for ns in "$LAB_NS" "$CLI_NS"; do
+	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_wmem="4096 16384 131072" \
+		net.ipv4.tcp_rmem="4096 65536 131072" || lab_fail "cannot set TCP buffers in $ns"
+done
 
 ROOT=$LAB_TMP/root
 mkdir -p "$ROOT" "$LAB_TMP/out"

@@ -454,10 +454,20 @@ fetch_big() {
 		not_ok "pxed's VmRSS grew with the 1 GiB HTTPS transfer$what: $rss0 -> $rss_max KiB"
 	fi
 }
-fetch_big ""
-# Two ranges that cover the file: mapped for a multipart body, the whole 1 GiB would be
-# in pxed's memory by the end. pxed sends the whole file instead, pumped.
-fetch_big " in two ranges" -H "Range: bytes=0-$(((1 << 29) - 1)),$((1 << 29))-$(((1 << 30) - 1))"
+# Under valgrind (make test's valgrind phase) OpenSSL runs some 50 times slower: 2 GiB through
+# it take longer than the test may, and its speed and VmRSS are valgrind's. memcheck judges
+# the same code on the smaller transfers above.
+UNDER_VALGRIND=
+exe=$(readlink "/proc/$LAB_PXED_PID/exe" 2>/dev/null) || exe=
+[[ "$exe" != *valgrind* ]] || UNDER_VALGRIND=1
+if [ -n "$UNDER_VALGRIND" ]; then
+	ok "1 GiB over HTTPS, whole and in two ranges # SKIP under valgrind"
+else
+	fetch_big ""
+	# Two ranges that cover the file: mapped for a multipart body, the whole 1 GiB would
+	# be in pxed's memory by the end. pxed sends the whole file instead, pumped.
+	fetch_big " in two ranges" -H "Range: bytes=0-$(((1 << 29) - 1)),$((1 << 29))-$(((1 << 30) - 1))"
+fi
 
 # A file that shrinks during a multi-range transfer: a mapped body would be SIGBUS.
 failed0=$(metric 'pxed_http_transfers_total{outcome="failed"}')
@@ -614,7 +624,10 @@ st=$(ip netns exec "$CLIENT2_NS" curl -sS --max-time 10 --cacert "$PKI/ca.crt" -
 sleep 0.3
 refused1=$(metric 'pxed_http_connections_refused_total{reason="tls_rate"}')
 hs1=$(metric pxed_http_tls_handshakes_failed_total)
-if [[ "${good:-}" =~ ^[0-9]+$ ]] && [ "$good" -ge $((RATE * 2)) ] && [ "${bad:-0}" -gt 0 ] &&
+if [ -n "$UNDER_VALGRIND" ]; then
+	# Each handshake takes pxed longer than the rate allows: none can be over it.
+	ok "a burst of TLS handshakes past http.rate_per_address # SKIP under valgrind"
+elif [[ "${good:-}" =~ ^[0-9]+$ ]] && [ "$good" -ge $((RATE * 2)) ] && [ "${bad:-0}" -gt 0 ] &&
 	[ $((refused1 - refused0)) -ge "$bad" ]; then
 	ok "200 TLS handshakes from one address: $good taken, $bad refused past http.rate_per_address $RATE (counted: $refused0 -> $refused1)"
 else
