@@ -16,8 +16,8 @@
 #   valgrind  tests/integration/*.sh with pxed run by scripts/valgrind-pxed.sh
 #             (memcheck, definite and indirect leaks are errors) from the normal build;
 #             a test whose valgrind reports count an error fails.
-# Measured (2 cores shared with other work, 2026-12-07): normal 497 s, asan 581 s (with
-# its build), fuzz 266 s (7 targets), valgrind 338 s; 28 min in all, 107 entries.
+# Measured (2 cores, a clean clone, 2026-12-07 evening): normal 772-800 s, asan 850 s (with
+# its build), fuzz 321 s (10 targets), valgrind 907 s; about 50 min in all, 157 entries.
 # Each result is one entry: "tests/e2e/full-bios", "asan: tests/integration/tftp",
 # "fuzz: fuzz_dhcp", "valgrind: tests/integration/dhcp", "asan: unit: test_pool".
 # Each script prints TAP-like "ok"/"not ok" lines and exits non-zero on failure; its
