@@ -23,10 +23,12 @@
 /*
  * The same before the client has answered anything: a request whose first
  * packet is never acknowledged (lost, or sent from a spoofed address) ends
- * after about 7 s instead of 31, so such requests cannot hold the transfer
- * table.
+ * after 15 s instead of 31, so such requests cannot hold the transfer table
+ * long (a full table evicts them sooner). Not sooner: a client whose ACKs of
+ * our first three sends (0, 1 and 3 s) were all lost ACKs again 5 s after the
+ * last one it got (tftp-hpa, atftp, curl), and that must find us.
  */
-#define TFTP_RETRIES_UNANSWERED 2
+#define TFTP_RETRIES_UNANSWERED 3
 /* First retransmission timeout when the client did not ask for one. */
 #define TFTP_TIMEOUT_DEFAULT_US 1000000u
 /* Exponential backoff stops growing here (unless the client asked for more). */
