@@ -72,8 +72,6 @@
  * (each costs more than copying the 64 KiB it maps, in a VM).
  */
 #define TFTP_POPULATE_AHEAD (1u << 20)
-/* Beyond that, the kernel is asked to read ahead (asynchronously) this much more. */
-#define TFTP_READAHEAD (4u << 20)
 
 struct tftp_transfer;
 
@@ -245,6 +243,11 @@ static unsigned tftp_build_msgs(struct tftp_transfer *t, const struct tftp_block
  * Makes the mapping present up to at least end (and TFTP_POPULATE_AHEAD
  * beyond). Reads the file like pread would if it is not cached; a kernel
  * without MADV_POPULATE_READ (before 5.14) takes the page faults instead.
+ * No MADV_WILLNEED beyond: the faults of a MADV_SEQUENTIAL mapping already
+ * start the kernel's read-ahead, and on a cached file (the usual case: every
+ * machine of a rack reads the same files) WILLNEED only walks the page cache
+ * again, which cost up to a fifth of the CPU time at blksize 65464
+ * (docs/benchmarks.md).
  */
 static void tftp_transfer_populate(struct tftp_transfer *t, uint64_t end)
 {
@@ -279,10 +282,6 @@ static void tftp_transfer_populate(struct tftp_transfer *t, uint64_t end)
 		return;
 	}
 	t->populated = to;
-	if (to < t->map_len) /* start reading what comes next without waiting for it */
-		(void)madvise((uint8_t *)t->src + to,
-			      t->map_len - to < TFTP_READAHEAD ? t->map_len - to : TFTP_READAHEAD,
-			      MADV_WILLNEED);
 #else
 	(void)t;
 	(void)end;
