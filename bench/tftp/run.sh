@@ -36,6 +36,11 @@
 #   BENCH_TFTP_SERVERS     servers (default "pxed dnsmasq tftp-hpa atftpd raw")
 #   BENCH_TFTP_POINTS      points (default: all of the above, in that order)
 #   BENCH_TFTP_BIG_MIB     size of the big file in MiB (default 200; --quick: 20)
+#   BENCH_TFTP_ROUNDS      times the whole sweep (every server, every point) is run (default
+#                          3; --quick: 1). Each round runs every server, so a machine whose
+#                          speed drifts (a VM's neighbours) slows them alike; the report gives
+#                          per point and server the median of the rounds (MiB/s, CPU s/GiB,
+#                          ms), the most failed reads of any round, and the range of MiB/s
 #   BENCH_TFTP_REPEAT      reads in a row at each single-read point but ws1 (default 3): the
 #                          median counts (MiB/s), the CPU time is that of them all
 #   BENCH_TFTP_MAX_SECONDS bound on each point (default 120): what is left fails
@@ -66,6 +71,7 @@ POINTS=${BENCH_TFTP_POINTS:-$ALL_POINTS}
 BIG_MIB=${BENCH_TFTP_BIG_MIB:-$([ "$QUICK" = 1 ] && echo 20 || echo 200)}
 MAX_SECONDS=${BENCH_TFTP_MAX_SECONDS:-120}
 REPEAT=${BENCH_TFTP_REPEAT:-3}
+ROUNDS=${BENCH_TFTP_ROUNDS:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
 OUT_FILE=${BENCH_TFTP_OUT:-}
 OCTET=241
 PEERS="dnsmasq tftp-hpa atftpd"
@@ -82,7 +88,7 @@ declare -A POINT=(
 # Each server: its port on 127.0.0.1 (dnsmasq's TFTP port is 69, fixed at compile time).
 declare -A PORT=([pxed]=6901 [dnsmasq]=69 [tftp-hpa]=6902 [atftpd]=6903 [raw]=6904)
 
-for v in BIG_MIB MAX_SECONDS REPEAT; do
+for v in BIG_MIB MAX_SECONDS REPEAT ROUNDS; do
 	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || {
 		echo "bench/tftp: $v must be a positive whole number, got '${!v}'" >&2
 		exit 2
@@ -255,11 +261,31 @@ stop_server() {
 	[ -n "$SERVER_PID" ] || return 0
 	lab_stop_pid "$SERVER_PID" 10 || true
 	SERVER_PID=
+	cg_empty
+}
+
+# cg_empty: what a stopped server left in the cgroup (in.tftpd's children go on sending to
+# clients long gone) is killed by PID, so that it does not take the CPUs from the next server
+# (it took up to 40% of them in the rounds after tftp-hpa's storms).
+cg_empty() {
+	[ -n "$CG" ] || return 0
+	local i pids='' f=$CG/cgroup.procs
+	[ -f "$f" ] || f=$CG/tasks
+	for ((i = 0; i < 50; i++)); do
+		pids=$(cat "$f" 2>/dev/null || true)
+		[ -n "$pids" ] || return 0
+		[ "$i" -gt 0 ] || lab_log "killing $(wc -w <<<"$pids") process(es) the server left behind"
+		# shellcheck disable=SC2086 # one PID per word
+		kill -KILL $pids 2>/dev/null || true
+		sleep 0.1
+	done
+	lab_log "processes still in $CG: $pids"
 }
 
 # ---- points --------------------------------------------------------------------------------
 
-declare -A RES=() # "server/point/key" -> value
+declare -A RES=() # "server/point/key" -> value (this round's; the combined ones at the end)
+declare -A ALL=() # "server/point/key" -> every round's values, or their sum or maximum
 
 # loadgen_args SERVER POINT: the load generator's command line for a point.
 loadgen_args() {
@@ -293,10 +319,40 @@ judge() {
 	elif [ "${RES[$s/$p/ok]}" -gt 0 ] && [ "${RES[$s/$p/blksize]}" != "$blk" ]; then
 		RES[$s/$p/na]="blksize ${RES[$s/$p/blksize]} agreed"
 	elif [ "$ws" != - ] && [ "${RES[$s/$p/ok]}" -gt 0 ] && [ "${RES[$s/$p/windowsize]}" != "$ws" ]; then
-		note "$s" "$p" "windowsize ${RES[$s/$p/windowsize]} agreed"
+		RES[$s/$p/ws_agreed]=${RES[$s/$p/windowsize]}
 	fi
+}
+
+# keep SERVER POINT: adds this round's figures to those of the earlier rounds.
+keep() {
+	local s=$1 p=$2 k
+	[ -z "${RES[$s/$p/na]:-}" ] && [ -n "${RES[$s/$p/mib_s]:-}" ] || return 0
+	for k in mib_s cpu_gib p50_ms p99_ms; do ALL[$s/$p/$k]+=" ${RES[$s/$p/$k]}"; done
+	for k in client_cpu_s secs rcvbuf_drops retransmits; do
+		ALL[$s/$p/$k]=$(awk -v a="${ALL[$s/$p/$k]:-0}" -v b="${RES[$s/$p/$k]:-0}" 'BEGIN { print a + b }')
+	done
+	[ "${RES[$s/$p/failed]}" -le "${ALL[$s/$p/failed]:-0}" ] || ALL[$s/$p/failed]=${RES[$s/$p/failed]}
+	[ "${RES[$s/$p/others_pct]}" -le "${ALL[$s/$p/others_pct]:-0}" ] ||
+		ALL[$s/$p/others_pct]=${RES[$s/$p/others_pct]}
+	ALL[$s/$p/rounds]=$((${ALL[$s/$p/rounds]:-0} + 1))
+}
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# combine SERVER POINT: the rounds' figures into one (medians, the worst failure count),
+# and the notes that make a figure suspect.
+combine() {
+	local s=$1 p=$2 k lo hi
+	[ -n "${ALL[$s/$p/rounds]:-}" ] || return 0
+	for k in mib_s cpu_gib p50_ms p99_ms; do RES[$s/$p/$k]=$(median <<<"${ALL[$s/$p/$k]}"); done
+	for k in failed others_pct rcvbuf_drops retransmits; do RES[$s/$p/$k]=${ALL[$s/$p/$k]:-0}; done
+	if [ "${ALL[$s/$p/rounds]}" -gt 1 ]; then
+		read -r lo hi < <(tr ' ' '\n' <<<"${ALL[$s/$p/mib_s]}" | grep . | sort -g | awk 'NR == 1 { l = $1 } { h = $1 } END { printf "%.0f %.0f\n", l, h }')
+		note "$s" "$p" "rounds $lo-$hi MiB/s"
+	fi
+	[ -z "${RES[$s/$p/ws_agreed]:-}" ] || note "$s" "$p" "windowsize ${RES[$s/$p/ws_agreed]} agreed"
 	# The client busy nearly all the time: it, not the server, may have set the pace.
-	if awk -v c="${RES[$s/$p/client_cpu_s]:-0}" -v t="${RES[$s/$p/secs]}" \
+	if awk -v c="${ALL[$s/$p/client_cpu_s]:-0}" -v t="${ALL[$s/$p/secs]:-0}" \
 		'BEGIN { exit !(t > 0.5 && c > 0.9 * t) }'; then
 		note "$s" "$p" "client-bound?"
 	fi
@@ -307,7 +363,7 @@ judge() {
 		note "$s" "$p" "${RES[$s/$p/retransmits]} sent again"
 	fi
 	if [ "${RES[$s/$p/others_pct]}" -gt 10 ]; then
-		note "$s" "$p" "others took ${RES[$s/$p/others_pct]}% of the CPUs"
+		note "$s" "$p" "others took up to ${RES[$s/$p/others_pct]}% of the CPUs"
 	fi
 	[ "${RES[$s/$p/others_pct]}" -le "$BUSY_MAX" ] || BUSY_MAX=${RES[$s/$p/others_pct]}
 }
@@ -353,7 +409,8 @@ run_point() {
 		-v c="${RES[$s/$p/cpu_s]}" -v l="${RES[$s/$p/client_cpu_s]}" -v t0="$t0" -v t1="$t1" \
 		-v n="$(nproc)" 'BEGIN { o = (b - c - l) / ((t1 - t0) * n) * 100; printf "%d", (o > 0 ? o : 0) }')
 	judge "$p" "$s"
-	line="$line point=$p median_mib_s=${RES[$s/$p/mib_s]} cpu_s=${RES[$s/$p/cpu_s]}"
+	keep "$s" "$p"
+	line="$line round=$ROUND point=$p median_mib_s=${RES[$s/$p/mib_s]} cpu_s=${RES[$s/$p/cpu_s]}"
 	line+=" cpu_s_gib=${RES[$s/$p/cpu_gib]} cpu_from=$CG_KIND others_pct=${RES[$s/$p/others_pct]}"
 	line+=" rcvbuf_drops=${RES[$s/$p/rcvbuf_drops]}"
 	echo "$line"
@@ -451,7 +508,8 @@ print_table() {
 	echo "TFTP benchmark: big file ${BIG_MIB} MiB, small file 1 MiB. Per server: MiB/s, the server's"
 	echo "CPU seconds per GiB sent (from $CG_KIND), failed reads, and the milliseconds of the median"
 	echo "of the reads (single reads) or the p99 of all (storms); n/a: the server left the"
-	echo "option asked out of its OACK."
+	echo "option asked out of its OACK. Each figure is the median of $ROUNDS round(s) of every"
+	echo "server; fail is the most of any round, notes count over all rounds."
 	for p in $POINTS; do
 		echo
 		echo "$p (${POINT[$p]}: file blksize windowsize concurrency reads; R = $REPEAT)"
@@ -478,7 +536,7 @@ print_table() {
 
 # ---- main ----------------------------------------------------------------------------------
 
-lab_log "TFTP benchmark: points $POINTS; servers $SERVERS; big file $BIG_MIB MiB"
+lab_log "TFTP benchmark: points $POINTS; servers $SERVERS; big file $BIG_MIB MiB; $ROUNDS round(s)"
 lab_log "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 lab_log "server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; CPU time from: $CG_KIND${CG:+ ($CG)}"
 head -c "$((BIG_MIB * 1048576))" /dev/urandom >"$SRV_ROOT/big"
@@ -487,6 +545,10 @@ chmod 644 "$SRV_ROOT/big" "$SRV_ROOT/small"
 cat "$SRV_ROOT/big" "$SRV_ROOT/small" >/dev/null # into the page cache for every server alike
 [ -z "$OUT_FILE" ] || : >"$OUT_FILE"
 
-for s in $SERVERS; do run_server "$s"; done
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+	[ "$ROUNDS" -eq 1 ] || lab_log "round $ROUND of $ROUNDS"
+	for s in $SERVERS; do run_server "$s"; done
+done
+for p in $POINTS; do for s in $SERVERS; do combine "$s" "$p"; done; done
 print_table
 lab_log "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); took ${SECONDS} s"
