@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -655,6 +656,37 @@ static void daemon_start(struct pxed *d)
 		 ip4_format(ip, c->listen_address), c->tftp_port, ip, c->http_port, c->state_dir);
 }
 
+/*
+ * Descriptors for the caps at once: a TFTP download holds three (its socket
+ * connected to the client, the socket beside it for strangers, the file), an
+ * HTTP connection two (its socket, the file); the rest (listeners, the store,
+ * the loop, the API) stays under 256. The soft limit (often 1024) is raised
+ * to that, up to the hard limit, or past it while pxed may (root, before the
+ * privilege drop). Short of it, a transfer past the limit is refused with
+ * "out of resources": said once at start.
+ */
+static void raise_nofile(const struct conf *c)
+{
+	rlim_t want = (rlim_t)c->tftp_max_transfers * 3 + (rlim_t)c->http_max_connections * 2 + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		struct rlimit more = {.rlim_cur = want, .rlim_max = want};
+		if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+			return;
+		log_warn("main",
+			 "open files are limited to %llu; tftp.max_transfers and "
+			 "http.max_connections need up to %llu (LimitNOFILE= in the unit)",
+			 (unsigned long long)rl.rlim_max, (unsigned long long)want);
+		rl.rlim_cur = rl.rlim_max;
+	} else {
+		rl.rlim_cur = want;
+	}
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* Runs until SIGTERM or SIGINT; takes c and snap over. */
 static int daemon_run(struct conf *c, struct snapshot *snap)
 {
@@ -668,6 +700,7 @@ static int daemon_run(struct conf *c, struct snapshot *snap)
 	/* A reload asked for while pxed starts (systemctl reload) must not end it. */
 	signal(SIGHUP, SIG_IGN);
 	sandbox_prepare(c);
+	raise_nofile(c);
 	d.base = event_base_new();
 	if (d.base == NULL)
 		fatal("cannot create the event loop");

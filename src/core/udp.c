@@ -22,6 +22,9 @@ int udp_open(uint32_t ip, uint16_t port, const char *ifname, unsigned flags)
 	if ((flags & UDP_REUSEADDR) &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto fail;
+	if ((flags & UDP_REUSEPORT) &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
 	/*
 	 * A rack powering on sends hundreds of requests at once; the default
 	 * buffer (rmem_default, ~200 KB) drops them. SO_RCVBUFFORCE passes

@@ -21,6 +21,7 @@ struct udp_meta {
 #define UDP_BIGBUF 0x4	  /* a receive buffer for bursts: UDP_BIGBUF_BYTES */
 #define UDP_BIGBUF_BYTES (4 << 20)
 #define UDP_NO_PKTINFO 0x8 /* a socket that needs no IP_PKTINFO (it only replies to one peer) */
+#define UDP_REUSEPORT 0x10 /* SO_REUSEPORT: sockets of this same user may share the port */
 
 /*
  * Opens a non-blocking UDP socket bound to ip:port (host order; 0 = any),

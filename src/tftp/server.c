@@ -98,8 +98,15 @@ struct tftp_server {
 struct tftp_transfer {
 	struct tftp_server *srv;
 	struct tftp_transfer *prev, *next;
-	int fd;
-	struct event *ev, *timer;
+	/*
+	 * fd is connected to the client: the kernel hands it only the client's
+	 * packets and sends on it without a route lookup per datagram. sfd, an
+	 * unconnected socket on the same port (tftp_transfer_sockets), gets
+	 * everyone else's, which are answered with ERROR 5. sfd is -1 when the
+	 * pair could not be made: fd is then one unconnected socket for both.
+	 */
+	int fd, sfd;
+	struct event *ev, *sev, *timer;
 	uint64_t armed_us;  /* deadline the timer is set for; 0 = none */
 	uint32_t client_ip; /* host order */
 	uint16_t client_port;
@@ -174,6 +181,8 @@ static int tftp_transfer_send(void *ctx, const void *pkt, size_t len)
 {
 	struct tftp_transfer *t = ctx;
 
+	if (t->sfd >= 0)
+		return send(t->fd, pkt, len, MSG_DONTWAIT) < 0 ? -errno : 0;
 	return udp_send(t->fd, pkt, len, t->client_ip, t->client_port, 0, 0);
 }
 
@@ -215,8 +224,10 @@ static unsigned tftp_build_msgs(struct tftp_transfer *t, const struct tftp_block
 		while (k < max_segs && i + k < n && b[i + k - 1].len == t->x.p.blksize)
 			k++;
 		memset(&mm[nmsg], 0, sizeof(mm[nmsg]));
-		mh->msg_name = to;
-		mh->msg_namelen = sizeof(*to);
+		if (to != NULL) { /* NULL: the socket is connected */
+			mh->msg_name = to;
+			mh->msg_namelen = sizeof(*to);
+		}
 		mh->msg_iov = &iov[2 * i];
 		mh->msg_iovlen = 2 * k;
 		if (k > 1) {
@@ -312,7 +323,7 @@ static int tftp_transfer_send_data(void *ctx, const struct tftp_block *b, unsign
 	if (n == 0 || n > TFTP_WINDOW_MAX)
 		return 0;
 	tftp_transfer_populate(t, b[n - 1].off + b[n - 1].len);
-	nmsg = tftp_build_msgs(t, b, n, gso, hdr, iov, mm, ctl, &to, per_msg);
+	nmsg = tftp_build_msgs(t, b, n, gso, hdr, iov, mm, ctl, t->sfd >= 0 ? NULL : &to, per_msg);
 	while (done < nmsg) {
 		int r = sendmmsg(t->fd, &mm[done], nmsg - done, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
@@ -336,7 +347,8 @@ static int tftp_transfer_send_data(void *ctx, const struct tftp_block *b, unsign
 			}
 			t->gso = false;
 			gso = false;
-			nmsg = tftp_build_msgs(t, b, n, false, hdr, iov, mm, ctl, &to, per_msg);
+			nmsg = tftp_build_msgs(t, b, n, false, hdr, iov, mm, ctl,
+					       t->sfd >= 0 ? NULL : &to, per_msg);
 			continue;
 		}
 		if (r <= 0)
@@ -373,10 +385,14 @@ static void tftp_transfer_free(struct tftp_transfer *t)
 	s->n_transfers--;
 	if (t->ev != NULL)
 		event_free(t->ev);
+	if (t->sev != NULL)
+		event_free(t->sev);
 	if (t->timer != NULL)
 		event_free(t->timer);
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->sfd >= 0)
+		close(t->sfd);
 	if (t->map_len > 0)
 		munmap((void *)t->src, t->map_len);
 	vfs_file_close(&t->file);
@@ -490,14 +506,14 @@ static void tftp_transfer_timer_cb(evutil_socket_t fd, short what, void *arg)
  * and the transfer goes on undisturbed. An ERROR is never answered, so two
  * confused servers cannot ping-pong.
  */
-static void tftp_transfer_stranger(struct tftp_transfer *t, const uint8_t *pkt, ssize_t n,
-				   const struct udp_meta *m)
+static void tftp_transfer_stranger(struct tftp_transfer *t, int fd, const uint8_t *pkt,
+				   ssize_t n, const struct udp_meta *m)
 {
 	struct tftp_msg msg;
 
 	if (n >= 0 && tftp_decode_msg(pkt, (size_t)n, &msg) == 0 && msg.opcode == TFTP_ERROR)
 		return;
-	tftp_send_error(t->srv, t->fd, &m->peer, 0, TFTP_ERR_BADID, "unknown transfer ID");
+	tftp_send_error(t->srv, fd, &m->peer, 0, TFTP_ERR_BADID, "unknown transfer ID");
 }
 
 static bool tftp_transfer_is_client(const struct tftp_transfer *t, const struct udp_meta *m)
@@ -530,7 +546,7 @@ static void tftp_transfer_read_cb(evutil_socket_t fd, short what, void *arg)
 	if (n > (ssize_t)sizeof(pkt))
 		n = -EMSGSIZE; /* truncated: not the packet the peer sent */
 	if (!tftp_transfer_is_client(t, &m)) {
-		tftp_transfer_stranger(t, pkt, n, &m);
+		tftp_transfer_stranger(t, fd, pkt, n, &m);
 		return;
 	}
 	if (n < 0 || tftp_decode_msg(pkt, (size_t)n, &msg) < 0) {
@@ -563,6 +579,50 @@ static void tftp_transfer_map(struct tftp_transfer *t)
 }
 
 /*
+ * The transfer's sockets (struct tftp_transfer): one bound to src (host
+ * order) on a port of the kernel's choice and connected to peer, returned,
+ * and *stranger, unconnected on the same port. The first is bound without
+ * SO_REUSEPORT, so the kernel picks a port no socket holds; SO_REUSEPORT
+ * is on only while the second joins it, and off again before the first is
+ * connected: no later bind, of pxed or of anyone, can share the port. When
+ * the pair cannot be made: one unconnected socket (*stranger = -1), alone
+ * on its port, as before. Returns the descriptor or -errno.
+ */
+static int tftp_transfer_sockets(uint32_t src, const struct sockaddr_in *peer, int *stranger)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int one = 1, zero = 0;
+	int fd = udp_open(src, 0, NULL, UDP_NO_PKTINFO);
+	int sfd;
+
+	*stranger = -1;
+	if (fd < 0)
+		return fd;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto alone;
+	sfd = udp_open(src, ntohs(sa.sin_port), NULL, UDP_NO_PKTINFO | UDP_REUSEPORT);
+	if (sfd < 0)
+		goto alone;
+	if (setsockopt(sfd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero)) < 0 ||
+	    connect(fd, (const struct sockaddr *)peer, sizeof(*peer)) < 0) {
+		close(sfd);
+		goto alone;
+	}
+	*stranger = sfd;
+	return fd;
+alone:
+	/* Off, or the port stays open to a later bind with SO_REUSEPORT. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero)) < 0) {
+		close(fd);
+		return udp_open(src, 0, NULL, UDP_NO_PKTINFO);
+	}
+	return fd;
+}
+
+/*
  * Creates the transfer with its socket bound to the address the RRQ reached
  * (so replies leave from the address the client talked to), its read event
  * and its timer. Takes ownership of *f only on success.
@@ -582,7 +642,8 @@ static int tftp_transfer_new(struct tftp_server *s, const struct tftp_xfer_param
 	t->client_ip = ntohl(m->peer.sin_addr.s_addr);
 	t->client_port = ntohs(m->peer.sin_port);
 	t->start_us = now_mono_us();
-	t->fd = udp_open(tftp_reply_src(s, m->local_ip), 0, NULL, UDP_NO_PKTINFO);
+	t->sfd = -1;
+	t->fd = tftp_transfer_sockets(tftp_reply_src(s, m->local_ip), &m->peer, &t->sfd);
 	if (t->fd < 0) {
 		rc = t->fd;
 		goto fail;
@@ -602,6 +663,11 @@ static int tftp_transfer_new(struct tftp_server *s, const struct tftp_xfer_param
 	t->timer = evtimer_new(s->d->base, tftp_transfer_timer_cb, t);
 	if (t->ev == NULL || t->timer == NULL || event_add(t->ev, NULL) < 0)
 		goto fail;
+	if (t->sfd >= 0) {
+		t->sev = event_new(s->d->base, t->sfd, EV_READ | EV_PERSIST, tftp_transfer_read_cb, t);
+		if (t->sev == NULL || event_add(t->sev, NULL) < 0)
+			goto fail;
+	}
 	t->file = *f;
 	tftp_transfer_map(t);
 	t->gso = gso;
@@ -624,10 +690,14 @@ static int tftp_transfer_new(struct tftp_server *s, const struct tftp_xfer_param
 fail:
 	if (t->ev != NULL)
 		event_free(t->ev);
+	if (t->sev != NULL)
+		event_free(t->sev);
 	if (t->timer != NULL)
 		event_free(t->timer);
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->sfd >= 0)
+		close(t->sfd);
 	free(t);
 	return rc;
 }
@@ -664,7 +734,10 @@ static enum tftp_evict tftp_evict_unanswered(struct tftp_server *s)
 		 * because a burst of requests came first: read it, then choose
 		 * again (the transfer is answered now, or it ended).
 		 */
-		if (recv(victim->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) >= 0) {
+		if (recv(victim->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+		    /* an ICMP error reported (and cleared) first: look again */
+		    (errno == ECONNREFUSED &&
+		     recv(victim->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) >= 0)) {
 			tftp_transfer_read_cb(victim->fd, EV_READ, victim);
 			continue;
 		}
