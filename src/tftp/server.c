@@ -623,9 +623,10 @@ alone:
 }
 
 /*
- * Creates the transfer with its socket bound to the address the RRQ reached
- * (so replies leave from the address the client talked to), its read event
- * and its timer. Takes ownership of *f only on success.
+ * Creates the transfer with its sockets (tftp_transfer_sockets) bound to
+ * the address the RRQ reached (so replies leave from the address the client
+ * talked to), their read events and its timer. Takes ownership of *f only on
+ * success.
  */
 static int tftp_transfer_new(struct tftp_server *s, const struct tftp_xfer_params *p,
 			     const struct udp_meta *m, struct vfs_file *f, bool gso,
