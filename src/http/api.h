@@ -44,9 +44,9 @@ void http_api_reply_error(struct http_api *a, struct evhttp_request *req, int co
  * UTC with milliseconds (null when negative), an address (null when 0).
  */
 json_t *http_api_time(int64_t us);
+json_t *http_api_ip(uint32_t ip);
 /* The daemon the API answers for. */
 struct pxed *http_api_daemon(const struct http_api *a);
-json_t *http_api_ip(uint32_t ip);
 
 /* Event streams open now (for /metrics). */
 size_t http_api_streams(const struct http_api *a);

@@ -21,6 +21,12 @@ struct disc_list {
 	json_t *machines;
 };
 
+/* The store keeps seconds; 0 is "never". */
+static json_t *disc_time(int64_t s)
+{
+	return http_api_time(s > 0 ? s * 1000000 : -1);
+}
+
 /* Stored text is escaped ASCII already; "" is "not given". */
 static json_t *disc_str(const char *s)
 {
@@ -39,10 +45,8 @@ static int disc_add(const struct store_discovered *r, void *arg)
 		return 0;
 	o = json_object();
 	json_object_set_new(o, "mac", json_string(mac_format(mac, r->mac)));
-	json_object_set_new(o, "first_seen",
-			    http_api_time(r->first_seen > 0 ? r->first_seen * 1000000 : -1));
-	json_object_set_new(o, "last_seen",
-			    http_api_time(r->last_seen > 0 ? r->last_seen * 1000000 : -1));
+	json_object_set_new(o, "first_seen", disc_time(r->first_seen));
+	json_object_set_new(o, "last_seen", disc_time(r->last_seen));
 	json_object_set_new(o, "ip", http_api_ip(r->ip));
 	json_object_set_new(o, "arch", r->has_arch ? json_integer(r->arch) : json_null());
 	json_object_set_new(o, "arch_name",

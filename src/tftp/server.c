@@ -317,13 +317,14 @@ static int tftp_transfer_send_data(void *ctx, const struct tftp_block *b, unsign
 	struct sockaddr_in to = {.sin_family = AF_INET,
 				 .sin_port = htons(t->client_port),
 				 .sin_addr.s_addr = htonl(t->client_ip)};
+	struct sockaddr_in *dst = t->sfd >= 0 ? NULL : &to; /* NULL: fd is connected */
 	bool gso = t->gso && !s->no_gso && n > 1;
 	unsigned nmsg, done = 0, blocks = 0;
 
 	if (n == 0 || n > TFTP_WINDOW_MAX)
 		return 0;
 	tftp_transfer_populate(t, b[n - 1].off + b[n - 1].len);
-	nmsg = tftp_build_msgs(t, b, n, gso, hdr, iov, mm, ctl, t->sfd >= 0 ? NULL : &to, per_msg);
+	nmsg = tftp_build_msgs(t, b, n, gso, hdr, iov, mm, ctl, dst, per_msg);
 	while (done < nmsg) {
 		int r = sendmmsg(t->fd, &mm[done], nmsg - done, MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
@@ -347,8 +348,7 @@ static int tftp_transfer_send_data(void *ctx, const struct tftp_block *b, unsign
 			}
 			t->gso = false;
 			gso = false;
-			nmsg = tftp_build_msgs(t, b, n, false, hdr, iov, mm, ctl,
-					       t->sfd >= 0 ? NULL : &to, per_msg);
+			nmsg = tftp_build_msgs(t, b, n, false, hdr, iov, mm, ctl, dst, per_msg);
 			continue;
 		}
 		if (r <= 0)
